@@ -1,0 +1,62 @@
+/* ckpt.h - checkpoint files: the config a net was trained from, and its
+ * parameters, in a documented little-endian layout (man cnnctl.ini(5),
+ * CHECKPOINT FORMAT):
+ *
+ *   0   8  magic "CNNCKPT\n"
+ *   8   4  format version (u32) = 1
+ *   12  .  chunks: 4-byte tag, u64 payload length, payload
+ *            CONF  the config text, after --set overrides
+ *            STAT  u64 epoch, u64 step, f64 loss, f64 validation accuracy,
+ *                  f64 test accuracy (NaN: not measured)
+ *            TENS  u16 name length, name ("conv1.weight"), u8 rank (1..4),
+ *                  rank x u32 dims, then the float32 values
+ *            END\0 empty, the last chunk
+ *   -4  4  CRC-32 (zlib's) of every byte before it
+ * Readers verify everything before trusting anything: size, magic, version,
+ * CRC, each chunk's bounds and each tensor's arithmetic. */
+#ifndef CNNCTL_CKPT_H
+#define CNNCTL_CKPT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "net.h"
+
+#define CKPT_VERSION 1
+#define CKPT_MAX_TENSORS 4096
+
+struct ckpt_stats {
+    uint64_t epoch, step;
+    double loss, val_accuracy, test_accuracy;
+};
+
+struct ckpt_tensor {
+    char name[256];
+    int rank;
+    uint32_t dims[4];
+    uint64_t count;
+    const unsigned char *values;  /* count little-endian float32, inside data */
+    size_t offset;                /* of the chunk, for messages */
+};
+
+struct ckpt {
+    unsigned char *data;
+    size_t size;
+    const char *config;           /* not NUL-terminated: config_len bytes */
+    size_t config_len;
+    struct ckpt_stats stats;
+    struct ckpt_tensor *tensors;
+    int tensor_count;
+};
+
+int ckpt_write(const char *path, const char *config_text, size_t config_len, const struct net *net,
+               const struct ckpt_stats *stats, char *err, size_t errlen);
+/* Reads and verifies; 0, or -1 with a one-line message naming the path and
+ * the byte offset. */
+int ckpt_read(const char *path, struct ckpt *out, char *err, size_t errlen);
+/* Copies the tensors into a net built from the same config: every
+ * parameter must be there once, with the net's shape. */
+int ckpt_load_params(const struct ckpt *c, struct net *net, const char *path, char *err, size_t errlen);
+void ckpt_free(struct ckpt *c);
+
+#endif

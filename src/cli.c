@@ -1,0 +1,394 @@
+/* cli.c - `cnnctl train`, `cnnctl eval`, `cnnctl summary`. */
+#include "cli.h"
+#include "ckpt.h"
+#include "config.h"
+#include "dataset.h"
+#include "eval.h"
+#include "fileio.h"
+#include "net.h"
+#include "settings.h"
+#include "train.h"
+
+#include <getopt.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char train_usage[] =
+    "Usage: cnnctl train CONFIG [--set SECTION.KEY=VALUE]... [--threads N] [--quiet]\n"
+    "Train the network that CONFIG describes on its [data], writing the log\n"
+    "CSV and checkpoints named in [train] (default runs/NAME/log.csv and\n"
+    "runs/NAME/model.ckpt, NAME being CONFIG's base name).\n"
+    "\n"
+    "  -s, --set SECTION.KEY=VALUE  override a config key (repeatable)\n"
+    "  -t, --threads N              threads (default: [train] threads, else every CPU)\n"
+    "  -q, --quiet                  print only errors and the final result\n"
+    "  -h, --help                   show this help\n";
+
+static const char eval_usage[] =
+    "Usage: cnnctl eval CHECKPOINT [--images FILE --labels FILE] [--json]\n"
+    "                   [--predictions FILE] [--threads N]\n"
+    "Rebuild the network from the config inside CHECKPOINT and evaluate it on\n"
+    "that config's test set (or on --images/--labels): accuracy, mean loss, count.\n"
+    "\n"
+    "  -i, --images FILE       IDX image file (gzipped or raw)\n"
+    "  -l, --labels FILE       IDX label file\n"
+    "  -j, --json              print one JSON object\n"
+    "  -p, --predictions FILE  write CSV rows index,label,predicted,p0..pK-1\n"
+    "  -t, --threads N         threads (default: every CPU)\n"
+    "  -h, --help              show this help\n";
+
+static const char summary_usage[] =
+    "Usage: cnnctl summary CONFIG [--set SECTION.KEY=VALUE]...\n"
+    "Print each layer of CONFIG's network: name, type, output shape (C x H x W),\n"
+    "parameters and forward FLOPs per image; then the totals. The input shape\n"
+    "comes from the header of the training images.\n"
+    "\n"
+    "  -s, --set SECTION.KEY=VALUE  override a config key (repeatable)\n"
+    "  -h, --help                   show this help\n";
+
+static int usage_error(const char *verb, const char *fmt, const char *arg)
+{
+    fprintf(stderr, "cnnctl %s: ", verb);
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\nTry 'cnnctl %s --help'.\n", verb);
+    return EXIT_INPUT;
+}
+
+static void print_config_errors(const struct config *cfg)
+{
+    for (int i = 0; i < cfg->error_count; i++)
+        fprintf(stderr, "cnnctl: %s\n", cfg->errors[i]);
+}
+
+static int parse_threads(const char *verb, const char *text, int *out)
+{
+    long v;
+    if (parse_long(text, &v) < 0 || v < 1 || v > 1024)
+        return usage_error(verb, "--threads: '%s' is not a whole number from 1 to 1024", text);
+    *out = (int)v;
+    return 0;
+}
+
+/* runs/NAME: the config's file name without folder and extension. */
+static void run_name_of(const char *path, char *out, size_t len)
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    snprintf(out, len, "%s", base);
+    char *dot = strrchr(out, '.');
+    if (dot && dot != out)
+        *dot = 0;
+}
+
+/* What train and summary share: the config with overrides, its settings. */
+struct prepared {
+    struct config cfg;
+    struct settings st;
+};
+
+static int prepare(struct prepared *p, const char *path, char **sets, int set_count)
+{
+    memset(p, 0, sizeof *p);
+    char run_name[256];
+    run_name_of(path, run_name, sizeof run_name);
+    int failed = config_load_file(&p->cfg, path) < 0;
+    for (int i = 0; i < set_count && !failed; i++)
+        config_set(&p->cfg, sets[i]);
+    if (!failed)
+        settings_read(&p->st, &p->cfg, run_name);
+    if (p->cfg.error_count) {
+        print_config_errors(&p->cfg);
+        return -1;
+    }
+    return 0;
+}
+
+static void prepared_free(struct prepared *p)
+{
+    settings_free(&p->st);
+    config_free(&p->cfg);
+}
+
+/* Build the net and reject unknown keys; errors printed. */
+static int build_net(struct net *net, struct config *cfg, struct shape input, int batch, int threads)
+{
+    if (net_build(net, cfg, input, batch, threads) < 0) {
+        print_config_errors(cfg);
+        return -1;
+    }
+    config_check_unused(cfg);
+    if (cfg->error_count) {
+        print_config_errors(cfg);
+        net_free(net);
+        return -1;
+    }
+    return 0;
+}
+
+static struct option set_option = {"set", required_argument, NULL, 's'};
+
+int cmd_train(int argc, char **argv)
+{
+    struct option options[] = {set_option,
+                               {"threads", required_argument, NULL, 't'},
+                               {"quiet", no_argument, NULL, 'q'},
+                               {"help", no_argument, NULL, 'h'},
+                               {0}};
+    char **sets = calloc(argc, sizeof *sets);
+    int set_count = 0, threads = 0, quiet = 0, c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "s:t:qh", options, NULL)) != -1) {
+        switch (c) {
+        case 's': sets[set_count++] = optarg; break;
+        case 't':
+            if (parse_threads("train", optarg, &threads)) {
+                free(sets);
+                return EXIT_INPUT;
+            }
+            break;
+        case 'q': quiet = 1; break;
+        case 'h': fputs(train_usage, stdout); free(sets); return EXIT_OK;
+        default: free(sets); return usage_error("train", "%s", "bad option");
+        }
+    }
+    if (optind != argc - 1) {
+        free(sets);
+        return usage_error("train", "%s", optind == argc ? "missing CONFIG" : "more than one CONFIG");
+    }
+    struct prepared p;
+    int rc = prepare(&p, argv[optind], sets, set_count);
+    free(sets);
+    if (rc < 0) {
+        prepared_free(&p);
+        return EXIT_INPUT;
+    }
+    struct settings *st = &p.st;
+    if (!threads)
+        threads = st->threads ? (int)st->threads : settings_cpu_count();
+
+    char err[1024] = "";
+    struct idx_images train_im = {0}, test_im = {0};
+    struct idx_labels train_lb = {0}, test_lb = {0};
+    struct dataset all = {0}, test = {0};
+    struct net net = {0};
+    int status = EXIT_INPUT;
+    if (dataset_load(st->train_images, st->train_labels, &train_im, &train_lb, &all, err, sizeof err) < 0)
+        goto fail;
+    if (st->test_images &&
+        dataset_load(st->test_images, st->test_labels, &test_im, &test_lb, &test, err, sizeof err) < 0)
+        goto fail;
+    if (test.count && (test.shape.h != all.shape.h || test.shape.w != all.shape.w)) {
+        snprintf(err, sizeof err, "%s: images are %dx%d, the training images %dx%d", st->test_images, test.shape.h,
+                 test.shape.w, all.shape.h, all.shape.w);
+        goto fail;
+    }
+    if (st->validation >= all.count) {
+        struct config_section *data = config_section(&p.cfg, "data");
+        config_error(&p.cfg, data, config_find(data, "validation"),
+                     "%ld leaves no training images (the file has %d)", st->validation, all.count);
+        print_config_errors(&p.cfg);
+        goto fail_printed;
+    }
+    if (build_net(&net, &p.cfg, all.shape, (int)st->batch, threads) < 0)
+        goto fail_printed;
+    if (dataset_check_labels(&all, st->train_labels, net.classes, err, sizeof err) < 0 ||
+        (test.count && dataset_check_labels(&test, st->test_labels, net.classes, err, sizeof err) < 0))
+        goto fail;
+
+    /* The checkpoint's config must work from any folder: pin the data dir. */
+    char absolute[PATH_MAX];
+    if (realpath(st->data_dir, absolute))
+        config_put(&p.cfg, config_section(&p.cfg, "data"), "dir", absolute);
+
+    struct train_job job = {&p.cfg, st, &net, dataset_slice(&all, 0, all.count - (int)st->validation),
+                            dataset_slice(&all, all.count - (int)st->validation, (int)st->validation), test,
+                            quiet};
+    status = train_run(&job, err, sizeof err);
+    if (status != EXIT_OK)
+        goto fail;
+    goto done;
+fail:
+    fprintf(stderr, "cnnctl: %s\n", err);
+fail_printed:
+done:
+    net_free(&net);
+    idx_images_free(&train_im);
+    idx_labels_free(&train_lb);
+    idx_images_free(&test_im);
+    idx_labels_free(&test_lb);
+    prepared_free(&p);
+    return status;
+}
+
+int cmd_summary(int argc, char **argv)
+{
+    struct option options[] = {set_option, {"help", no_argument, NULL, 'h'}, {0}};
+    char **sets = calloc(argc, sizeof *sets);
+    int set_count = 0, c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "s:h", options, NULL)) != -1) {
+        switch (c) {
+        case 's': sets[set_count++] = optarg; break;
+        case 'h': fputs(summary_usage, stdout); free(sets); return EXIT_OK;
+        default: free(sets); return usage_error("summary", "%s", "bad option");
+        }
+    }
+    if (optind != argc - 1) {
+        free(sets);
+        return usage_error("summary", "%s", optind == argc ? "missing CONFIG" : "more than one CONFIG");
+    }
+    struct prepared p;
+    int rc = prepare(&p, argv[optind], sets, set_count);
+    free(sets);
+    if (rc < 0) {
+        prepared_free(&p);
+        return EXIT_INPUT;
+    }
+    char err[1024];
+    struct idx_images header;
+    if (idx_read_image_header(p.st.train_images, &header, err, sizeof err) < 0) {
+        fprintf(stderr, "cnnctl: %s\n", err);
+        prepared_free(&p);
+        return EXIT_INPUT;
+    }
+    struct net net;
+    struct shape input = {1, (int)header.rows, (int)header.cols};
+    if (build_net(&net, &p.cfg, input, 1, 1) < 0) {
+        prepared_free(&p);
+        return EXIT_INPUT;
+    }
+    net_print_summary(&net, stdout);
+    net_free(&net);
+    prepared_free(&p);
+    return EXIT_OK;
+}
+
+static void json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\')
+            fprintf(f, "\\%c", ch);
+        else if (ch < 0x20)
+            fprintf(f, "\\u%04x", ch);
+        else
+            fputc(ch, f);
+    }
+    fputc('"', f);
+}
+
+int cmd_eval(int argc, char **argv)
+{
+    struct option options[] = {{"images", required_argument, NULL, 'i'},
+                               {"labels", required_argument, NULL, 'l'},
+                               {"json", no_argument, NULL, 'j'},
+                               {"predictions", required_argument, NULL, 'p'},
+                               {"threads", required_argument, NULL, 't'},
+                               {"help", no_argument, NULL, 'h'},
+                               {0}};
+    const char *images = NULL, *labels = NULL, *predictions = NULL;
+    int json = 0, threads = 0, c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "i:l:jp:t:h", options, NULL)) != -1) {
+        switch (c) {
+        case 'i': images = optarg; break;
+        case 'l': labels = optarg; break;
+        case 'j': json = 1; break;
+        case 'p': predictions = optarg; break;
+        case 't':
+            if (parse_threads("eval", optarg, &threads))
+                return EXIT_INPUT;
+            break;
+        case 'h': fputs(eval_usage, stdout); return EXIT_OK;
+        default: return usage_error("eval", "%s", "bad option");
+        }
+    }
+    if (optind != argc - 1)
+        return usage_error("eval", "%s", optind == argc ? "missing CHECKPOINT" : "more than one CHECKPOINT");
+    if (!images != !labels)
+        return usage_error("eval", "%s", "--images and --labels go together");
+    const char *path = argv[optind];
+    if (!threads)
+        threads = settings_cpu_count();
+
+    char err[1024] = "";
+    struct ckpt ck;
+    if (ckpt_read(path, &ck, err, sizeof err) < 0) {
+        fprintf(stderr, "cnnctl: %s\n", err);
+        return EXIT_INPUT;
+    }
+    struct config cfg;
+    struct settings st = {0};
+    char label[PATH_MAX + 32];
+    snprintf(label, sizeof label, "%s (embedded config)", path);
+    int status = EXIT_INPUT;
+    struct idx_images im = {0};
+    struct idx_labels lb = {0};
+    struct dataset data = {0};
+    struct net net = {0};
+    struct atomic_file out = {0};
+    if (config_load_text(&cfg, label, ".", ck.config, ck.config_len) < 0 || settings_read(&st, &cfg, "eval") < 0) {
+        print_config_errors(&cfg);
+        goto done;
+    }
+    if (!images) {
+        if (!st.test_images) {
+            fprintf(stderr, "cnnctl: %s: the embedded config has no test set; give --images and --labels\n", path);
+            goto done;
+        }
+        images = st.test_images;
+        labels = st.test_labels;
+    }
+    if (dataset_load(images, labels, &im, &lb, &data, err, sizeof err) < 0)
+        goto fail;
+    if (build_net(&net, &cfg, data.shape, (int)st.batch, threads) < 0)
+        goto done;
+    if (ckpt_load_params(&ck, &net, path, err, sizeof err) < 0 ||
+        dataset_check_labels(&data, labels, net.classes, err, sizeof err) < 0)
+        goto fail;
+    if (predictions && atomic_open(&out, predictions, err, sizeof err) < 0) {
+        status = EXIT_RUNTIME;
+        goto fail;
+    }
+    if (out.f) {
+        fprintf(out.f, "index,label,predicted");
+        for (int k = 0; k < net.classes; k++)
+            fprintf(out.f, ",p%d", k);
+        fputc('\n', out.f);
+    }
+    struct eval_result r;
+    evaluate(&net, &data, &r, out.f);
+    if (out.f && atomic_commit(&out, err, sizeof err) < 0) {
+        status = EXIT_RUNTIME;
+        goto fail;
+    }
+    if (json) {
+        printf("{\"accuracy\": %.4f, \"loss\": %.4f, \"count\": %d, \"correct\": %d, \"checkpoint\": ",
+               r.accuracy, r.loss, r.count, r.correct);
+        json_string(stdout, path);
+        printf(", \"images\": ");
+        json_string(stdout, images);
+        printf("}\n");
+    } else {
+        printf("accuracy %.4f  loss %.4f  count %d  correct %d\n", r.accuracy, r.loss, r.count, r.correct);
+    }
+    status = EXIT_OK;
+    goto done;
+fail:
+    fprintf(stderr, "cnnctl: %s\n", err);
+done:
+    if (out.f)
+        atomic_abort(&out);
+    net_free(&net);
+    idx_images_free(&im);
+    idx_labels_free(&lb);
+    settings_free(&st);
+    config_free(&cfg);
+    ckpt_free(&ck);
+    return status;
+}

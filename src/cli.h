@@ -1,0 +1,17 @@
+/* cli.h - the verbs of the command line. Each parses its own options
+ * (getopt_long), prints its results on stdout, progress and errors on
+ * stderr, and returns the exit status:
+ *   0 success, 1 a failure while running (I/O, divergence, out of memory),
+ *   2 bad usage or bad input (config, data file, checkpoint). */
+#ifndef CNNCTL_CLI_H
+#define CNNCTL_CLI_H
+
+#define CNNCTL_VERSION "0.1.0"
+
+enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_INPUT = 2 };
+
+int cmd_train(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_summary(int argc, char **argv);
+
+#endif

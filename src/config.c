@@ -1,0 +1,527 @@
+/* config.c - INI parsing through inih's ini_parse_stream with our own reader.
+ *
+ * NOTE: Debian's inih (r55) is built with multi-line values on, no line
+ * numbers in the handler and no callback for a new section. So the reader
+ * below does the bookkeeping inih cannot: it counts lines, sees every
+ * [header] itself (two sections with one name are two sections, and an
+ * error), strips indentation so inih never glues a line onto the previous
+ * value, rejects lines longer than inih's buffer, and hands inih only lines
+ * it has already judged well-formed. inih still does the parsing proper
+ * (comments, "key = value", trimming); the handler runs right after the
+ * reader returned the line, so the reader's line count is the key's line. */
+#include "config.h"
+
+#include <ini.h>
+
+#include <errno.h>
+#include <libgen.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CONFIG_MAX_BYTES (4L << 20)  /* a config is text written by hand */
+#define CONFIG_MAX_ERRORS 100
+
+static void *xrealloc(void *p, size_t n)
+{
+    void *q = realloc(p, n);
+    if (!q) {
+        fprintf(stderr, "cnnctl: out of memory\n");
+        exit(1);
+    }
+    return q;
+}
+
+static char *xstrdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    return memcpy(xrealloc(NULL, n), s, n);
+}
+
+static void add_error_line(struct config *cfg, char *line)
+{
+    if (cfg->error_count == CONFIG_MAX_ERRORS) {
+        free(line);
+        line = xstrdup("too many errors; stopping here");
+    } else if (cfg->error_count > CONFIG_MAX_ERRORS) {
+        free(line);
+        return;
+    }
+    cfg->errors = xrealloc(cfg->errors, sizeof(char *) * (cfg->error_count + 1));
+    cfg->errors[cfg->error_count++] = line;
+}
+
+static void verror(struct config *cfg, const struct config_section *s, const struct config_entry *e,
+                   int line, const char *fmt, va_list ap)
+{
+    char where[512], msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    if (e && e->origin)
+        snprintf(where, sizeof where, "%s: [%s] %s: ", e->origin, s ? s->name : "", e->key);
+    else if (e)
+        snprintf(where, sizeof where, "%s:%d: [%s] %s: ", cfg->label, e->line, s ? s->name : "", e->key);
+    else if (s && s->line > 0)
+        snprintf(where, sizeof where, "%s:%d: [%s] ", cfg->label, s->line, s->name);
+    else if (s)
+        snprintf(where, sizeof where, "%s: [%s] ", cfg->label, s->name);
+    else if (line > 0)
+        snprintf(where, sizeof where, "%s:%d: ", cfg->label, line);
+    else
+        snprintf(where, sizeof where, "%s: ", cfg->label);
+    size_t n = strlen(where) + strlen(msg) + 1;
+    char *out = xrealloc(NULL, n);
+    snprintf(out, n, "%s%s", where, msg);
+    add_error_line(cfg, out);
+}
+
+void config_error(struct config *cfg, const struct config_section *s, const struct config_entry *e,
+                  const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    verror(cfg, s, e, 0, fmt, ap);
+    va_end(ap);
+}
+
+static void line_error(struct config *cfg, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void line_error(struct config *cfg, int line, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    verror(cfg, NULL, NULL, line, fmt, ap);
+    va_end(ap);
+}
+
+/* ---- reading ---------------------------------------------------------- */
+
+struct reader {
+    struct config *cfg;
+    const char *pos, *end;
+    int line;
+    int max_line;                  /* inih's buffer size, learnt from its first call */
+    struct config_section *current; /* section of the last header, NULL before any */
+};
+
+static struct config_section *add_section(struct config *cfg, const char *name, int line)
+{
+    if (cfg->count == cfg->cap) {
+        cfg->cap = cfg->cap ? cfg->cap * 2 : 16;
+        cfg->sections = xrealloc(cfg->sections, sizeof *cfg->sections * cfg->cap);
+    }
+    struct config_section *s = &cfg->sections[cfg->count++];
+    memset(s, 0, sizeof *s);
+    s->name = xstrdup(name);
+    s->line = line;
+    return s;
+}
+
+static struct config_entry *add_entry(struct config_section *s, const char *key, const char *value)
+{
+    if (s->count == s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 8;
+        s->entries = xrealloc(s->entries, sizeof *s->entries * s->cap);
+    }
+    struct config_entry *e = &s->entries[s->count++];
+    memset(e, 0, sizeof *e);
+    e->key = xstrdup(key);
+    e->value = xstrdup(value);
+    return e;
+}
+
+static int is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
+}
+
+/* Judge one physical line; returns 1 if inih may see it. */
+static int check_line(struct reader *r, const char *text, size_t len)
+{
+    struct config *cfg = r->cfg;
+    if (len == 0 || text[0] == ';' || text[0] == '#')
+        return 1;
+    if (text[0] == '[') {
+        const char *close = memchr(text, ']', len);
+        if (!close) {
+            line_error(cfg, r->line, "section header without ']'");
+            return 0;
+        }
+        for (const char *p = close + 1; p < text + len; p++) {
+            if (*p == ';' || *p == '#')
+                break;
+            if (!is_space(*p)) {
+                line_error(cfg, r->line, "text after section header");
+                return 0;
+            }
+        }
+        char name[256];
+        const char *a = text + 1, *b = close;
+        while (a < b && is_space(*a))
+            a++;
+        while (b > a && is_space(b[-1]))
+            b--;
+        if (b == a || (size_t)(b - a) >= sizeof name) {
+            line_error(cfg, r->line, "section name must be 1 to %zu characters", sizeof name - 1);
+            return 0;
+        }
+        memcpy(name, a, b - a);
+        name[b - a] = 0;
+        for (const char *p = name; *p; p++) {
+            if (!(*p == '_' || *p == '-' || *p == '.' || (*p >= '0' && *p <= '9') ||
+                  (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z'))) {
+                line_error(cfg, r->line, "section name '%s': use letters, digits, '_', '-' and '.'", name);
+                return 0;
+            }
+        }
+        struct config_section *old = config_section(cfg, name);
+        if (old)
+            line_error(cfg, r->line, "[%s] defined again (first at line %d); layer names must be unique",
+                       name, old->line);
+        r->current = add_section(cfg, name, r->line);
+        return 1;
+    }
+    if (!memchr(text, '=', len) && !memchr(text, ':', len)) {
+        line_error(cfg, r->line, "expected 'key = value', a [section] header or a comment");
+        return 0;
+    }
+    if (text[0] == '=' || text[0] == ':') {
+        line_error(cfg, r->line, "missing key before '%c'", text[0]);
+        return 0;
+    }
+    if (!r->current) {
+        line_error(cfg, r->line, "key outside any [section]");
+        return 0;
+    }
+    return 1;
+}
+
+static char *reader_next(char *str, int num, void *stream)
+{
+    struct reader *r = stream;
+    if (r->pos >= r->end)
+        return NULL;
+    const char *nl = memchr(r->pos, '\n', r->end - r->pos);
+    const char *line_end = nl ? nl : r->end;
+    const char *text = r->pos;
+    r->pos = nl ? nl + 1 : r->end;
+    r->line++;
+    r->max_line = num;
+    /* Normalise indentation: inih would glue an indented line to the
+     * previous value. */
+    while (text < line_end && is_space(*text))
+        text++;
+    size_t len = line_end - text;
+    while (len > 0 && is_space(text[len - 1]))
+        len--;
+    str[0] = 0;
+    if (len + 2 > (size_t)num) {
+        line_error(r->cfg, r->line, "line is longer than %d characters", num - 2);
+        return str;
+    }
+    if (check_line(r, text, len)) {
+        memcpy(str, text, len);
+        str[len] = 0;
+    }
+    strcat(str, "\n");
+    return str;
+}
+
+static int handler(void *user, const char *section, const char *key, const char *value)
+{
+    (void)section;  /* inih's idea of the section merges duplicates: use ours */
+    struct reader *r = user;
+    struct config_section *s = r->current;
+    for (int i = 0; i < s->count; i++) {
+        if (strcmp(s->entries[i].key, key) == 0) {
+            line_error(r->cfg, r->line, "[%s] %s: given twice (first at line %d)", s->name, key,
+                       s->entries[i].line);
+            return 1;
+        }
+    }
+    struct config_entry *e = add_entry(s, key, value);
+    e->line = r->line;
+    return 1;
+}
+
+int config_load_text(struct config *cfg, const char *label, const char *base_dir, const char *text,
+                     size_t len)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->label = xstrdup(label);
+    cfg->base_dir = xstrdup(base_dir ? base_dir : ".");
+    const char *nul = memchr(text, 0, len);
+    if (nul) {
+        config_error(cfg, NULL, NULL, "binary data (a NUL byte at byte offset %zu); expected an INI text",
+                     (size_t)(nul - text));
+        return -1;
+    }
+    struct reader r = {cfg, text, text + len, 0, 0, NULL};
+    /* Skip a UTF-8 byte order mark ourselves so line 1 is checked like the others. */
+    if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
+        r.pos += 3;
+    int rc = ini_parse_stream(reader_next, &r, handler, &r);
+    if (rc > 0 && cfg->error_count == 0)
+        line_error(cfg, rc, "cannot parse this line");
+    else if (rc < 0 && cfg->error_count == 0)
+        config_error(cfg, NULL, NULL, "cannot parse (inih error %d)", rc);
+    return cfg->error_count ? -1 : 0;
+}
+
+int config_load_file(struct config *cfg, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        memset(cfg, 0, sizeof *cfg);
+        cfg->label = xstrdup(path);
+        config_error(cfg, NULL, NULL, "cannot open: %s", strerror(errno));
+        return -1;
+    }
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (len == cap) {
+            cap = cap ? cap * 2 : 8192;
+            buf = xrealloc(buf, cap);
+        }
+        size_t got = fread(buf + len, 1, cap - len, f);
+        len += got;
+        if (got == 0 || (long)len > CONFIG_MAX_BYTES)
+            break;
+    }
+    int read_error = ferror(f);
+    fclose(f);
+    char *copy = xstrdup(path);
+    int rc;
+    if (read_error || (long)len > CONFIG_MAX_BYTES) {
+        memset(cfg, 0, sizeof *cfg);
+        cfg->label = xstrdup(path);
+        cfg->base_dir = xstrdup(".");
+        if (read_error)
+            config_error(cfg, NULL, NULL, "read error");
+        else
+            config_error(cfg, NULL, NULL, "larger than %ld bytes; expected a small INI text", CONFIG_MAX_BYTES);
+        rc = -1;
+    } else {
+        rc = config_load_text(cfg, path, dirname(copy), buf, len);
+    }
+    free(copy);
+    free(buf);
+    return rc;
+}
+
+void config_free(struct config *cfg)
+{
+    for (int i = 0; i < cfg->count; i++) {
+        struct config_section *s = &cfg->sections[i];
+        for (int j = 0; j < s->count; j++) {
+            free(s->entries[j].key);
+            free(s->entries[j].value);
+            free(s->entries[j].origin);
+        }
+        free(s->entries);
+        free(s->name);
+    }
+    free(cfg->sections);
+    for (int i = 0; i < cfg->error_count; i++)
+        free(cfg->errors[i]);
+    free(cfg->errors);
+    free(cfg->label);
+    free(cfg->base_dir);
+    memset(cfg, 0, sizeof *cfg);
+}
+
+/* ---- lookup and overrides -------------------------------------------- */
+
+struct config_section *config_section(struct config *cfg, const char *name)
+{
+    for (int i = 0; i < cfg->count; i++)
+        if (strcmp(cfg->sections[i].name, name) == 0)
+            return &cfg->sections[i];
+    return NULL;
+}
+
+static struct config_entry *find_entry(struct config_section *s, const char *key)
+{
+    if (!s)
+        return NULL;
+    for (int i = 0; i < s->count; i++)
+        if (strcmp(s->entries[i].key, key) == 0)
+            return &s->entries[i];
+    return NULL;
+}
+
+struct config_entry *config_find(struct config_section *s, const char *key)
+{
+    struct config_entry *e = find_entry(s, key);
+    if (e)
+        e->used = 1;
+    return e;
+}
+
+void config_put(struct config *cfg, struct config_section *s, const char *key, const char *value)
+{
+    (void)cfg;
+    struct config_entry *e = find_entry(s, key);
+    if (!e)
+        e = add_entry(s, key, value);
+    else {
+        free(e->value);
+        e->value = xstrdup(value);
+    }
+}
+
+int config_set(struct config *cfg, const char *assignment)
+{
+    const char *eq = strchr(assignment, '=');
+    const char *dot = strchr(assignment, '.');
+    char origin[300];
+    snprintf(origin, sizeof origin, "--set %s", assignment);
+    if (!eq || !dot || dot > eq || dot == assignment || dot + 1 == eq) {
+        char *line = xrealloc(NULL, strlen(origin) + 64);
+        sprintf(line, "%s: expected section.key=value", origin);
+        add_error_line(cfg, line);
+        return -1;
+    }
+    char section[256], key[256];
+    if ((size_t)(dot - assignment) >= sizeof section || (size_t)(eq - dot - 1) >= sizeof key) {
+        char *line = xrealloc(NULL, strlen(origin) + 64);
+        sprintf(line, "%s: name too long", origin);
+        add_error_line(cfg, line);
+        return -1;
+    }
+    memcpy(section, assignment, dot - assignment);
+    section[dot - assignment] = 0;
+    memcpy(key, dot + 1, eq - dot - 1);
+    key[eq - dot - 1] = 0;
+    struct config_section *s = config_section(cfg, section);
+    if (!s) {
+        size_t n = strlen(origin) + strlen(section) + strlen(cfg->label) + 64;
+        char *line = xrealloc(NULL, n);
+        snprintf(line, n, "%s: no section [%s] in %s", origin, section, cfg->label);
+        add_error_line(cfg, line);
+        return -1;
+    }
+    struct config_entry *e = find_entry(s, key);
+    if (!e)
+        e = add_entry(s, key, eq + 1);
+    else {
+        free(e->value);
+        e->value = xstrdup(eq + 1);
+        free(e->origin);
+    }
+    e->origin = xstrdup(origin);
+    e->line = 0;
+    return 0;
+}
+
+/* ---- typed getters ---------------------------------------------------- */
+
+int parse_long(const char *text, long *out)
+{
+    if (!*text || is_space(*text))
+        return -1;
+    char *end;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    if (errno || *end)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int parse_double(const char *text, double *out)
+{
+    if (!*text || is_space(*text))
+        return -1;
+    char *end;
+    errno = 0;
+    double v = strtod(text, &end);
+    if (errno || *end || !isfinite(v))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int config_get_int(struct config *cfg, struct config_section *s, const char *key, long *out, long def,
+                   long min, long max)
+{
+    *out = def;
+    struct config_entry *e = config_find(s, key);
+    if (!e)
+        return 0;
+    long v;
+    if (parse_long(e->value, &v) < 0) {
+        config_error(cfg, s, e, "'%s' is not a whole number", e->value);
+        return -1;
+    }
+    if (v < min || v > max) {
+        config_error(cfg, s, e, "%ld is out of range (expected %ld to %ld)", v, min, max);
+        return -1;
+    }
+    *out = v;
+    return 1;
+}
+
+int config_get_float(struct config *cfg, struct config_section *s, const char *key, double *out,
+                     double def, double min, double max)
+{
+    *out = def;
+    struct config_entry *e = config_find(s, key);
+    if (!e)
+        return 0;
+    double v;
+    if (parse_double(e->value, &v) < 0) {
+        config_error(cfg, s, e, "'%s' is not a number", e->value);
+        return -1;
+    }
+    if (v < min || v > max) {
+        config_error(cfg, s, e, "%g is out of range (expected %g to %g)", v, min, max);
+        return -1;
+    }
+    *out = v;
+    return 1;
+}
+
+int config_get_string(struct config *cfg, struct config_section *s, const char *key, const char **out,
+                      const char *def)
+{
+    (void)cfg;
+    struct config_entry *e = config_find(s, key);
+    *out = e ? e->value : def;
+    return e ? 1 : 0;
+}
+
+void config_check_unused(struct config *cfg)
+{
+    for (int i = 0; i < cfg->count; i++) {
+        struct config_section *s = &cfg->sections[i];
+        for (int j = 0; j < s->count; j++)
+            if (!s->entries[j].used)
+                config_error(cfg, s, &s->entries[j], "unknown key");
+    }
+}
+
+char *config_to_text(const struct config *cfg, size_t *len)
+{
+    size_t cap = 1024, n = 0;
+    char *out = xrealloc(NULL, cap);
+    for (int i = 0; i < cfg->count; i++) {
+        const struct config_section *s = &cfg->sections[i];
+        size_t need = strlen(s->name) + 8;
+        for (int j = 0; j < s->count; j++)
+            need += strlen(s->entries[j].key) + strlen(s->entries[j].value) + 8;
+        while (n + need + 1 > cap) {
+            cap *= 2;
+            out = xrealloc(out, cap);
+        }
+        n += sprintf(out + n, "%s[%s]\n", i ? "\n" : "", s->name);
+        for (int j = 0; j < s->count; j++)
+            n += sprintf(out + n, "%s = %s\n", s->entries[j].key, s->entries[j].value);
+    }
+    out[n] = 0;
+    if (len)
+        *len = n;
+    return out;
+}

@@ -1,0 +1,20 @@
+/* eval.h - running a network over a dataset without training it. */
+#ifndef CNNCTL_EVAL_H
+#define CNNCTL_EVAL_H
+
+#include <stdio.h>
+
+#include "dataset.h"
+#include "net.h"
+
+struct eval_result {
+    int count, correct;
+    double loss;        /* mean cross-entropy */
+    double accuracy;    /* correct / count */
+};
+
+/* Forward the whole set in batches. With predictions, writes one CSV row
+ * "index,label,predicted,p0,...,pK-1" per image (no header). */
+void evaluate(struct net *net, const struct dataset *d, struct eval_result *r, FILE *predictions);
+
+#endif

@@ -1,0 +1,266 @@
+/* gemm.c - blocking, packing and threading around the micro-kernels.
+ *
+ * The five loops of BLIS:
+ *   jc: columns of C in blocks of NC
+ *     pc: the K dimension in blocks of KC       -> pack B (KC x NC) into NR-wide panels
+ *       ic: rows of C in blocks of MC          -> pack A (MC x KC) into MR-tall panels
+ *         jr: NR columns, ir: MR rows         -> micro-kernel on one MR x NR tile
+ * Packing pads partial panels with zeros, so the kernel always runs a full
+ * tile; edge tiles land in a small local buffer and only the valid part is
+ * merged into C. alpha is folded into the packing of A. */
+#include "gemm.h"
+
+#include <omp.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+static long min_long(long a, long b)
+{
+    return a < b ? a : b;
+}
+
+const struct gemm_kernel *gemm_kernel_find(const char *name)
+{
+    const struct gemm_kernel *all[] = {&gemm_kernel_avx512, &gemm_kernel_avx2, &gemm_kernel_generic};
+    for (int i = 0; i < 3; i++)
+        if (strcmp(all[i]->name, name) == 0)
+            return all[i]->supported() ? all[i] : NULL;
+    return NULL;
+}
+
+const struct gemm_kernel *gemm_kernel_select(void)
+{
+    const char *want = getenv("CNNCTL_GEMM_KERNEL");
+    if (want && *want) {
+        const struct gemm_kernel *k = gemm_kernel_find(want);
+        if (k)
+            return k;
+    }
+    if (gemm_kernel_avx512.supported())
+        return &gemm_kernel_avx512;
+    if (gemm_kernel_avx2.supported())
+        return &gemm_kernel_avx2;
+    return &gemm_kernel_generic;
+}
+
+static float *alloc_aligned(size_t floats)
+{
+    size_t bytes = (floats * sizeof(float) + 63) / 64 * 64;
+    return aligned_alloc(64, bytes);
+}
+
+int gemm_buffers_init(struct gemm_buffers *w, const struct gemm_kernel *kernel)
+{
+    w->kernel = kernel;
+    w->a_pack = alloc_aligned((size_t)kernel->mc * kernel->kc);
+    w->b_pack = alloc_aligned((size_t)kernel->kc * kernel->nc);
+    if (!w->a_pack || !w->b_pack) {
+        gemm_buffers_free(w);
+        return -1;
+    }
+    return 0;
+}
+
+void gemm_buffers_free(struct gemm_buffers *w)
+{
+    free(w->a_pack);
+    free(w->b_pack);
+    w->a_pack = w->b_pack = NULL;
+}
+
+/* dst: ceil(mc/MR) panels, each kc x MR (k-major), rows past mc zero. */
+static void pack_a(int MR, enum gemm_trans ta, const float *A, long lda, long i0, long p0, long mc, long kc,
+                   float alpha, float *dst)
+{
+    for (long ir = 0; ir < mc; ir += MR, dst += (long)MR * kc) {
+        long rows = min_long(MR, mc - ir);
+        if (ta == GEMM_T) {
+            /* op(A)(i, p) = A[p][i]: MR consecutive floats per p */
+            for (long p = 0; p < kc; p++) {
+                const float *src = A + (p0 + p) * lda + i0 + ir;
+                float *d = dst + p * MR;
+                long i = 0;
+                for (; i < rows; i++)
+                    d[i] = alpha * src[i];
+                for (; i < MR; i++)
+                    d[i] = 0.0f;
+            }
+        } else {
+            for (long i = 0; i < rows; i++) {
+                const float *src = A + (i0 + ir + i) * lda + p0;
+                for (long p = 0; p < kc; p++)
+                    dst[p * MR + i] = alpha * src[p];
+            }
+            for (long i = rows; i < MR; i++)
+                for (long p = 0; p < kc; p++)
+                    dst[p * MR + i] = 0.0f;
+        }
+    }
+}
+
+/* dst: ceil(nc/NR) panels, each kc x NR (k-major), columns past nc zero. */
+static void pack_b(int NR, enum gemm_trans tb, const float *B, long ldb, long p0, long j0, long kc, long nc,
+                   float *dst)
+{
+    for (long jr = 0; jr < nc; jr += NR, dst += (long)NR * kc) {
+        long cols = min_long(NR, nc - jr);
+        if (tb == GEMM_N) {
+            for (long p = 0; p < kc; p++) {
+                const float *src = B + (p0 + p) * ldb + j0 + jr;
+                float *d = dst + p * NR;
+                long j = 0;
+                for (; j < cols; j++)
+                    d[j] = src[j];
+                for (; j < NR; j++)
+                    d[j] = 0.0f;
+            }
+        } else {
+            /* op(B)(p, j) = B[j][p] */
+            for (long j = 0; j < cols; j++) {
+                const float *src = B + (j0 + jr + j) * ldb + p0;
+                for (long p = 0; p < kc; p++)
+                    dst[p * NR + j] = src[p];
+            }
+            for (long j = cols; j < NR; j++)
+                for (long p = 0; p < kc; p++)
+                    dst[p * NR + j] = 0.0f;
+        }
+    }
+}
+
+static void scale_c(long m, long n, float beta, float *C, long ldc)
+{
+    for (long i = 0; i < m; i++) {
+        float *c = C + i * ldc;
+        if (beta == 0.0f)
+            memset(c, 0, sizeof(float) * n);
+        else
+            for (long j = 0; j < n; j++)
+                c[j] *= beta;
+    }
+}
+
+void gemm_serial(struct gemm_buffers *w, enum gemm_trans ta, enum gemm_trans tb, long m, long n, long k,
+                 float alpha, const float *A, long lda, const float *B, long ldb, float beta, float *C,
+                 long ldc)
+{
+    if (m <= 0 || n <= 0)
+        return;
+    if (k <= 0 || alpha == 0.0f) {
+        if (beta != 1.0f)
+            scale_c(m, n, beta, C, ldc);
+        return;
+    }
+    if (beta != 0.0f && beta != 1.0f) {
+        scale_c(m, n, beta, C, ldc);
+        beta = 1.0f;
+    }
+    const struct gemm_kernel *kr = w->kernel;
+    const int MR = kr->mr, NR = kr->nr;
+    float tile[16 * 64] __attribute__((aligned(64)));  /* MR * NR of any kernel fits */
+
+    for (long jc = 0; jc < n; jc += kr->nc) {
+        long nc = min_long(kr->nc, n - jc);
+        for (long pc = 0; pc < k; pc += kr->kc) {
+            long kc = min_long(kr->kc, k - pc);
+            int accumulate = pc > 0 || beta != 0.0f;
+            pack_b(NR, tb, B, ldb, pc, jc, kc, nc, w->b_pack);
+            for (long ic = 0; ic < m; ic += kr->mc) {
+                long mc = min_long(kr->mc, m - ic);
+                pack_a(MR, ta, A, lda, ic, pc, mc, kc, alpha, w->a_pack);
+                for (long jr = 0; jr < nc; jr += NR) {
+                    long nr = min_long(NR, nc - jr);
+                    const float *bp = w->b_pack + jr * kc;
+                    for (long ir = 0; ir < mc; ir += MR) {
+                        long mr = min_long(MR, mc - ir);
+                        const float *ap = w->a_pack + ir * kc;
+                        float *c = C + (ic + ir) * ldc + jc + jr;
+                        if (mr == MR && nr == NR) {
+                            kr->run(kc, ap, bp, c, ldc, accumulate);
+                            continue;
+                        }
+                        kr->run(kc, ap, bp, tile, NR, 0);
+                        for (long i = 0; i < mr; i++)
+                            for (long j = 0; j < nr; j++)
+                                c[i * ldc + j] = accumulate ? c[i * ldc + j] + tile[i * NR + j] : tile[i * NR + j];
+                    }
+                }
+            }
+        }
+    }
+}
+
+int gemm_ctx_init(struct gemm_ctx *ctx, int threads, const struct gemm_kernel *kernel)
+{
+    ctx->threads = threads < 1 ? 1 : threads;
+    ctx->kernel = kernel;
+    ctx->buffers = calloc(ctx->threads, sizeof *ctx->buffers);
+    if (!ctx->buffers)
+        return -1;
+    for (int t = 0; t < ctx->threads; t++) {
+        if (gemm_buffers_init(&ctx->buffers[t], kernel) < 0) {
+            gemm_ctx_free(ctx);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void gemm_ctx_free(struct gemm_ctx *ctx)
+{
+    if (ctx->buffers)
+        for (int t = 0; t < ctx->threads; t++)
+            gemm_buffers_free(&ctx->buffers[t]);
+    free(ctx->buffers);
+    ctx->buffers = NULL;
+}
+
+/* Below this many flops a second thread costs more than it saves. */
+#define GEMM_PARALLEL_MIN_FLOPS 4e6
+
+void gemm(struct gemm_ctx *ctx, enum gemm_trans ta, enum gemm_trans tb, long m, long n, long k, float alpha,
+          const float *A, long lda, const float *B, long ldb, float beta, float *C, long ldc)
+{
+    int threads = ctx->threads;
+    if (threads == 1 || 2.0 * m * n * k < GEMM_PARALLEL_MIN_FLOPS) {
+        gemm_serial(&ctx->buffers[0], ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+    int split_n = n >= m;
+    long extent = split_n ? n : m;
+    long unit = split_n ? ctx->kernel->nr : ctx->kernel->mr;
+    long units = (extent + unit - 1) / unit;
+    if (units < threads)
+        threads = (int)units;
+#pragma omp parallel num_threads(threads)
+    {
+        int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        long u0 = units * t / nt, u1 = units * (t + 1) / nt;
+        long lo = u0 * unit, hi = min_long(u1 * unit, extent);
+        if (hi > lo) {
+            if (split_n)
+                gemm_serial(&ctx->buffers[t], ta, tb, m, hi - lo, k, alpha, A, lda,
+                            tb == GEMM_N ? B + lo : B + lo * ldb, ldb, beta, C + lo, ldc);
+            else
+                gemm_serial(&ctx->buffers[t], ta, tb, hi - lo, n, k, alpha, ta == GEMM_N ? A + lo * lda : A + lo,
+                            lda, B, ldb, beta, C + lo * ldc, ldc);
+        }
+    }
+}
+
+void gemm_ref(enum gemm_trans ta, enum gemm_trans tb, long m, long n, long k, float alpha, const float *A,
+              long lda, const float *B, long ldb, float beta, float *C, long ldc)
+{
+    for (long i = 0; i < m; i++)
+        for (long j = 0; j < n; j++) {
+            double sum = 0.0;
+            for (long p = 0; p < k; p++) {
+                float a = ta == GEMM_N ? A[i * lda + p] : A[p * lda + i];
+                float b = tb == GEMM_N ? B[p * ldb + j] : B[j * ldb + p];
+                sum += (double)a * b;
+            }
+            float old = beta == 0.0f ? 0.0f : beta * C[i * ldc + j];
+            C[i * ldc + j] = (float)(alpha * sum) + old;
+        }
+}

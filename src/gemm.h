@@ -1,0 +1,75 @@
+/* gemm.h - single-precision matrix multiply, the one entry point every layer
+ * uses:  C = alpha * op(A) * op(B) + beta * C, all row-major,
+ * op(A) is M x K, op(B) is K x N, C is M x N; op(X) = X or X^T.
+ *
+ * Blocked after Goto and BLIS (gemm.c): panels of A and B are packed into
+ * contiguous buffers, and a register-blocked micro-kernel (gemm_kernel_*.c)
+ * multiplies an MR x KC panel of A by a KC x NR panel of B. The kernel is
+ * chosen at run time from what the CPU supports. With beta == 0, C is never
+ * read (it may hold NaN). */
+#ifndef CNNCTL_GEMM_H
+#define CNNCTL_GEMM_H
+
+enum gemm_trans { GEMM_N = 0, GEMM_T = 1 };
+
+/* c (MR x NR, row stride ldc) = [c +] a_panel * b_panel; accumulate says
+ * whether c is added to (1) or overwritten without being read (0).
+ * a: kc x MR, k-major (a[p*MR + i]); b: kc x NR, k-major (b[p*NR + j]). */
+typedef void (*gemm_microkernel_fn)(long kc, const float *a, const float *b, float *c, long ldc,
+                                    int accumulate);
+
+struct gemm_kernel {
+    const char *name;   /* "avx512", "avx2", "generic" */
+    int mr, nr;         /* register tile */
+    int mc, kc, nc;     /* cache blocks: A block mc x kc, B block kc x nc */
+    gemm_microkernel_fn run;
+    int (*supported)(void);
+};
+
+extern const struct gemm_kernel gemm_kernel_avx512;
+extern const struct gemm_kernel gemm_kernel_avx2;
+extern const struct gemm_kernel gemm_kernel_generic;
+
+/* The fastest kernel this CPU runs; the environment variable
+ * CNNCTL_GEMM_KERNEL=avx512|avx2|generic may choose a slower one. */
+const struct gemm_kernel *gemm_kernel_select(void);
+/* A kernel by name if this CPU supports it, else NULL. */
+const struct gemm_kernel *gemm_kernel_find(const char *name);
+
+/* Packing buffers for one thread, allocated once. */
+struct gemm_buffers {
+    const struct gemm_kernel *kernel;
+    float *a_pack;   /* mc x kc */
+    float *b_pack;   /* kc x nc */
+};
+
+int gemm_buffers_init(struct gemm_buffers *w, const struct gemm_kernel *kernel);
+void gemm_buffers_free(struct gemm_buffers *w);
+
+/* One thread: the caller may run several of these at once, each with its
+ * own buffers. */
+void gemm_serial(struct gemm_buffers *w, enum gemm_trans ta, enum gemm_trans tb, long m, long n, long k,
+                 float alpha, const float *A, long lda, const float *B, long ldb, float beta, float *C,
+                 long ldc);
+
+/* A team of threads and their buffers. */
+struct gemm_ctx {
+    int threads;
+    const struct gemm_kernel *kernel;
+    struct gemm_buffers *buffers;  /* one per thread */
+};
+
+int gemm_ctx_init(struct gemm_ctx *ctx, int threads, const struct gemm_kernel *kernel);
+void gemm_ctx_free(struct gemm_ctx *ctx);
+
+/* Splits C into column (or row) ranges, one per thread. Every element of C
+ * is computed by one thread in the same order whatever the thread count,
+ * so the result is identical run after run and across thread counts. */
+void gemm(struct gemm_ctx *ctx, enum gemm_trans ta, enum gemm_trans tb, long m, long n, long k, float alpha,
+          const float *A, long lda, const float *B, long ldb, float beta, float *C, long ldc);
+
+/* The definition, as a triple loop with double accumulation: the test oracle. */
+void gemm_ref(enum gemm_trans ta, enum gemm_trans tb, long m, long n, long k, float alpha, const float *A,
+              long lda, const float *B, long ldb, float beta, float *C, long ldc);
+
+#endif

@@ -1,0 +1,129 @@
+/* layer.h - one interface for every layer type.
+ *
+ * A layer type is a struct layer_ops (a name and five functions) in its own
+ * file, listed once in the registry (layer.c). The network (net.c) owns all
+ * memory: it asks each layer for its output shape, parameter shapes and
+ * scratch needs (shape()), allocates everything once, then points the
+ * layer's x/dx/y/dy/params at it. Nothing is allocated during a step.
+ *
+ * Tensors are NCHW float32: x[i] is (n, in[i].c, in[i].h, in[i].w), y is
+ * (n, out.c, out.h, out.w), for the n <= batch images of the current step.
+ *
+ * Gradients: backward() reads dy and
+ *   - overwrites each parameter's grad (one step's gradient, summed over the batch),
+ *   - writes dx[i] when it is not NULL: overwriting it when
+ *     dx_overwrite[i] is set (this layer is the first in backward order to
+ *     touch it), adding to it otherwise (a tensor feeding several layers). */
+#ifndef CNNCTL_LAYER_H
+#define CNNCTL_LAYER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "gemm.h"
+
+#define LAYER_MAX_INPUTS 8
+#define LAYER_MAX_PARAMS 4
+#define LAYER_NAME_MAX 64
+
+struct shape {
+    int c, h, w;
+};
+
+static inline long shape_size(struct shape s)
+{
+    return (long)s.c * s.h * s.w;
+}
+
+enum init_kind { INIT_HE, INIT_XAVIER, INIT_NORMAL, INIT_UNIFORM, INIT_ZERO };
+
+struct init_spec {
+    enum init_kind kind;
+    float arg;        /* std for normal, half-width for uniform */
+};
+
+struct param {
+    char name[16];    /* "weight", "bias" */
+    int rank;
+    int dims[4];
+    long size;
+    float *data, *grad;   /* views into the network's arenas */
+    struct init_spec init;
+    int fan_in;
+};
+
+/* What a step hands to forward/backward. */
+struct layer_run {
+    int n;                    /* images in this step (<= batch) */
+    int threads;
+    struct gemm_ctx *gemm;    /* threaded GEMM, and one buffer set per thread */
+    float *scratch;           /* threads * scratch_stride floats */
+    long scratch_stride;
+    const uint8_t *labels;    /* n labels, for the loss layer */
+    int train;
+};
+
+struct layer_ops;
+
+struct layer {
+    const struct layer_ops *ops;
+    char name[LAYER_NAME_MAX];
+    int input_count;
+    int inputs[LAYER_MAX_INPUTS];       /* producer layer index, -1 = network input */
+    struct shape in[LAYER_MAX_INPUTS];
+    struct shape out;
+    const float *x[LAYER_MAX_INPUTS];
+    float *dx[LAYER_MAX_INPUTS];
+    int dx_overwrite[LAYER_MAX_INPUTS];
+    float *y, *dy;
+    struct param params[LAYER_MAX_PARAMS];
+    int param_count;
+    long scratch_floats;   /* per thread, set by shape() */
+    long state_floats;     /* per image, kept from forward to backward (e.g. argmax) */
+    float *state;
+    void *conf;            /* type-specific settings, set by parse(), freed by net */
+    struct init_spec default_init;  /* from [net] init, for parse() to start from */
+    double flops;          /* forward floating-point operations per image */
+};
+
+struct layer_ops {
+    const char *type;
+    int is_loss;           /* a loss layer ends the network */
+    /* Read this type's keys into l->conf; record errors in cfg. 0 or -1. */
+    int (*parse)(struct layer *l, struct config *cfg, struct config_section *s);
+    /* From l->in[]: set l->out, params (name, dims, init), scratch and
+     * state sizes, flops. -1 with a message (no location) in err. */
+    int (*shape)(struct layer *l, char *err, size_t errlen);
+    void (*forward)(struct layer *l, const struct layer_run *run);
+    void (*backward)(struct layer *l, const struct layer_run *run);
+    /* Loss layers: the summed loss over the n images; counts correct argmax. */
+    double (*loss)(struct layer *l, const struct layer_run *run, int *correct);
+};
+
+const struct layer_ops *layer_ops_find(const char *type);
+/* "conv, maxpool, ..." for error messages. */
+void layer_type_list(char *buf, size_t len);
+
+/* Shared parsing helpers for layer parse() functions. */
+int layer_parse_init(struct config *cfg, struct config_section *s, struct init_spec *out);
+/* size/size_h/size_w (or a prefix like "stride"): h and w, defaulting to def. */
+int layer_parse_pair(struct config *cfg, struct config_section *s, const char *key, int *h, int *w, int def,
+                     int min, int max);
+/* Adds a parameter; returns it. */
+struct param *layer_add_param(struct layer *l, const char *name, int rank, const int *dims, int fan_in,
+                              struct init_spec init);
+/* The explanation for an output size that does not work out. */
+void layer_size_error(char *err, size_t errlen, const char *what, int in, int k, int stride, int pad);
+
+/* The range of images [lo, hi) of thread t of nt. */
+static inline void split_range(int n, int t, int nt, int *lo, int *hi)
+{
+    *lo = (int)((long)n * t / nt);
+    *hi = (int)((long)n * (t + 1) / nt);
+}
+
+extern const struct layer_ops layer_conv, layer_maxpool, layer_avgpool, layer_affine, layer_relu,
+    layer_softmax;
+
+#endif

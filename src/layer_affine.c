@@ -1,0 +1,78 @@
+/* layer_affine.c - fully connected: y = x * weight + bias.
+ *
+ *   x: (N, D) with D = C*H*W (the input is flattened), weight: (D, O),
+ *   bias: (O) -> y: (N, O, 1, 1)
+ *   dweight = x^T * dy,  dbias = colsum(dy),  dx = dy * weight^T
+ * The weight layout (D, O) is the book's (x W + b). All three products run
+ * on the threaded GEMM, which splits C by columns or rows: deterministic. */
+#include "layer.h"
+
+#include <stdlib.h>
+
+struct affine_conf {
+    int outputs;
+    struct init_spec init;
+};
+
+static int affine_parse(struct layer *l, struct config *cfg, struct config_section *s)
+{
+    struct affine_conf *c = calloc(1, sizeof *c);
+    l->conf = c;
+    long outputs;
+    int rc = 0;
+    if (!config_find(s, "outputs")) {
+        config_error(cfg, s, NULL, "outputs: missing (the number of output units)");
+        rc = -1;
+    }
+    if (config_get_int(cfg, s, "outputs", &outputs, 1, 1, 1 << 24) < 0)
+        rc = -1;
+    c->outputs = (int)outputs;
+    c->init = l->default_init;
+    if (layer_parse_init(cfg, s, &c->init) < 0)
+        rc = -1;
+    return rc;
+}
+
+static int affine_shape(struct layer *l, char *err, size_t errlen)
+{
+    (void)err;
+    (void)errlen;
+    struct affine_conf *c = l->conf;
+    long D = shape_size(l->in[0]);
+    l->out = (struct shape){c->outputs, 1, 1};
+    int wdims[2] = {(int)D, c->outputs}, bdims[1] = {c->outputs};
+    layer_add_param(l, "weight", 2, wdims, (int)D, c->init);
+    layer_add_param(l, "bias", 1, bdims, (int)D, (struct init_spec){INIT_ZERO, 0});
+    l->flops = 2.0 * D * c->outputs + c->outputs;
+    return 0;
+}
+
+static void affine_forward(struct layer *l, const struct layer_run *run)
+{
+    const long D = shape_size(l->in[0]), O = l->out.c;
+    const float *bias = l->params[1].data;
+    gemm(run->gemm, GEMM_N, GEMM_N, run->n, O, D, 1.0f, l->x[0], D, l->params[0].data, O, 0.0f, l->y, O);
+    for (int i = 0; i < run->n; i++)
+        for (long j = 0; j < O; j++)
+            l->y[i * O + j] += bias[j];
+}
+
+static void affine_backward(struct layer *l, const struct layer_run *run)
+{
+    const long D = shape_size(l->in[0]), O = l->out.c;
+    gemm(run->gemm, GEMM_T, GEMM_N, D, O, run->n, 1.0f, l->x[0], D, l->dy, O, 0.0f, l->params[0].grad, O);
+    float *dbias = l->params[1].grad;
+    for (long j = 0; j < O; j++)
+        dbias[j] = 0.0f;
+    for (int i = 0; i < run->n; i++)
+        for (long j = 0; j < O; j++)
+            dbias[j] += l->dy[i * O + j];
+    if (l->dx[0])
+        gemm(run->gemm, GEMM_N, GEMM_T, run->n, D, O, 1.0f, l->dy, O, l->params[0].data, O,
+             l->dx_overwrite[0] ? 0.0f : 1.0f, l->dx[0], D);
+}
+
+const struct layer_ops layer_affine = {
+    .type = "affine", .parse = affine_parse, .shape = affine_shape, .forward = affine_forward,
+    .backward = affine_backward,
+};

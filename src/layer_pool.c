@@ -1,0 +1,157 @@
+/* layer_pool.c - max and average pooling over KH x KW windows.
+ *
+ *   x: (N, C, H, W) -> y: (N, C, OH, OW), each channel on its own.
+ * Max pooling keeps, per output, the index (in its input plane) of the first
+ * largest value; padding never wins (it counts as -infinity). Average
+ * pooling divides by KH*KW, padding included (zeros count), like the
+ * im2col formulation of the seed notes. Backward routes dy to the arg-max,
+ * or spreads it evenly over the window. */
+#include "layer.h"
+#include "im2col.h"
+
+#include <float.h>
+#include <omp.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+struct pool_conf {
+    int is_max;
+    int kh, kw, sh, sw, ph, pw;
+};
+
+static int pool_parse(struct layer *l, struct config *cfg, struct config_section *s, int is_max)
+{
+    struct pool_conf *c = calloc(1, sizeof *c);
+    l->conf = c;
+    c->is_max = is_max;
+    int rc = 0;
+    if (layer_parse_pair(cfg, s, "size", &c->kh, &c->kw, 2, 1, 1024) < 0)
+        rc = -1;
+    /* The stride defaults to the window (0 here): non-overlapping pooling. */
+    if (layer_parse_pair(cfg, s, "stride", &c->sh, &c->sw, 0, 1, 1024) < 0)
+        rc = -1;
+    if (c->sh == 0)
+        c->sh = c->kh;
+    if (c->sw == 0)
+        c->sw = c->kw;
+    if (layer_parse_pair(cfg, s, "pad", &c->ph, &c->pw, 0, 0, 1024) < 0)
+        rc = -1;
+    if (rc == 0 && (c->ph >= c->kh || c->pw >= c->kw)) {
+        config_error(cfg, s, config_find(s, "pad"), "pad must be smaller than the window (size)");
+        rc = -1;
+    }
+    return rc;
+}
+
+static int maxpool_parse(struct layer *l, struct config *cfg, struct config_section *s)
+{
+    return pool_parse(l, cfg, s, 1);
+}
+
+static int avgpool_parse(struct layer *l, struct config *cfg, struct config_section *s)
+{
+    return pool_parse(l, cfg, s, 0);
+}
+
+static int pool_shape(struct layer *l, char *err, size_t errlen)
+{
+    struct pool_conf *c = l->conf;
+    struct shape in = l->in[0];
+    int oh = conv_output_size(in.h, c->kh, c->sh, c->ph);
+    int ow = conv_output_size(in.w, c->kw, c->sw, c->pw);
+    if (oh < 0) {
+        layer_size_error(err, errlen, "output height", in.h, c->kh, c->sh, c->ph);
+        return -1;
+    }
+    if (ow < 0) {
+        layer_size_error(err, errlen, "output width", in.w, c->kw, c->sw, c->pw);
+        return -1;
+    }
+    l->out = (struct shape){in.c, oh, ow};
+    if (c->is_max)
+        l->state_floats = shape_size(l->out);  /* arg-max indices, stored as int32 */
+    l->flops = (double)shape_size(l->out) * c->kh * c->kw;
+    return 0;
+}
+
+static void pool_forward(struct layer *l, const struct layer_run *run)
+{
+    const struct pool_conf *c = l->conf;
+    const struct shape in = l->in[0], out = l->out;
+    const long planes = (long)run->n * in.c, in_plane = (long)in.h * in.w, out_plane = (long)out.h * out.w;
+    const float inv_area = 1.0f / (c->kh * c->kw);
+#pragma omp parallel for num_threads(run->threads) schedule(static)
+    for (long pl = 0; pl < planes; pl++) {
+        const float *x = l->x[0] + pl * in_plane;
+        float *y = l->y + pl * out_plane;
+        int32_t *arg = c->is_max ? (int32_t *)l->state + pl * out_plane : NULL;
+        for (int oy = 0; oy < out.h; oy++)
+            for (int ox = 0; ox < out.w; ox++) {
+                int y0 = oy * c->sh - c->ph, x0 = ox * c->sw - c->pw;
+                int ya = y0 < 0 ? 0 : y0, yb = y0 + c->kh > in.h ? in.h : y0 + c->kh;
+                int xa = x0 < 0 ? 0 : x0, xb = x0 + c->kw > in.w ? in.w : x0 + c->kw;
+                if (c->is_max) {
+                    float best = -FLT_MAX;
+                    int where = ya * in.w + xa;
+                    for (int iy = ya; iy < yb; iy++)
+                        for (int ix = xa; ix < xb; ix++)
+                            if (x[iy * in.w + ix] > best) {
+                                best = x[iy * in.w + ix];
+                                where = iy * in.w + ix;
+                            }
+                    y[oy * out.w + ox] = best;
+                    arg[oy * out.w + ox] = where;
+                } else {
+                    float sum = 0.0f;
+                    for (int iy = ya; iy < yb; iy++)
+                        for (int ix = xa; ix < xb; ix++)
+                            sum += x[iy * in.w + ix];
+                    y[oy * out.w + ox] = sum * inv_area;
+                }
+            }
+    }
+}
+
+static void pool_backward(struct layer *l, const struct layer_run *run)
+{
+    const struct pool_conf *c = l->conf;
+    if (!l->dx[0])
+        return;
+    const struct shape in = l->in[0], out = l->out;
+    const long planes = (long)run->n * in.c, in_plane = (long)in.h * in.w, out_plane = (long)out.h * out.w;
+    const float inv_area = 1.0f / (c->kh * c->kw);
+#pragma omp parallel for num_threads(run->threads) schedule(static)
+    for (long pl = 0; pl < planes; pl++) {
+        float *dx = l->dx[0] + pl * in_plane;
+        const float *dy = l->dy + pl * out_plane;
+        if (l->dx_overwrite[0])
+            memset(dx, 0, sizeof(float) * in_plane);
+        if (c->is_max) {
+            const int32_t *arg = (const int32_t *)l->state + pl * out_plane;
+            for (long q = 0; q < out_plane; q++)
+                dx[arg[q]] += dy[q];
+            continue;
+        }
+        for (int oy = 0; oy < out.h; oy++)
+            for (int ox = 0; ox < out.w; ox++) {
+                int y0 = oy * c->sh - c->ph, x0 = ox * c->sw - c->pw;
+                int ya = y0 < 0 ? 0 : y0, yb = y0 + c->kh > in.h ? in.h : y0 + c->kh;
+                int xa = x0 < 0 ? 0 : x0, xb = x0 + c->kw > in.w ? in.w : x0 + c->kw;
+                float g = dy[oy * out.w + ox] * inv_area;
+                for (int iy = ya; iy < yb; iy++)
+                    for (int ix = xa; ix < xb; ix++)
+                        dx[iy * in.w + ix] += g;
+            }
+    }
+}
+
+const struct layer_ops layer_maxpool = {
+    .type = "maxpool", .parse = maxpool_parse, .shape = pool_shape, .forward = pool_forward,
+    .backward = pool_backward,
+};
+
+const struct layer_ops layer_avgpool = {
+    .type = "avgpool", .parse = avgpool_parse, .shape = pool_shape, .forward = pool_forward,
+    .backward = pool_backward,
+};

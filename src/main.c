@@ -1,0 +1,46 @@
+/* main.c - cnnctl: train and evaluate convolutional networks from INI files.
+ * Dispatches to the verbs in cli.c. */
+#include "cli.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char usage[] =
+    "Usage: cnnctl VERB [options] [arguments]\n"
+    "Train convolutional networks described by INI files on IDX (MNIST-format) data.\n"
+    "\n"
+    "Verbs:\n"
+    "  train CONFIG        train a network; writes a log CSV and checkpoints\n"
+    "  eval CHECKPOINT     evaluate a checkpoint on its test set or given files\n"
+    "  summary CONFIG      print the layers, output shapes, parameters and FLOPs\n"
+    "\n"
+    "  cnnctl VERB --help  options of one verb\n"
+    "  cnnctl --version    print the version\n"
+    "\n"
+    "Exit status: 0 success, 1 failure while running, 2 bad usage or bad input.\n"
+    "See cnnctl(1) and cnnctl.ini(5).\n";
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(usage, stderr);
+        return EXIT_INPUT;
+    }
+    const char *verb = argv[1];
+    if (strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0 || strcmp(verb, "help") == 0) {
+        fputs(usage, stdout);
+        return EXIT_OK;
+    }
+    if (strcmp(verb, "--version") == 0) {
+        printf("cnnctl %s\n", CNNCTL_VERSION);
+        return EXIT_OK;
+    }
+    if (strcmp(verb, "train") == 0)
+        return cmd_train(argc - 1, argv + 1);
+    if (strcmp(verb, "eval") == 0)
+        return cmd_eval(argc - 1, argv + 1);
+    if (strcmp(verb, "summary") == 0)
+        return cmd_summary(argc - 1, argv + 1);
+    fprintf(stderr, "cnnctl: unknown verb '%s'\nTry 'cnnctl --help'.\n", verb);
+    return EXIT_INPUT;
+}

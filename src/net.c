@@ -1,0 +1,378 @@
+/* net.c - building a network from the config, and running it. */
+#include "net.h"
+#include "rng.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ALIGN_FLOATS 16  /* 64 bytes: every tensor starts on a cache line */
+
+static long align_up(long n)
+{
+    return (n + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS;
+}
+
+static float *alloc_floats(long count)
+{
+    size_t bytes = (size_t)align_up(count > 0 ? count : 1) * sizeof(float);
+    float *p = aligned_alloc(64, bytes);
+    if (p)
+        memset(p, 0, bytes);  /* fault the pages in now, not during the first steps */
+    return p;
+}
+
+int net_is_settings_section(const char *name)
+{
+    return strcmp(name, "data") == 0 || strcmp(name, "train") == 0 || strcmp(name, "net") == 0;
+}
+
+static int find_layer(const struct net *net, int before, const char *name)
+{
+    for (int i = 0; i < before; i++)
+        if (strcmp(net->layers[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+/* Parse "a, b" into layer indices. */
+static int parse_inputs(struct net *net, int index, struct config *cfg, struct config_section *s)
+{
+    struct layer *l = &net->layers[index];
+    struct config_entry *e = config_find(s, "input");
+    if (!e) {
+        l->input_count = 1;
+        l->inputs[0] = index - 1;  /* -1: the network input */
+        return 0;
+    }
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s", e->value);
+    l->input_count = 0;
+    for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+        while (*tok == ' ' || *tok == '\t')
+            tok++;
+        char *end = tok + strlen(tok);
+        while (end > tok && (end[-1] == ' ' || end[-1] == '\t'))
+            *--end = 0;
+        int src = find_layer(net, index, tok);
+        if (src < 0) {
+            if (find_layer(net, net->count, tok) >= 0)
+                config_error(cfg, s, e, "'%s' comes later in the file; a layer reads only earlier layers", tok);
+            else
+                config_error(cfg, s, e, "no layer named '%s'", tok);
+            return -1;
+        }
+        if (l->input_count == LAYER_MAX_INPUTS) {
+            config_error(cfg, s, e, "more than %d inputs", LAYER_MAX_INPUTS);
+            return -1;
+        }
+        l->inputs[l->input_count++] = src;
+    }
+    if (l->input_count != 1) {
+        config_error(cfg, s, e, "a %s layer takes exactly one input", l->ops->type);
+        return -1;
+    }
+    return 0;
+}
+
+static int allocate(struct net *net)
+{
+    /* parameters */
+    long total = 0;
+    for (int i = 0; i < net->count; i++)
+        for (int j = 0; j < net->layers[i].param_count; j++)
+            total += align_up(net->layers[i].params[j].size);
+    net->param_floats = total;
+    net->params = alloc_floats(total);
+    net->grads = alloc_floats(total);
+    /* activations, their gradients, layer state */
+    long acts = 0, scratch = 0;
+    for (int i = 0; i < net->count; i++) {
+        struct layer *l = &net->layers[i];
+        long out = align_up((long)net->batch * shape_size(l->out));
+        acts += out + (l->ops->is_loss ? 0 : out) + align_up((long)net->batch * l->state_floats);
+        if (l->scratch_floats > scratch)
+            scratch = l->scratch_floats;
+    }
+    net->activations = alloc_floats(acts);
+    net->input_data = alloc_floats((long)net->batch * shape_size(net->input));
+    net->scratch_stride = align_up(scratch);
+    net->scratch = alloc_floats(net->scratch_stride * net->threads);
+    if (!net->params || !net->grads || !net->activations || !net->input_data || !net->scratch)
+        return -1;
+    if (gemm_ctx_init(&net->gemm, net->threads, gemm_kernel_select()) < 0)
+        return -1;
+
+    float *p = net->params, *g = net->grads, *a = net->activations;
+    for (int i = 0; i < net->count; i++) {
+        struct layer *l = &net->layers[i];
+        for (int j = 0; j < l->param_count; j++) {
+            l->params[j].data = p;
+            l->params[j].grad = g;
+            p += align_up(l->params[j].size);
+            g += align_up(l->params[j].size);
+        }
+        long out = align_up((long)net->batch * shape_size(l->out));
+        l->y = a;
+        a += out;
+        if (!l->ops->is_loss) {
+            l->dy = a;
+            a += out;
+        }
+        if (l->state_floats) {
+            l->state = a;
+            a += align_up((long)net->batch * l->state_floats);
+        }
+    }
+    /* Wire inputs. In backward order the first layer to write a gradient
+     * overwrites it; later ones (a tensor with several readers) add. */
+    for (int i = 0; i < net->count; i++) {
+        struct layer *l = &net->layers[i];
+        for (int k = 0; k < l->input_count; k++) {
+            int src = l->inputs[k];
+            l->x[k] = src < 0 ? net->input_data : net->layers[src].y;
+            l->dx[k] = src < 0 ? NULL : net->layers[src].dy;
+            l->dx_overwrite[k] = 1;
+            for (int later = i + 1; later < net->count; later++)
+                for (int m = 0; m < net->layers[later].input_count; m++)
+                    if (net->layers[later].inputs[m] == src)
+                        l->dx_overwrite[k] = 0;
+        }
+    }
+    return 0;
+}
+
+int net_build(struct net *net, struct config *cfg, struct shape input, int batch, int threads)
+{
+    memset(net, 0, sizeof *net);
+    net->input = input;
+    net->batch = batch;
+    net->threads = threads;
+    int layer_sections = 0;
+    for (int i = 0; i < cfg->count; i++)
+        layer_sections += !net_is_settings_section(cfg->sections[i].name);
+    net->layers = calloc(layer_sections ? layer_sections : 1, sizeof *net->layers);
+    struct config_section **sections = calloc(layer_sections ? layer_sections : 1, sizeof *sections);
+    if (!net->layers || !sections) {
+        free(sections);
+        config_error(cfg, NULL, NULL, "out of memory");
+        net_free(net);
+        return -1;
+    }
+    int failed = 0;
+
+    /* 1. types and settings */
+    struct init_spec default_init = {INIT_HE, 0};
+    struct config_section *netsec = config_section(cfg, "net");
+    if (netsec && layer_parse_init(cfg, netsec, &default_init) < 0)
+        failed = 1;
+    for (int i = 0; i < cfg->count; i++) {
+        struct config_section *s = &cfg->sections[i];
+        if (net_is_settings_section(s->name))
+            continue;
+        struct layer *l = &net->layers[net->count];
+        sections[net->count] = s;
+        net->count++;
+        snprintf(l->name, sizeof l->name, "%s", s->name);
+        if (strlen(s->name) >= LAYER_NAME_MAX) {
+            config_error(cfg, s, NULL, "layer name longer than %d characters", LAYER_NAME_MAX - 1);
+            failed = 1;
+        }
+        struct config_entry *type = config_find(s, "type");
+        if (!type) {
+            config_error(cfg, s, NULL, "type: missing (the layer's kind: conv, maxpool, affine, ...)");
+            failed = 1;
+            continue;
+        }
+        l->ops = layer_ops_find(type->value);
+        if (!l->ops) {
+            char list[256];
+            layer_type_list(list, sizeof list);
+            config_error(cfg, s, type, "unknown layer type '%s' (expected one of: %s)", type->value, list);
+            failed = 1;
+            continue;
+        }
+        l->default_init = default_init;
+        if (l->ops->parse(l, cfg, s) < 0)
+            failed = 1;
+        if (parse_inputs(net, net->count - 1, cfg, s) < 0)
+            failed = 1;
+    }
+    if (net->count == 0) {
+        config_error(cfg, NULL, NULL, "no layers: add sections such as [conv1] with type = conv, "
+                     "ending with type = softmax");
+        failed = 1;
+    }
+    if (failed)
+        goto fail;
+
+    /* 2. the loss layer: exactly one, last */
+    for (int i = 0; i < net->count; i++) {
+        struct layer *l = &net->layers[i];
+        if (l->ops->is_loss && i != net->count - 1) {
+            config_error(cfg, sections[i + 1], NULL, "comes after the loss layer [%s]; the loss layer must be last",
+                         l->name);
+            failed = 1;
+            break;
+        }
+    }
+    if (!failed && !net->layers[net->count - 1].ops->is_loss) {
+        config_error(cfg, sections[net->count - 1], NULL,
+                     "the last layer must be a loss layer (add a section with type = softmax)");
+        failed = 1;
+    }
+    if (failed)
+        goto fail;
+
+    /* 3. shapes, in order */
+    for (int i = 0; i < net->count; i++) {
+        struct layer *l = &net->layers[i];
+        for (int k = 0; k < l->input_count; k++)
+            l->in[k] = l->inputs[k] < 0 ? input : net->layers[l->inputs[k]].out;
+        char err[512];
+        if (l->ops->shape(l, err, sizeof err) < 0) {
+            config_error(cfg, sections[i], NULL, "%s (input %d x %d x %d)", err, l->in[0].c, l->in[0].h,
+                         l->in[0].w);
+            failed = 1;
+            break;
+        }
+        if (shape_size(l->out) > (1L << 28)) {
+            config_error(cfg, sections[i], NULL, "output of %ld values per image is too large",
+                         shape_size(l->out));
+            failed = 1;
+            break;
+        }
+    }
+    if (failed)
+        goto fail;
+    /* every output but the last feeds something */
+    for (int i = 0; i < net->count - 1; i++) {
+        int used = 0;
+        for (int j = i + 1; j < net->count && !used; j++)
+            for (int k = 0; k < net->layers[j].input_count; k++)
+                used |= net->layers[j].inputs[k] == i;
+        if (!used) {
+            config_error(cfg, sections[i], NULL, "the output of [%s] is not used by any layer", net->layers[i].name);
+            failed = 1;
+        }
+    }
+    if (failed)
+        goto fail;
+    net->classes = net->layers[net->count - 1].out.c;
+    free(sections);
+    if (allocate(net) < 0) {
+        config_error(cfg, NULL, NULL, "out of memory for the network at batch %d", batch);
+        net_free(net);
+        return -1;
+    }
+    return 0;
+fail:
+    free(sections);
+    net_free(net);
+    return -1;
+}
+
+void net_free(struct net *net)
+{
+    if (net->layers)
+        for (int i = 0; i < net->count; i++)
+            free(net->layers[i].conf);
+    free(net->layers);
+    free(net->params);
+    free(net->grads);
+    free(net->input_data);
+    free(net->activations);
+    free(net->scratch);
+    gemm_ctx_free(&net->gemm);
+    memset(net, 0, sizeof *net);
+}
+
+void net_init_params(struct net *net, uint64_t seed)
+{
+    struct rng rng;
+    rng_seed(&rng, seed, RNG_STREAM_INIT);
+    for (int i = 0; i < net->count; i++)
+        for (int j = 0; j < net->layers[i].param_count; j++) {
+            struct param *p = &net->layers[i].params[j];
+            float scale = 0.0f;
+            switch (p->init.kind) {
+            case INIT_HE: scale = sqrtf(2.0f / p->fan_in); break;
+            case INIT_XAVIER: scale = sqrtf(1.0f / p->fan_in); break;
+            case INIT_NORMAL: scale = p->init.arg; break;
+            case INIT_UNIFORM: scale = p->init.arg; break;
+            case INIT_ZERO: break;
+            }
+            for (long e = 0; e < p->size; e++) {
+                if (p->init.kind == INIT_ZERO)
+                    p->data[e] = 0.0f;
+                else if (p->init.kind == INIT_UNIFORM)
+                    p->data[e] = scale * (2.0f * rng_uniform(&rng) - 1.0f);
+                else
+                    p->data[e] = scale * rng_normal(&rng);
+            }
+        }
+}
+
+static struct layer_run make_run(struct net *net, int n, const uint8_t *labels, int train)
+{
+    return (struct layer_run){n, net->threads, &net->gemm, net->scratch, net->scratch_stride, labels, train};
+}
+
+double net_forward(struct net *net, int n, const uint8_t *labels, int *correct, int train)
+{
+    struct layer_run run = make_run(net, n, labels, train);
+    for (int i = 0; i < net->count; i++)
+        net->layers[i].ops->forward(&net->layers[i], &run);
+    if (!labels)
+        return 0.0;
+    struct layer *last = &net->layers[net->count - 1];
+    return last->ops->loss(last, &run, correct);
+}
+
+void net_backward(struct net *net, int n, const uint8_t *labels)
+{
+    struct layer_run run = make_run(net, n, labels, 1);
+    for (int i = net->count - 1; i >= 0; i--)
+        net->layers[i].ops->backward(&net->layers[i], &run);
+}
+
+const float *net_probabilities(const struct net *net)
+{
+    return net->layers[net->count - 1].y;
+}
+
+static void format_count(double v, char *buf, size_t len)
+{
+    if (v >= 1e9)
+        snprintf(buf, len, "%.2fG", v / 1e9);
+    else if (v >= 1e6)
+        snprintf(buf, len, "%.2fM", v / 1e6);
+    else if (v >= 1e4)
+        snprintf(buf, len, "%.1fK", v / 1e3);
+    else
+        snprintf(buf, len, "%.0f", v);
+}
+
+void net_print_summary(const struct net *net, FILE *out)
+{
+    fprintf(out, "%-16s %-8s %-16s %12s %12s\n", "layer", "type", "output (CxHxW)", "params", "flops/image");
+    char shape[64], params[32], flops[32];
+    snprintf(shape, sizeof shape, "%dx%dx%d", net->input.c, net->input.h, net->input.w);
+    fprintf(out, "%-16s %-8s %-16s %12s %12s\n", "(input)", "", shape, "0", "0");
+    long total_params = 0;
+    double total_flops = 0;
+    for (int i = 0; i < net->count; i++) {
+        const struct layer *l = &net->layers[i];
+        long n = 0;
+        for (int j = 0; j < l->param_count; j++)
+            n += l->params[j].size;
+        total_params += n;
+        total_flops += l->flops;
+        snprintf(shape, sizeof shape, "%dx%dx%d", l->out.c, l->out.h, l->out.w);
+        snprintf(params, sizeof params, "%ld", n);
+        format_count(l->flops, flops, sizeof flops);
+        fprintf(out, "%-16s %-8s %-16s %12s %12s\n", l->name, l->ops->type, shape, params, flops);
+    }
+    format_count(total_flops, flops, sizeof flops);
+    fprintf(out, "%-16s %-8s %-16s %12ld %12s\n", "total", "", "", total_params, flops);
+}

@@ -1,0 +1,59 @@
+/* net.h - a network: layers in config order, each naming its inputs.
+ *
+ * Built in one pass over the config (net_build): every section that is not
+ * [data], [train] or [net] is a layer, named by its section; a layer reads
+ * the previous layer's output unless `input = name` says otherwise. After
+ * shape inference everything is allocated once: parameters in one arena,
+ * their gradients in a second arena of the same layout (so the optimizer is
+ * one loop and a checkpoint one write), activations and their gradients for
+ * `batch` images, and per-thread scratch for the largest im2col. */
+#ifndef CNNCTL_NET_H
+#define CNNCTL_NET_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "config.h"
+#include "gemm.h"
+#include "layer.h"
+
+struct net {
+    struct shape input;      /* one image */
+    int batch;               /* most images per step */
+    int threads;
+    struct layer *layers;
+    int count;
+    int classes;             /* outputs of the loss layer */
+    float *params, *grads;   /* arenas, param_floats each */
+    long param_floats;
+    float *input_data;       /* (batch, input): the caller fills it */
+    float *activations;      /* arena of every y, dy and layer state */
+    float *scratch;          /* threads * scratch_stride */
+    long scratch_stride;
+    struct gemm_ctx gemm;
+};
+
+/* Is this section name one of the settings sections, not a layer? */
+int net_is_settings_section(const char *name);
+
+/* Errors (file:line) are recorded in cfg; returns 0 or -1. On -1 the net is
+ * freed already. */
+int net_build(struct net *net, struct config *cfg, struct shape input, int batch, int threads);
+void net_free(struct net *net);
+
+/* Weights from the seeded RNG (per layer's init); biases zero. */
+void net_init_params(struct net *net, uint64_t seed);
+
+/* Forward n images from input_data. With labels, returns the summed loss
+ * and counts the correct predictions in *correct; otherwise returns 0. */
+double net_forward(struct net *net, int n, const uint8_t *labels, int *correct, int train);
+/* Gradients of the mean loss over the n images of the last forward. */
+void net_backward(struct net *net, int n, const uint8_t *labels);
+
+/* The loss layer's output: (n, classes) probabilities. */
+const float *net_probabilities(const struct net *net);
+
+/* The table of `cnnctl summary`. */
+void net_print_summary(const struct net *net, FILE *out);
+
+#endif

@@ -1,0 +1,35 @@
+/* settings.h - the [data] and [train] sections, read and checked. */
+#ifndef CNNCTL_SETTINGS_H
+#define CNNCTL_SETTINGS_H
+
+#include <stdint.h>
+
+#include "config.h"
+
+struct settings {
+    /* [data]: paths resolved (dir against the config's folder, files against dir);
+     * test_images is NULL when the config asks for no test set */
+    char *data_dir;
+    char *train_images, *train_labels, *test_images, *test_labels;
+    long validation;
+    /* [train] */
+    long epochs, iterations;   /* exactly one is non-zero */
+    long batch;
+    char optimizer[16];
+    double lr;
+    uint64_t seed;
+    long threads;              /* 0: every CPU this process may use */
+    long log_every;
+    char *log_path, *checkpoint_path;
+    long checkpoint_every;     /* epochs; 0: only at the end */
+};
+
+/* run_name names the default run folder runs/NAME/ (the config file's base
+ * name). Errors are recorded in cfg; returns 0 or -1. */
+int settings_read(struct settings *st, struct config *cfg, const char *run_name);
+void settings_free(struct settings *st);
+
+/* The CPUs this process may run on. */
+int settings_cpu_count(void);
+
+#endif
