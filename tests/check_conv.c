@@ -1,0 +1,256 @@
+/* check_conv.c - convolution and pooling against the seed notes' worked
+ * examples (through the real conv and pool layers), im2col/col2im against
+ * direct loops, and the output-size formula. */
+#include "test_util.h"
+#include "im2col.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Runs one conv or pool layer (followed by a softmax so the net is valid)
+ * on a single-channel image and returns its output in out. */
+static void run_layer(const char *layer_text, const float *image, int h, int w, const float *weights,
+                      int weight_count, float *out, int out_count)
+{
+    char text[2048];
+    snprintf(text, sizeof text, "[layer]\n%s\n[loss]\ntype = softmax\n", layer_text);
+    struct net net;
+    struct config cfg;
+    build_test_net(&net, &cfg, text, (struct shape){1, h, w}, 1, 1);
+    struct layer *l = &net.layers[0];
+    if (weights) {
+        ck_assert_int_eq(l->params[0].size, weight_count);
+        memcpy(l->params[0].data, weights, sizeof(float) * weight_count);
+        if (l->param_count > 1)
+            memset(l->params[1].data, 0, sizeof(float) * l->params[1].size);
+    }
+    ck_assert_int_eq(shape_size(l->out), out_count);
+    memcpy(net.input_data, image, sizeof(float) * h * w);
+    net_forward(&net, 1, NULL, NULL, 0);
+    memcpy(out, l->y, sizeof(float) * out_count);
+    net_free(&net);
+    config_free(&cfg);
+}
+
+static void assert_grid(const float *got, const float *want, int count)
+{
+    for (int i = 0; i < count; i++)
+        ck_assert_msg(got[i] == want[i], "element %d: got %g, want %g", i, got[i], want[i]);
+}
+
+/* Seed 000: the 4x4 input and 3x3 filter of "Deep Learning from Scratch" 7.2. */
+static const float seed_input_4x4[16] = {1, 2, 3, 0, 0, 1, 2, 3, 3, 0, 1, 2, 2, 3, 0, 1};
+static const float seed_filter_3x3[9] = {2, 0, 1, 0, 1, 2, 1, 0, 2};
+
+START_TEST(test_seed_conv_valid)
+{
+    float out[4], want[4] = {15, 16, 6, 15};
+    run_layer("type = conv\nfilters = 1\nsize = 3\nbias = 0", seed_input_4x4, 4, 4, seed_filter_3x3, 9, out, 4);
+    assert_grid(out, want, 4);
+}
+END_TEST
+
+START_TEST(test_seed_conv_pad1)
+{
+    float out[16], want[16] = {7, 12, 10, 2, 4, 15, 16, 10, 10, 6, 15, 6, 8, 10, 4, 3};
+    run_layer("type = conv\nfilters = 1\nsize = 3\npad = 1\nbias = 0", seed_input_4x4, 4, 4, seed_filter_3x3, 9,
+              out, 16);
+    assert_grid(out, want, 16);
+}
+END_TEST
+
+START_TEST(test_seed_conv_7x7_stride2)
+{
+    /* the seed's grid: 1 2 3 0 1 2 3 / 0 1 2 3 0 1 2 / 3 0 1 2 3 0 1 / ... */
+    const float in[49] = {1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1,
+                            2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1};
+    float out[9], want[9] = {15, 17, 15, 17, 15, 17, 15, 17, 15};  /* seed shows 15, 17 of row 1 */
+    run_layer("type = conv\nfilters = 1\nsize = 3\nstride = 2\nbias = 0", in, 7, 7, seed_filter_3x3, 9, out, 9);
+    assert_grid(out, want, 9);
+}
+END_TEST
+
+/* Seed 002: the 5x5 binary image and two 3x3 filters. */
+static const float seed_input_5x5[25] = {1, 1, 1, 0, 0, 0, 1, 1, 1, 0, 0, 0, 1, 1, 1, 0, 0, 1, 1, 0, 0, 1, 1, 0, 0};
+
+START_TEST(test_seed_conv_5x5_x_filter)
+{
+    const float filter[9] = {1, 0, 1, 0, 1, 0, 1, 0, 1};
+    float out[9], want[9] = {4, 3, 4, 2, 4, 3, 2, 3, 4};
+    run_layer("type = conv\nfilters = 1\nsize = 3\nbias = 0", seed_input_5x5, 5, 5, filter, 9, out, 9);
+    assert_grid(out, want, 9);
+}
+END_TEST
+
+START_TEST(test_seed_conv_5x5_center_filter)
+{
+    const float filter[9] = {0, 0, 0, 0, 1, 0, 0, 0, 0};
+    float out[9], want[9] = {1, 1, 1, 0, 1, 1, 0, 1, 1};
+    run_layer("type = conv\nfilters = 1\nsize = 3\nbias = 0", seed_input_5x5, 5, 5, filter, 9, out, 9);
+    assert_grid(out, want, 9);
+}
+END_TEST
+
+START_TEST(test_seed_conv_bias_broadcast)
+{
+    /* bias is added to every output element (seed 000, "convolution + bias") */
+    char text[] = "[layer]\ntype = conv\nfilters = 1\nsize = 3\n[loss]\ntype = softmax\n";
+    struct net net;
+    struct config cfg;
+    build_test_net(&net, &cfg, text, (struct shape){1, 4, 4}, 1, 1);
+    memcpy(net.layers[0].params[0].data, seed_filter_3x3, sizeof seed_filter_3x3);
+    net.layers[0].params[1].data[0] = 3;
+    memcpy(net.input_data, seed_input_4x4, sizeof seed_input_4x4);
+    net_forward(&net, 1, NULL, NULL, 0);
+    float want[4] = {18, 19, 9, 18};
+    assert_grid(net.layers[0].y, want, 4);
+    net_free(&net);
+    config_free(&cfg);
+}
+END_TEST
+
+/* Seed 001: 2x2 max pooling at stride 2. */
+START_TEST(test_seed_maxpool_001)
+{
+    const float in[16] = {1, 2, 1, 0, 0, 1, 2, 3, 3, 0, 1, 2, 2, 4, 0, 1};
+    float out[4], want[4] = {2, 3, 4, 2};
+    run_layer("type = maxpool\nsize = 2\nstride = 2", in, 4, 4, NULL, 0, out, 4);
+    assert_grid(out, want, 4);
+}
+END_TEST
+
+/* Seed 002: "stride 2 max pooling". */
+START_TEST(test_seed_maxpool_002)
+{
+    const float in[16] = {1, 1, 2, 4, 5, 6, 7, 8, 3, 2, 1, 0, 1, 5, 2, 3};
+    float out[4], want[4] = {6, 8, 5, 3};
+    run_layer("type = maxpool\nsize = 2", in, 4, 4, NULL, 0, out, 4);
+    assert_grid(out, want, 4);
+    float avg[4], avg_want[4] = {13 / 4.0f, 21 / 4.0f, 11 / 4.0f, 6 / 4.0f};
+    run_layer("type = avgpool\nsize = 2", in, 4, 4, NULL, 0, avg, 4);
+    assert_grid(avg, avg_want, 4);
+}
+END_TEST
+
+START_TEST(test_output_size_formula)
+{
+    ck_assert_int_eq(conv_output_size(4, 3, 1, 0), 2);   /* seed: 4x4 * 3x3 -> 2x2 */
+    ck_assert_int_eq(conv_output_size(4, 3, 1, 1), 4);   /* (4 + 2*1 - 3)/1 + 1 = 4 */
+    ck_assert_int_eq(conv_output_size(7, 3, 2, 0), 3);   /* (7 + 2*0 - 3)/2 + 1 = 3 */
+    ck_assert_int_eq(conv_output_size(28, 5, 1, 0), 24); /* SimpleConvNet conv1 */
+    ck_assert_int_eq(conv_output_size(28, 5, 1, 2), 28); /* LeNet-5 conv1 */
+    ck_assert_int_eq(conv_output_size(24, 2, 2, 0), 12); /* 2x2 pooling */
+    ck_assert_int_eq(conv_output_size(6, 3, 2, 0), -1);  /* (6 - 3)/2 is not whole */
+    ck_assert_int_eq(conv_output_size(2, 3, 1, 0), -1);  /* window larger than input */
+}
+END_TEST
+
+/* im2col against its definition, for odd geometries. */
+static const struct conv_geometry geometries[] = {
+    {1, 4, 4, 3, 3, 1, 1, 0, 0, 0, 0}, {3, 7, 5, 3, 2, 2, 1, 1, 0, 0, 0}, {2, 9, 9, 5, 5, 2, 2, 2, 2, 0, 0},
+    {4, 6, 8, 1, 1, 1, 1, 0, 0, 0, 0}, {2, 7, 7, 3, 3, 2, 2, 1, 1, 0, 0}, {1, 3, 11, 3, 4, 1, 3, 2, 1, 0, 0},
+};
+
+START_TEST(test_im2col_col2im_direct)
+{
+    struct conv_geometry g = geometries[_i];
+    g.oh = conv_output_size(g.h, g.kh, g.sh, g.ph);
+    g.ow = conv_output_size(g.w, g.kw, g.sw, g.pw);
+    ck_assert_int_gt(g.oh, 0);
+    ck_assert_int_gt(g.ow, 0);
+    long P = (long)g.oh * g.ow, rows = (long)g.c * g.kh * g.kw, in = (long)g.c * g.h * g.w;
+    float *x = malloc(sizeof(float) * in), *col = malloc(sizeof(float) * rows * P);
+    float *dcol = malloc(sizeof(float) * rows * P), *dx = calloc(in, sizeof(float)), *want = calloc(in, sizeof(float));
+    struct rng r;
+    rng_seed(&r, 11 + _i, RNG_STREAM_TEST);
+    fill_uniform(x, in, &r, -1, 1);
+    fill_uniform(dcol, rows * P, &r, -1, 1);
+    im2col(x, &g, col);
+    col2im(dcol, &g, dx);
+    for (int c = 0; c < g.c; c++)
+        for (int ki = 0; ki < g.kh; ki++)
+            for (int kj = 0; kj < g.kw; kj++)
+                for (int oy = 0; oy < g.oh; oy++)
+                    for (int ox = 0; ox < g.ow; ox++) {
+                        long row = (c * g.kh + ki) * g.kw + kj, q = oy * g.ow + ox;
+                        int iy = oy * g.sh - g.ph + ki, ix = ox * g.sw - g.pw + kj;
+                        int inside = iy >= 0 && iy < g.h && ix >= 0 && ix < g.w;
+                        float v = inside ? x[(c * g.h + iy) * g.w + ix] : 0.0f;
+                        ck_assert_msg(col[row * P + q] == v, "col[%ld][%ld] = %g, want %g", row, q, col[row * P + q], v);
+                        if (inside)
+                            want[(c * g.h + iy) * g.w + ix] += dcol[row * P + q];
+                    }
+    for (long i = 0; i < in; i++)
+        ck_assert_float_eq_tol(dx[i], want[i], 1e-5f); /* same sums, possibly another order */
+    free(x);
+    free(col);
+    free(dcol);
+    free(dx);
+    free(want);
+}
+END_TEST
+
+/* The conv layer against a direct 6-loop convolution, several images,
+ * channels and filters, at 1 and 2 threads. */
+START_TEST(test_conv_layer_direct)
+{
+    const int C = 3, H = 9, W = 7, F = 5, K = 3, S = 2, Pd = 1, N = 4;
+    const int OH = (H + 2 * Pd - K) / S + 1, OW = (W + 2 * Pd - K) / S + 1;
+    for (int threads = 1; threads <= 2; threads++) {
+        char text[256];
+        snprintf(text, sizeof text, "[c]\ntype = conv\nfilters = %d\nsize = %d\nstride = %d\npad = %d\n[loss]\ntype = softmax\n",
+                 F, K, S, Pd);
+        struct net net;
+        struct config cfg;
+        build_test_net(&net, &cfg, text, (struct shape){C, H, W}, N, threads);
+        struct rng r;
+        rng_seed(&r, 5, RNG_STREAM_TEST);
+        struct layer *l = &net.layers[0];
+        fill_uniform(l->params[0].data, l->params[0].size, &r, -1, 1);
+        fill_uniform(l->params[1].data, F, &r, -1, 1);
+        fill_uniform(net.input_data, (long)N * C * H * W, &r, -1, 1);
+        net_forward(&net, N, NULL, NULL, 0);
+        for (int n = 0; n < N; n++)
+            for (int f = 0; f < F; f++)
+                for (int oy = 0; oy < OH; oy++)
+                    for (int ox = 0; ox < OW; ox++) {
+                        double sum = l->params[1].data[f];
+                        for (int c = 0; c < C; c++)
+                            for (int ki = 0; ki < K; ki++)
+                                for (int kj = 0; kj < K; kj++) {
+                                    int iy = oy * S - Pd + ki, ix = ox * S - Pd + kj;
+                                    if (iy < 0 || iy >= H || ix < 0 || ix >= W)
+                                        continue;
+                                    sum += (double)l->params[0].data[((f * C + c) * K + ki) * K + kj] *
+                                           net.input_data[((n * C + c) * H + iy) * W + ix];
+                                }
+                        float got = l->y[((n * F + f) * OH + oy) * OW + ox];
+                        ck_assert_float_eq_tol(got, (float)sum, 1e-5f);
+                    }
+        net_free(&net);
+        config_free(&cfg);
+    }
+}
+END_TEST
+
+Suite *conv_suite(void)
+{
+    Suite *s = suite_create("conv");
+    TCase *seed = tcase_create("seed worked examples");
+    tcase_add_test(seed, test_seed_conv_valid);
+    tcase_add_test(seed, test_seed_conv_pad1);
+    tcase_add_test(seed, test_seed_conv_7x7_stride2);
+    tcase_add_test(seed, test_seed_conv_5x5_x_filter);
+    tcase_add_test(seed, test_seed_conv_5x5_center_filter);
+    tcase_add_test(seed, test_seed_conv_bias_broadcast);
+    tcase_add_test(seed, test_seed_maxpool_001);
+    tcase_add_test(seed, test_seed_maxpool_002);
+    tcase_add_test(seed, test_output_size_formula);
+    suite_add_tcase(s, seed);
+    TCase *direct = tcase_create("against direct loops");
+    tcase_add_loop_test(direct, test_im2col_col2im_direct, 0, sizeof geometries / sizeof geometries[0]);
+    tcase_add_test(direct, test_conv_layer_direct);
+    suite_add_tcase(s, direct);
+    return s;
+}

@@ -1,0 +1,154 @@
+/* check_gemm.c - the blocked GEMM against the triple loop, for every
+ * kernel this CPU runs, every transpose combination, odd sizes. */
+#include "test_util.h"
+#include "gemm.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const kernel_names[] = {"generic", "avx2", "avx512"};
+#define KERNELS 3
+
+/* m, n, k: 1, 3, 17, 65, 257 and sizes past the cache blocks (KC = 384,
+ * MC = 144, NC = 3072 for avx512) so every edge and block loop runs. */
+static const long shapes[][3] = {
+    {1, 1, 1},     {1, 3, 17},   {3, 1, 65},    {17, 17, 17},  {65, 3, 1},    {3, 65, 257},
+    {257, 17, 3},  {17, 257, 65}, {65, 65, 65}, {257, 257, 17}, {13, 31, 400}, {150, 40, 777},
+    {5, 3100, 9},  {30, 576, 25}, {30, 25, 576}, {25, 576, 30},
+};
+#define SHAPES (sizeof shapes / sizeof shapes[0])
+
+/* The bound for a float dot product of length K accumulated in any order:
+ * |error| <= K * FLT_EPSILON * sum |a_ip * b_pj| (the standard gamma_K bound),
+ * plus one rounding for alpha and beta. */
+static void check_against_ref(const struct gemm_kernel *kern, enum gemm_trans ta, enum gemm_trans tb, long m,
+                              long n, long k, float alpha, float beta)
+{
+    struct rng r;
+    rng_seed(&r, (uint64_t)(m * 1000003 + n * 1009 + k), RNG_STREAM_TEST);
+    long lda = ta == GEMM_N ? k + 3 : m + 3, ldb = tb == GEMM_N ? n + 2 : k + 2, ldc = n + 5;
+    long arows = ta == GEMM_N ? m : k, brows = tb == GEMM_N ? k : n;
+    float *A = malloc(sizeof(float) * arows * lda), *B = malloc(sizeof(float) * brows * ldb);
+    float *C = malloc(sizeof(float) * m * ldc), *R = malloc(sizeof(float) * m * ldc);
+    float *absA = malloc(sizeof(float) * arows * lda), *absB = malloc(sizeof(float) * brows * ldb);
+    float *bound = malloc(sizeof(float) * m * ldc);
+    fill_uniform(A, arows * lda, &r, -1, 1);
+    fill_uniform(B, brows * ldb, &r, -1, 1);
+    fill_uniform(C, m * ldc, &r, -1, 1);
+    if (beta == 0.0f)
+        for (long i = 0; i < m * ldc; i++)
+            C[i] = NAN;  /* with beta == 0, C must never be read */
+    memcpy(R, C, sizeof(float) * m * ldc);
+    for (long i = 0; i < arows * lda; i++)
+        absA[i] = fabsf(A[i]);
+    for (long i = 0; i < brows * ldb; i++)
+        absB[i] = fabsf(B[i]);
+    gemm_ref(ta, tb, m, n, k, fabsf(alpha), absA, lda, absB, ldb, 0.0f, bound, ldc);
+
+    struct gemm_buffers w;
+    ck_assert_int_eq(gemm_buffers_init(&w, kern), 0);
+    gemm_serial(&w, ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+    gemm_ref(ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, R, ldc);
+    for (long i = 0; i < m; i++)
+        for (long j = 0; j < n; j++) {
+            float tol = (k + 2) * FLT_EPSILON * (bound[i * ldc + j] + fabsf(R[i * ldc + j])) + 1e-30f;
+            float got = C[i * ldc + j], want = R[i * ldc + j];
+            if (!(fabsf(got - want) <= tol))
+                ck_abort_msg("%s ta=%d tb=%d %ldx%ldx%ld alpha=%g beta=%g: C[%ld][%ld] = %.9g, want %.9g (tol %g)",
+                             kern->name, ta, tb, m, n, k, alpha, beta, i, j, got, want, tol);
+        }
+    /* the padding columns of C beyond n are untouched */
+    gemm_buffers_free(&w);
+    free(A);
+    free(B);
+    free(C);
+    free(R);
+    free(absA);
+    free(absB);
+    free(bound);
+}
+
+START_TEST(test_gemm_shapes)
+{
+    long s = _i;
+    for (int kk = 0; kk < KERNELS; kk++) {
+        const struct gemm_kernel *kern = gemm_kernel_find(kernel_names[kk]);
+        if (!kern)
+            continue;  /* this CPU lacks it */
+        for (int ta = 0; ta < 2; ta++)
+            for (int tb = 0; tb < 2; tb++) {
+                check_against_ref(kern, ta, tb, shapes[s][0], shapes[s][1], shapes[s][2], 1.0f, 0.0f);
+                check_against_ref(kern, ta, tb, shapes[s][0], shapes[s][1], shapes[s][2], 0.5f, 1.0f);
+            }
+        check_against_ref(kern, GEMM_N, GEMM_T, shapes[s][0], shapes[s][1], shapes[s][2], -2.0f, 0.25f);
+    }
+}
+END_TEST
+
+START_TEST(test_gemm_generic_always_available)
+{
+    ck_assert_ptr_nonnull(gemm_kernel_find("generic"));
+    ck_assert_ptr_null(gemm_kernel_find("nonesuch"));
+    ck_assert_ptr_nonnull(gemm_kernel_select());
+}
+END_TEST
+
+START_TEST(test_gemm_k_zero_scales_c)
+{
+    float C[4] = {1, 2, 3, 4}, A[1] = {0}, B[1] = {0};
+    struct gemm_buffers w;
+    ck_assert_int_eq(gemm_buffers_init(&w, &gemm_kernel_generic), 0);
+    gemm_serial(&w, GEMM_N, GEMM_N, 2, 2, 0, 1.0f, A, 1, B, 2, 0.5f, C, 2);
+    ck_assert_float_eq(C[0], 0.5f);
+    ck_assert_float_eq(C[3], 2.0f);
+    gemm_buffers_free(&w);
+}
+END_TEST
+
+/* The threaded GEMM gives every element of C to one thread, with the same
+ * K order: the bits must not depend on the thread count. */
+START_TEST(test_gemm_threads_bitwise_identical)
+{
+    const long m = 300, n = 257, k = 500;
+    struct rng r;
+    rng_seed(&r, 7, RNG_STREAM_TEST);
+    float *A = malloc(sizeof(float) * m * k), *B = malloc(sizeof(float) * k * n);
+    float *C1 = malloc(sizeof(float) * m * n), *C2 = malloc(sizeof(float) * m * n);
+    fill_uniform(A, m * k, &r, -1, 1);
+    fill_uniform(B, k * n, &r, -1, 1);
+    struct gemm_ctx one, three;
+    ck_assert_int_eq(gemm_ctx_init(&one, 1, gemm_kernel_select()), 0);
+    ck_assert_int_eq(gemm_ctx_init(&three, 3, gemm_kernel_select()), 0);
+    for (int ta = 0; ta < 2; ta++) {
+        gemm(&one, ta, GEMM_N, m, n, k, 1.0f, A, ta ? m : k, B, n, 0.0f, C1, n);
+        gemm(&three, ta, GEMM_N, m, n, k, 1.0f, A, ta ? m : k, B, n, 0.0f, C2, n);
+        ck_assert_int_eq(memcmp(C1, C2, sizeof(float) * m * n), 0);
+        /* tall: splits rows */
+        gemm(&one, ta, GEMM_N, m, 20, k, 1.0f, A, ta ? m : k, B, n, 0.0f, C1, n);
+        gemm(&three, ta, GEMM_N, m, 20, k, 1.0f, A, ta ? m : k, B, n, 0.0f, C2, n);
+        ck_assert_int_eq(memcmp(C1, C2, sizeof(float) * m * n), 0);
+    }
+    gemm_ctx_free(&one);
+    gemm_ctx_free(&three);
+    free(A);
+    free(B);
+    free(C1);
+    free(C2);
+}
+END_TEST
+
+Suite *gemm_suite(void)
+{
+    Suite *s = suite_create("gemm");
+    TCase *tc = tcase_create("against triple loop");
+    tcase_set_timeout(tc, 60);
+    tcase_add_loop_test(tc, test_gemm_shapes, 0, SHAPES);
+    tcase_add_test(tc, test_gemm_generic_always_available);
+    tcase_add_test(tc, test_gemm_k_zero_scales_c);
+    tcase_add_test(tc, test_gemm_threads_bitwise_identical);
+    suite_add_tcase(s, tc);
+    return s;
+}

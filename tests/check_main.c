@@ -1,0 +1,19 @@
+/* check_main.c - the one test runner: every suite, Check's summary line. */
+#include "test_util.h"
+
+#include <stdlib.h>
+
+int main(void)
+{
+    SRunner *sr = srunner_create(gemm_suite());
+    srunner_add_suite(sr, conv_suite());
+    srunner_add_suite(sr, gradient_suite());
+    srunner_add_suite(sr, config_suite());
+    srunner_add_suite(sr, idx_suite());
+    srunner_add_suite(sr, ckpt_suite());
+    srunner_add_suite(sr, cli_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

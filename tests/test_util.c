@@ -1,0 +1,137 @@
+/* test_util.c - helpers shared by the Check suites. */
+#include "test_util.h"
+#include "idx.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+char *make_temp_dir(void)
+{
+    const char *base = getenv("TMPDIR");
+    char tmpl[4096];
+    snprintf(tmpl, sizeof tmpl, "%s/cnnctl-test-XXXXXX", base && *base ? base : "/tmp");
+    char *dir = mkdtemp(tmpl);
+    ck_assert_ptr_nonnull(dir);
+    return strdup(dir);
+}
+
+void remove_tree(const char *path)
+{
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", path);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+char *read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    size_t got;
+    while ((got = fread(buf + n, 1, cap - n - 1, f)) > 0) {
+        n += got;
+        if (n + 1 == cap)
+            buf = realloc(buf, cap *= 2);
+    }
+    fclose(f);
+    buf[n] = 0;
+    if (len)
+        *len = n;
+    return buf;
+}
+
+int write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return -1;
+    fputs(text, f);
+    return fclose(f);
+}
+
+int file_exists(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0;
+}
+
+void build_test_net(struct net *net, struct config *cfg, const char *text, struct shape input, int batch,
+                    int threads)
+{
+    int rc = config_load_text(cfg, "test.ini", ".", text, strlen(text));
+    if (rc == 0)
+        rc = net_build(net, cfg, input, batch, threads);
+    for (int i = 0; i < cfg->error_count; i++)
+        fprintf(stderr, "config error: %s\n", cfg->errors[i]);
+    ck_assert_int_eq(rc, 0);
+}
+
+void fill_uniform(float *v, long n, struct rng *r, float lo, float hi)
+{
+    for (long i = 0; i < n; i++)
+        v[i] = lo + (hi - lo) * rng_uniform(r);
+}
+
+int run_cnnctl(char **out, char **err, const char *fmt, ...)
+{
+    const char *bin = getenv("CNNCTL");
+    ck_assert_msg(bin != NULL, "CNNCTL must name the cnnctl binary (make check sets it)");
+    char args[8192], cmd[12288], out_path[256], err_path[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    snprintf(out_path, sizeof out_path, "/tmp/cnnctl-run-%ld.out", (long)getpid());
+    snprintf(err_path, sizeof err_path, "/tmp/cnnctl-run-%ld.err", (long)getpid());
+    snprintf(cmd, sizeof cmd, "'%s' %s >%s 2>%s", bin, args, out_path, err_path);
+    int status = system(cmd);
+    char *o = read_file(out_path, NULL), *e = read_file(err_path, NULL);
+    unlink(out_path);
+    unlink(err_path);
+    if (out)
+        *out = o;
+    else
+        free(o);
+    if (err)
+        *err = e;
+    else
+        free(e);
+    ck_assert_msg(WIFEXITED(status), "cnnctl did not exit normally: %s", cmd);
+    return WEXITSTATUS(status);
+}
+
+void write_synthetic_idx(const char *dir, const char *prefix, int count, int rows, int cols, int classes,
+                         uint64_t seed)
+{
+    struct rng r;
+    rng_seed(&r, seed, RNG_STREAM_TEST);
+    struct idx_images im = {(uint32_t)count, (uint32_t)rows, (uint32_t)cols, malloc((size_t)count * rows * cols)};
+    struct idx_labels lb = {(uint32_t)count, malloc(count)};
+    for (int i = 0; i < count; i++) {
+        int k = (int)rng_below(&r, classes);
+        lb.labels[i] = (uint8_t)k;
+        uint8_t *px = im.pixels + (size_t)i * rows * cols;
+        /* class k: a bar on row band k (horizontal for even k, vertical for odd) */
+        int band = 1 + (k / 2) * (rows - 2) / ((classes + 1) / 2);
+        for (int y = 0; y < rows; y++)
+            for (int x = 0; x < cols; x++) {
+                int on = (k % 2 == 0) ? (y == band || y == band + 1) : (x == band || x == band + 1);
+                int noise = (int)rng_below(&r, 60);
+                px[y * cols + x] = (uint8_t)(on ? 195 + noise : noise);
+            }
+    }
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s-images-idx3-ubyte.gz", dir, prefix);
+    ck_assert_int_eq(idx_write_images(path, &im, 1), 0);
+    snprintf(path, sizeof path, "%s/%s-labels-idx1-ubyte.gz", dir, prefix);
+    ck_assert_int_eq(idx_write_labels(path, &lb, 1), 0);
+    idx_images_free(&im);
+    idx_labels_free(&lb);
+}

@@ -1,0 +1,44 @@
+/* test_util.h - helpers shared by the Check suites. */
+#ifndef CNNCTL_TEST_UTIL_H
+#define CNNCTL_TEST_UTIL_H
+
+#include <check.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "net.h"
+#include "rng.h"
+
+Suite *gemm_suite(void);
+Suite *conv_suite(void);
+Suite *gradient_suite(void);
+Suite *config_suite(void);
+Suite *idx_suite(void);
+Suite *ckpt_suite(void);
+Suite *cli_suite(void);
+
+/* A fresh empty folder under $TMPDIR (or /tmp); the caller removes it with
+ * remove_tree(). */
+char *make_temp_dir(void);
+void remove_tree(const char *path);
+/* Whole file as a NUL-terminated string (NULL if it cannot be read). */
+char *read_file(const char *path, size_t *len);
+int write_file(const char *path, const char *text);
+int file_exists(const char *path);
+
+/* Builds a net from INI text for the given input; fails the test on errors. */
+void build_test_net(struct net *net, struct config *cfg, const char *text, struct shape input, int batch,
+                    int threads);
+void fill_uniform(float *v, long n, struct rng *r, float lo, float hi);
+
+/* Runs "$CNNCTL ARGS" through the shell with stdout and stderr captured in
+ * *out and *err (caller frees); returns the exit status. */
+int run_cnnctl(char **out, char **err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* A small synthetic classification problem written as IDX files in dir:
+ * class k is a bright bar whose position encodes k, plus noise. */
+void write_synthetic_idx(const char *dir, const char *prefix, int count, int rows, int cols, int classes,
+                         uint64_t seed);
+
+#endif
