@@ -420,6 +420,7 @@ int config_set(struct config *cfg, const char *assignment)
 
 int parse_long(const char *text, long *out)
 {
+    errno = 0;
     if (!*text || is_space(*text))
         return -1;
     char *end;
@@ -453,7 +454,10 @@ int config_get_int(struct config *cfg, struct config_section *s, const char *key
         return 0;
     long v;
     if (parse_long(e->value, &v) < 0) {
-        config_error(cfg, s, e, "'%s' is not a whole number", e->value);
+        if (errno == ERANGE)
+            config_error(cfg, s, e, "%s is out of range (expected %ld to %ld)", e->value, min, max);
+        else
+            config_error(cfg, s, e, "'%s' is not a whole number", e->value);
         return -1;
     }
     if (v < min || v > max) {

@@ -56,7 +56,7 @@ static int parse_inputs(struct net *net, int index, struct config *cfg, struct c
             *--end = 0;
         int src = find_layer(net, index, tok);
         if (src < 0) {
-            if (find_layer(net, net->count, tok) >= 0)
+            if (config_section(cfg, tok) && !net_is_settings_section(tok))
                 config_error(cfg, s, e, "'%s' comes later in the file; a layer reads only earlier layers", tok);
             else
                 config_error(cfg, s, e, "no layer named '%s'", tok);

@@ -1,0 +1,262 @@
+/* check_config.c - every config mistake gives its one exact line. */
+#include "test_util.h"
+#include "settings.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PRELUDE "[data]\ndir = .\n[train]\nepochs = 1\n"   /* lines 1-4 */
+#define SIMPLE_NET "[c1]\ntype = conv\nfilters = 2\nsize = 5\n[fc]\ntype = affine\noutputs = 10\n[loss]\ntype = softmax\n"
+
+/* Runs the checks `cnnctl train` runs (minus the data) and returns every
+ * error joined by newlines ("" when the config is fine). */
+static char *errors_for(const char *text, const char *set1, const char *set2)
+{
+    struct config cfg;
+    struct settings st = {0};
+    static char joined[8192];
+    joined[0] = 0;
+    if (config_load_text(&cfg, "test.ini", ".", text, strlen(text)) == 0) {
+        if (set1)
+            config_set(&cfg, set1);
+        if (set2)
+            config_set(&cfg, set2);
+        if (settings_read(&st, &cfg, "test") == 0) {
+            struct net net;
+            if (net_build(&net, &cfg, (struct shape){1, 28, 28}, 4, 1) == 0) {
+                config_check_unused(&cfg);
+                net_free(&net);
+            }
+        }
+    }
+    for (int i = 0; i < cfg.error_count; i++) {
+        strcat(joined, cfg.errors[i]);
+        if (i + 1 < cfg.error_count)
+            strcat(joined, "\n");
+    }
+    settings_free(&st);
+    config_free(&cfg);
+    return joined;
+}
+
+static void expect(const char *text, const char *set, const char *want)
+{
+    const char *got = errors_for(text, set, NULL);
+    ck_assert_msg(strcmp(got, want) == 0, "config:\n%s\nwant: %s\ngot:  %s", text, want, got);
+}
+
+START_TEST(test_valid_config)
+{
+    expect(PRELUDE SIMPLE_NET, NULL, "");
+}
+END_TEST
+
+START_TEST(test_unknown_key)
+{
+    expect(PRELUDE "[c1]\ntype = conv\nfilters = 2\nsize = 5\nstrid = 2\n[loss]\ntype = softmax\n", NULL,
+           "test.ini:9: [c1] strid: unknown key");
+}
+END_TEST
+
+START_TEST(test_unknown_layer_type)
+{
+    expect(PRELUDE "[c1]\ntype = convolution\n[loss]\ntype = softmax\n", NULL,
+           "test.ini:6: [c1] type: unknown layer type 'convolution' (expected one of: conv, maxpool, avgpool, "
+           "affine, relu, softmax)");
+}
+END_TEST
+
+START_TEST(test_bad_numbers)
+{
+    expect(PRELUDE "[c1]\ntype = conv\nfilters = 3x\nsize = 5\n[loss]\ntype = softmax\n", NULL,
+           "test.ini:7: [c1] filters: '3x' is not a whole number");
+    expect(PRELUDE "[c1]\ntype = conv\nfilters = 3\nsize = -5\n[loss]\ntype = softmax\n", NULL,
+           "test.ini:8: [c1] size: -5 is out of range (expected 1 to 1024)");
+    expect("[data]\n[train]\nepochs = 99999999999999999999999\n" SIMPLE_NET, NULL,
+           "test.ini:3: [train] epochs: 99999999999999999999999 is out of range (expected 1 to 1000000)");
+    expect("[data]\n[train]\nlr =\n" SIMPLE_NET, NULL, "test.ini:3: [train] lr: '' is not a number");
+    expect("[data]\n[train]\nlr = 0.1 0.2\n" SIMPLE_NET, NULL, "test.ini:3: [train] lr: '0.1 0.2' is not a number");
+    expect("[data]\n[train]\nlr = nan\n" SIMPLE_NET, NULL, "test.ini:3: [train] lr: 'nan' is not a number");
+    expect("[data]\n[train]\nbatch = 0\n" SIMPLE_NET, NULL,
+           "test.ini:3: [train] batch: 0 is out of range (expected 1 to 65536)");
+}
+END_TEST
+
+START_TEST(test_missing_keys)
+{
+    expect(PRELUDE "[c1]\ntype = conv\nsize = 5\n[loss]\ntype = softmax\n", NULL,
+           "test.ini:5: [c1] filters: missing (the number of output channels)");
+    expect(PRELUDE "[c1]\nfilters = 2\n[loss]\ntype = softmax\n", NULL,
+           "test.ini:5: [c1] type: missing (the layer's kind: conv, maxpool, affine, ...)");
+    expect("[train]\n" SIMPLE_NET, NULL, "test.ini: no [data] section (it names the IDX files to train on)");
+}
+END_TEST
+
+START_TEST(test_duplicate_layer_name)
+{
+    expect(PRELUDE "[c1]\ntype = conv\nfilters = 2\nsize = 5\n[c1]\ntype = relu\n[loss]\ntype = softmax\n", NULL,
+           "test.ini:9: [c1] defined again (first at line 5); layer names must be unique");
+    expect(PRELUDE "[c1]\ntype = relu\ntype = relu\n[loss]\ntype = softmax\n", NULL,
+           "test.ini:7: [c1] type: given twice (first at line 6)");
+}
+END_TEST
+
+START_TEST(test_output_size_not_whole)
+{
+    expect(PRELUDE "[c1]\ntype = conv\nfilters = 2\nsize = 5\nstride = 2\n[loss]\ntype = softmax\n", NULL,
+           "test.ini:5: [c1] output height: (28 + 2*0 - 5)/2 + 1 is not a whole number (OH = (H + 2P - FH)/S + 1); "
+           "change size, stride or pad (input 1 x 28 x 28)");
+    expect(PRELUDE "[p]\ntype = maxpool\nsize = 30\n[loss]\ntype = softmax\n", NULL,
+           "test.ini:5: [p] output height: the window (30) is larger than the padded input (28 + 2*0 = 28) "
+           "(input 1 x 28 x 28)");
+}
+END_TEST
+
+START_TEST(test_loss_layer_placement)
+{
+    expect(PRELUDE "[loss]\ntype = softmax\n[fc]\ntype = affine\noutputs = 3\n", NULL,
+           "test.ini:7: [fc] comes after the loss layer [loss]; the loss layer must be last");
+    expect(PRELUDE "[fc]\ntype = affine\noutputs = 3\n", NULL,
+           "test.ini:5: [fc] the last layer must be a loss layer (add a section with type = softmax)");
+    expect(PRELUDE, NULL, "test.ini: no layers: add sections such as [conv1] with type = conv, ending with type = softmax");
+}
+END_TEST
+
+START_TEST(test_inputs)
+{
+    expect(PRELUDE "[c1]\ntype = relu\n[c2]\ntype = relu\ninput = nosuch\n[loss]\ntype = softmax\n", NULL,
+           "test.ini:9: [c2] input: no layer named 'nosuch'");
+    expect(PRELUDE "[c1]\ntype = relu\ninput = loss\n[loss]\ntype = softmax\n", NULL,
+           "test.ini:7: [c1] input: 'loss' comes later in the file; a layer reads only earlier layers");
+    expect(PRELUDE "[a]\ntype = relu\n[b]\ntype = relu\n[loss]\ntype = softmax\ninput = a\n", NULL,
+           "test.ini:7: [b] the output of [b] is not used by any layer");
+}
+END_TEST
+
+/* Debian's inih glues an indented line to the previous value; our reader
+ * normalises indentation so it is a key of its own. */
+START_TEST(test_indentation_normalised)
+{
+    struct config cfg;
+    const char *text = "[data]\n  dir = x\n[train]\n    epochs = 3\n\tbatch = 7\n";
+    ck_assert_int_eq(config_load_text(&cfg, "t.ini", ".", text, strlen(text)), 0);
+    struct config_section *train = config_section(&cfg, "train");
+    ck_assert_int_eq(train->count, 2);
+    ck_assert_str_eq(config_find(train, "epochs")->value, "3");
+    ck_assert_str_eq(config_find(train, "batch")->value, "7");
+    ck_assert_int_eq(config_find(train, "batch")->line, 5);
+    config_free(&cfg);
+}
+END_TEST
+
+START_TEST(test_line_errors)
+{
+    char text[1024];
+    char long_value[300];
+    memset(long_value, 'x', 250);
+    long_value[250] = 0;
+    snprintf(text, sizeof text, PRELUDE "[c1]\ntype = relu\nname = %s\n[loss]\ntype = softmax\n", long_value);
+    expect(text, NULL, "test.ini:7: line is longer than 198 characters");
+    expect("epochs = 3\n" PRELUDE SIMPLE_NET, NULL, "test.ini:1: key outside any [section]");
+    expect(PRELUDE "[c1\ntype = relu\n[loss]\ntype = softmax\n", NULL, "test.ini:5: section header without ']'");
+    expect(PRELUDE "just words\n" SIMPLE_NET, NULL,
+           "test.ini:5: expected 'key = value', a [section] header or a comment");
+    expect(PRELUDE "[c 1!]\n" SIMPLE_NET, NULL,
+           "test.ini:5: section name 'c 1!': use letters, digits, '_', '-' and '.'");
+    /* several errors: all reported */
+    expect(PRELUDE "[c1]\ntype = conv\nfilters = x\nsize = 0\n[loss]\ntype = softmax\n", NULL,
+           "test.ini:7: [c1] filters: 'x' is not a whole number\n"
+           "test.ini:8: [c1] size: 0 is out of range (expected 1 to 1024)");
+}
+END_TEST
+
+START_TEST(test_binary_garbage)
+{
+    struct config cfg;
+    const char text[] = "[data]\n\x01\x02\x00\xff garbage";
+    ck_assert_int_eq(config_load_text(&cfg, "t.ini", ".", text, sizeof text - 1), -1);
+    ck_assert_str_eq(cfg.errors[0], "t.ini: binary data (a NUL byte at byte offset 9); expected an INI text");
+    config_free(&cfg);
+    expect("\x01\x02\x03\n" PRELUDE SIMPLE_NET, NULL,
+           "test.ini:1: expected 'key = value', a [section] header or a comment");
+}
+END_TEST
+
+START_TEST(test_set_overrides)
+{
+    const char *got = errors_for(PRELUDE SIMPLE_NET, "train.lrr=0.1", NULL);
+    ck_assert_str_eq(got, "--set train.lrr=0.1: [train] lrr: unknown key");
+    got = errors_for(PRELUDE SIMPLE_NET, "nosuch.x=1", NULL);
+    ck_assert_str_eq(got, "--set nosuch.x=1: no section [nosuch] in test.ini");
+    got = errors_for(PRELUDE SIMPLE_NET, "train.lr", NULL);
+    ck_assert_str_eq(got, "--set train.lr: expected section.key=value");
+    got = errors_for(PRELUDE SIMPLE_NET, "c1.filters=zero", NULL);
+    ck_assert_str_eq(got, "--set c1.filters=zero: [c1] filters: 'zero' is not a whole number");
+    got = errors_for(PRELUDE SIMPLE_NET, "train.lr=0.05", "data.test_images=");
+    ck_assert_str_eq(got, "");
+
+    /* an override replaces the value and shows in the text a checkpoint embeds */
+    struct config cfg;
+    ck_assert_int_eq(config_load_text(&cfg, "t.ini", ".", PRELUDE SIMPLE_NET, strlen(PRELUDE SIMPLE_NET)), 0);
+    ck_assert_int_eq(config_set(&cfg, "c1.filters=7"), 0);
+    ck_assert_int_eq(config_set(&cfg, "train.lr=0.05"), 0);
+    char *text = config_to_text(&cfg, NULL);
+    ck_assert_ptr_nonnull(strstr(text, "[c1]\ntype = conv\nfilters = 7\n"));
+    ck_assert_ptr_nonnull(strstr(text, "[train]\nepochs = 1\nlr = 0.05\n"));
+    /* and the text parses back to the same config */
+    struct config again;
+    ck_assert_int_eq(config_load_text(&again, "again", ".", text, strlen(text)), 0);
+    char *text2 = config_to_text(&again, NULL);
+    ck_assert_str_eq(text, text2);
+    free(text);
+    free(text2);
+    config_free(&again);
+    config_free(&cfg);
+}
+END_TEST
+
+START_TEST(test_settings_rules)
+{
+    expect("[data]\n[train]\nepochs = 2\niterations = 100\n" SIMPLE_NET, NULL,
+           "test.ini:4: [train] iterations: give epochs or iterations, not both");
+    expect("[data]\n[train]\noptimizer = adamw\n" SIMPLE_NET, NULL,
+           "test.ini:3: [train] optimizer: unknown optimizer 'adamw' (expected: sgd)");
+    expect("[data]\n[train]\n[net]\ninit = gauss\n" SIMPLE_NET, NULL,
+           "test.ini:4: [net] init: 'gauss' is not an initialiser (expected he, xavier, normal:STD or uniform:A, "
+           "with STD and A from 0 to 100)");
+    struct config cfg;
+    struct settings st;
+    const char *text = "[data]\ndir = sub\ntest_images =\n[train]\n" SIMPLE_NET;
+    ck_assert_int_eq(config_load_text(&cfg, "cfg/x.ini", "cfg", text, strlen(text)), 0);
+    ck_assert_int_eq(settings_read(&st, &cfg, "x"), 0);
+    ck_assert_str_eq(st.train_images, "cfg/sub/train-images-idx3-ubyte.gz");
+    ck_assert_ptr_null(st.test_images);  /* empty test_images: no test set */
+    ck_assert_str_eq(st.checkpoint_path, "runs/x/model.ckpt");
+    ck_assert_int_eq(st.epochs, 10);
+    settings_free(&st);
+    config_free(&cfg);
+}
+END_TEST
+
+Suite *config_suite(void)
+{
+    Suite *s = suite_create("config");
+    TCase *tc = tcase_create("errors");
+    tcase_add_test(tc, test_valid_config);
+    tcase_add_test(tc, test_unknown_key);
+    tcase_add_test(tc, test_unknown_layer_type);
+    tcase_add_test(tc, test_bad_numbers);
+    tcase_add_test(tc, test_missing_keys);
+    tcase_add_test(tc, test_duplicate_layer_name);
+    tcase_add_test(tc, test_output_size_not_whole);
+    tcase_add_test(tc, test_loss_layer_placement);
+    tcase_add_test(tc, test_inputs);
+    tcase_add_test(tc, test_indentation_normalised);
+    tcase_add_test(tc, test_line_errors);
+    tcase_add_test(tc, test_binary_garbage);
+    tcase_add_test(tc, test_set_overrides);
+    tcase_add_test(tc, test_settings_rules);
+    suite_add_tcase(s, tc);
+    return s;
+}
