@@ -53,7 +53,7 @@ build/check_cnnctl: $(TEST_OBJ) $(OBJ)
 
 # The tests run the real binary for the end-to-end cases; CNNCTL tells them where.
 check: cnnctl build/check_cnnctl
-	CNNCTL=$(CURDIR)/cnnctl SHARED_DATASETS=$(CURDIR)/../shared/datasets ./build/check_cnnctl
+	CNNCTL=$(CURDIR)/cnnctl CNNCTL_CONFIGS=$(CURDIR)/configs SHARED_DATASETS=$(CURDIR)/../shared/datasets ./build/check_cnnctl
 
 bench: cnnctl
 	./cnnctl bench

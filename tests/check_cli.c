@@ -1,0 +1,271 @@
+/* check_cli.c - the cnnctl binary end to end: train on a small generated
+ * IDX set, evaluate the checkpoint, and the errors a user can cause. */
+#include "test_util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char *dir;
+static char config_path[4096];
+
+#define CONFIG_BODY                                                                                    \
+    "[c1]\ntype = conv\nfilters = 4\nsize = 3\npad = 1\n[r1]\ntype = relu\n[p1]\ntype = maxpool\nsize = 2\n" \
+    "[fc]\ntype = affine\noutputs = 4\n[loss]\ntype = softmax\n"
+
+static void write_config(const char *extra_train)
+{
+    char text[4096];
+    snprintf(text, sizeof text,
+             "; synthetic 12x12 bars, 4 classes\n[data]\ndir = .\n[train]\nepochs = 4\nbatch = 20\nlr = 0.1\nseed = 3\n"
+             "threads = 2\nlog = %s/out/log.csv\ncheckpoint = %s/out/model.ckpt\n%s" CONFIG_BODY,
+             dir, dir, extra_train);
+    ck_assert_int_eq(write_file(config_path, text), 0);
+}
+
+static void setup(void)
+{
+    dir = make_temp_dir();
+    write_synthetic_idx(dir, "train", 1200, 12, 12, 4, 1);
+    write_synthetic_idx(dir, "t10k", 400, 12, 12, 4, 2);
+    snprintf(config_path, sizeof config_path, "%s/bars.ini", dir);
+    write_config("");
+}
+
+static void teardown(void)
+{
+    remove_tree(dir);
+    free(dir);
+}
+
+static const char *in_dir(const char *name)
+{
+    static char paths[4][4096];
+    static int next;
+    char *p = paths[next++ % 4];
+    snprintf(p, 4096, "%s/%s", dir, name);
+    return p;
+}
+
+static double field(const char *text, const char *key)
+{
+    const char *p = strstr(text, key);
+    ck_assert_msg(p != NULL, "'%s' not in: %s", key, text);
+    return atof(p + strlen(key));
+}
+
+START_TEST(test_train_then_eval)
+{
+    char *out, *err;
+    int rc = run_cnnctl(&out, &err, "train '%s'", config_path);
+    ck_assert_msg(rc == 0, "exit %d: %s", rc, err);
+    double test_acc = field(out, "test_acc ");
+    ck_assert_msg(test_acc >= 0.97, "synthetic bars should be learnt: %s", out);
+    ck_assert_ptr_nonnull(strstr(err, "epoch 4/4"));
+    free(out);
+    free(err);
+
+    /* the log: a header and rows */
+    char *log = read_file(in_dir("out/log.csv"), NULL);
+    ck_assert_ptr_nonnull(log);
+    ck_assert_int_eq(strncmp(log, "epoch,step,loss,train_acc,val_acc,lr,seconds,images_per_s,test_acc,kind\n", 72), 0);
+    ck_assert_ptr_nonnull(strstr(log, ",epoch\n"));
+    free(log);
+
+    /* eval rebuilds the net from the checkpoint alone and agrees */
+    rc = run_cnnctl(&out, &err, "eval '%s'", in_dir("out/model.ckpt"));
+    ck_assert_msg(rc == 0, "exit %d: %s", rc, err);
+    ck_assert_double_eq_tol(field(out, "accuracy "), test_acc, 1e-9);
+    ck_assert_int_eq((int)field(out, "count "), 400);
+    free(out);
+    free(err);
+
+    rc = run_cnnctl(&out, &err, "eval --json --predictions '%s' '%s'", in_dir("pred.csv"), in_dir("out/model.ckpt"));
+    ck_assert_int_eq(rc, 0);
+    ck_assert_double_eq_tol(field(out, "{\"accuracy\": "), test_acc, 1e-9);
+    ck_assert_ptr_nonnull(strstr(out, "\"count\": 400"));
+    free(out);
+    free(err);
+    char *pred = read_file(in_dir("pred.csv"), NULL);
+    ck_assert_ptr_nonnull(pred);
+    ck_assert_int_eq(strncmp(pred, "index,label,predicted,p0,p1,p2,p3\n0,", 36), 0);
+    int rows = 0;
+    for (char *p = pred; *p; p++)
+        rows += *p == '\n';
+    ck_assert_int_eq(rows, 401);
+    free(pred);
+
+    /* on given files: the training set */
+    rc = run_cnnctl(&out, NULL, "eval '%s' --images '%s' --labels '%s'", in_dir("out/model.ckpt"),
+                    in_dir("train-images-idx3-ubyte.gz"), in_dir("train-labels-idx1-ubyte.gz"));
+    ck_assert_int_eq(rc, 0);
+    ck_assert_int_eq((int)field(out, "count "), 1200);
+    free(out);
+}
+END_TEST
+
+/* Same config, seed and threads: byte-identical checkpoints. */
+START_TEST(test_deterministic)
+{
+    ck_assert_int_eq(run_cnnctl(NULL, NULL, "train -q '%s'", config_path), 0);
+    size_t n1, n2;
+    char *a = read_file(in_dir("out/model.ckpt"), &n1);
+    ck_assert_int_eq(run_cnnctl(NULL, NULL, "train -q '%s'", config_path), 0);
+    char *b = read_file(in_dir("out/model.ckpt"), &n2);
+    ck_assert_int_eq(n1, n2);
+    ck_assert_int_eq(memcmp(a, b, n1), 0);
+    free(a);
+    free(b);
+}
+END_TEST
+
+START_TEST(test_corrupted_checkpoint_refused)
+{
+    ck_assert_int_eq(run_cnnctl(NULL, NULL, "train -q '%s' --set train.epochs=1", config_path), 0);
+    size_t n;
+    char *data = read_file(in_dir("out/model.ckpt"), &n);
+    data[n / 2] ^= 1;
+    FILE *f = fopen(in_dir("bad.ckpt"), "wb");
+    fwrite(data, 1, n, f);
+    fclose(f);
+    free(data);
+    char *err;
+    int rc = run_cnnctl(NULL, &err, "eval '%s' --predictions '%s'", in_dir("bad.ckpt"), in_dir("p.csv"));
+    ck_assert_int_eq(rc, 2);
+    ck_assert_ptr_nonnull(strstr(err, "bad.ckpt: CRC mismatch (stored 0x"));
+    ck_assert_ptr_null(strchr(strchr(err, '\n') + 1, '\n'));  /* one line */
+    ck_assert(!file_exists(in_dir("p.csv")));
+    free(err);
+}
+END_TEST
+
+START_TEST(test_config_error_writes_nothing)
+{
+    write_config("lrr = 0.1\n");
+    char *err;
+    ck_assert_int_eq(run_cnnctl(NULL, &err, "train '%s'", config_path), 2);
+    char want[4200];
+    snprintf(want, sizeof want, "cnnctl: %s:12: [train] lrr: unknown key\n", config_path);
+    ck_assert_str_eq(err, want);
+    ck_assert(!file_exists(in_dir("out")));
+    free(err);
+    write_config("");
+    ck_assert_int_eq(run_cnnctl(NULL, &err, "train '%s' --set c1.stride=2", config_path), 2);
+    ck_assert_ptr_nonnull(strstr(err, "[c1] output height: (12 + 2*1 - 3)/2 + 1 is not a whole number"));
+    ck_assert(!file_exists(in_dir("out")));
+    free(err);
+}
+END_TEST
+
+START_TEST(test_data_errors)
+{
+    char *err;
+    ck_assert_int_eq(run_cnnctl(NULL, &err, "train '%s' --set data.train_labels=nosuch.gz", config_path), 2);
+    ck_assert_ptr_nonnull(strstr(err, "/nosuch.gz: cannot open: No such file or directory\n"));
+    free(err);
+    /* labels for images */
+    ck_assert_int_eq(run_cnnctl(NULL, &err, "train '%s' --set data.train_labels=train-images-idx3-ubyte.gz",
+                                config_path), 2);
+    ck_assert_ptr_nonnull(strstr(err, "bad magic 0x00000803 at byte 0 (expected 0x00000801)"));
+    free(err);
+    /* a label beyond the net's classes */
+    ck_assert_int_eq(run_cnnctl(NULL, &err, "train '%s' --set fc.outputs=3", config_path), 2);
+    ck_assert_ptr_nonnull(strstr(err, "is not below the network's 3 classes"));
+    ck_assert(!file_exists(in_dir("out")));
+    free(err);
+    ck_assert_int_eq(run_cnnctl(NULL, &err, "train '%s' --set data.validation=1200", config_path), 2);
+    ck_assert_ptr_nonnull(strstr(err, "[data] validation: 1200 leaves no training images (the file has 1200)"));
+    free(err);
+}
+END_TEST
+
+START_TEST(test_usage)
+{
+    char *out, *err;
+    ck_assert_int_eq(run_cnnctl(&out, &err, "%s", ""), 2);
+    free(out);
+    free(err);
+    ck_assert_int_eq(run_cnnctl(&out, NULL, "--help"), 0);
+    ck_assert_ptr_nonnull(strstr(out, "Usage: cnnctl VERB"));
+    free(out);
+    ck_assert_int_eq(run_cnnctl(&out, NULL, "--version"), 0);
+    ck_assert_int_eq(strncmp(out, "cnnctl ", 7), 0);
+    free(out);
+    ck_assert_int_eq(run_cnnctl(NULL, &err, "frobnicate"), 2);
+    ck_assert_str_eq(err, "cnnctl: unknown verb 'frobnicate'\nTry 'cnnctl --help'.\n");
+    free(err);
+    ck_assert_int_eq(run_cnnctl(NULL, &err, "train"), 2);
+    ck_assert_str_eq(err, "cnnctl train: missing CONFIG\nTry 'cnnctl train --help'.\n");
+    free(err);
+    ck_assert_int_eq(run_cnnctl(NULL, &err, "train --threads zero x.ini"), 2);
+    ck_assert_ptr_nonnull(strstr(err, "--threads: 'zero' is not a whole number from 1 to 1024"));
+    free(err);
+    const char *verbs[] = {"train", "eval", "summary"};
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(run_cnnctl(&out, NULL, "%s --help", verbs[i]), 0);
+        char want[64];
+        snprintf(want, sizeof want, "Usage: cnnctl %s", verbs[i]);
+        ck_assert_ptr_nonnull(strstr(out, want));
+        free(out);
+    }
+    ck_assert_int_eq(run_cnnctl(NULL, &err, "eval --images x.gz m.ckpt"), 2);
+    ck_assert_ptr_nonnull(strstr(err, "--images and --labels go together"));
+    free(err);
+}
+END_TEST
+
+START_TEST(test_summary)
+{
+    char *out;
+    ck_assert_int_eq(run_cnnctl(&out, NULL, "summary '%s'", config_path), 0);
+    ck_assert_ptr_nonnull(strstr(out, "c1               conv     4x12x12                    40"));
+    ck_assert_ptr_nonnull(strstr(out, "fc               affine   4x1x1                     580"));
+    long total = 0;
+    ck_assert_int_eq(sscanf(strstr(out, "\ntotal ") + 7, "%ld", &total), 1);
+    ck_assert_int_eq(total, 620);
+    free(out);
+}
+END_TEST
+
+/* Real digits, when the shared datasets are next to the project. */
+START_TEST(test_real_mnist_lenet5)
+{
+    const char *shared = getenv("SHARED_DATASETS");
+    char images[4096];
+    snprintf(images, sizeof images, "%s/mnist-10k/train-images-idx3-ubyte.gz", shared ? shared : "");
+    if (!shared || !file_exists(images)) {
+        fprintf(stderr, "skipping the real-data test: no %s\n", images);
+        return;
+    }
+    const char *configs = getenv("CNNCTL_CONFIGS");
+    char *out, *err;
+    int rc = run_cnnctl(&out, &err,
+                        "train -q %s/lenet5.ini --set data.dir=%s/mnist-10k --set data.validation=1000 "
+                        "--set data.test_images= --set train.epochs=5 --set train.log=%s/log.csv "
+                        "--set train.checkpoint=%s/m.ckpt",
+                        configs ? configs : "configs", shared, dir, dir);
+    ck_assert_msg(rc == 0, "%s", err);
+    double val = field(out, "val_acc ");
+    ck_assert_msg(val >= 0.95, "LeNet-5 on 9,000 real digits, 5 epochs: %s", out);
+    free(out);
+    free(err);
+}
+END_TEST
+
+Suite *cli_suite(void)
+{
+    Suite *s = suite_create("cli");
+    TCase *tc = tcase_create("end to end");
+    tcase_set_timeout(tc, 120);
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_train_then_eval);
+    tcase_add_test(tc, test_deterministic);
+    tcase_add_test(tc, test_corrupted_checkpoint_refused);
+    tcase_add_test(tc, test_config_error_writes_nothing);
+    tcase_add_test(tc, test_data_errors);
+    tcase_add_test(tc, test_usage);
+    tcase_add_test(tc, test_summary);
+    tcase_add_test(tc, test_real_mnist_lenet5);
+    suite_add_tcase(s, tc);
+    return s;
+}
