@@ -61,7 +61,7 @@ bench: cnnctl
 # One command from a fresh checkout: build, fetch data (Debian's package when
 # present), train the default config, evaluate the checkpoint it wrote.
 demo: cnnctl
-	sh datasets/fetch-fashion-mnist.sh
+	sh datasets/fetch.sh fashion-mnist
 	./cnnctl train configs/simple.ini
 	./cnnctl eval runs/simple/model.ckpt
 

@@ -1,5 +1,6 @@
 /* net.c - building a network from the config, and running it. */
 #include "net.h"
+#include "cpu.h"
 #include "rng.h"
 
 #include <math.h>
@@ -102,6 +103,7 @@ static int allocate(struct net *net)
         return -1;
     if (gemm_ctx_init(&net->gemm, net->threads, gemm_kernel_select()) < 0)
         return -1;
+    cpu_flush_denormals(net->threads);
 
     float *p = net->params, *g = net->grads, *a = net->activations;
     for (int i = 0; i < net->count; i++) {
