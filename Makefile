@@ -32,7 +32,7 @@ TEST_OBJ := $(TEST_SRC:tests/%.c=build/tests/%.o)
 build/gemm_kernel_avx512.o: KERNEL_FLAGS := -mavx512f -mfma -mavx2
 build/gemm_kernel_avx2.o:   KERNEL_FLAGS := -mavx2 -mfma
 
-.PHONY: all check bench demo install uninstall clean
+.PHONY: all check demo install uninstall clean
 
 all: cnnctl
 
@@ -54,9 +54,6 @@ build/check_cnnctl: $(TEST_OBJ) $(OBJ)
 # The tests run the real binary for the end-to-end cases; CNNCTL tells them where.
 check: cnnctl build/check_cnnctl
 	CNNCTL=$(CURDIR)/cnnctl CNNCTL_CONFIGS=$(CURDIR)/configs SHARED_DATASETS=$(CURDIR)/../shared/datasets ./build/check_cnnctl
-
-bench: cnnctl
-	./cnnctl bench
 
 # One command from a fresh checkout: build, fetch data (Debian's package when
 # present), train the default config, evaluate the checkpoint it wrote.
