@@ -76,7 +76,7 @@ static void put_chunk_header(struct writer *w, const char tag[4], uint64_t len)
 }
 
 int ckpt_write(const char *path, const char *config_text, size_t config_len, const struct net *net,
-               const struct ckpt_stats *stats, char *err, size_t errlen)
+               const struct ckpt_stats *stats, const struct ckpt_train_state *state, char *err, size_t errlen)
 {
     struct atomic_file af;
     if (make_parent_dirs(path, err, errlen) < 0 || atomic_open(&af, path, err, errlen) < 0)
@@ -92,6 +92,22 @@ int ckpt_write(const char *path, const char *config_text, size_t config_len, con
     put_f64(&w, stats->loss);
     put_f64(&w, stats->val_accuracy);
     put_f64(&w, stats->test_accuracy);
+    if (state) {
+        put_chunk_header(&w, "TRST", CKPT_TRST_BYTES);
+        put_u64(&w, state->epoch);
+        put_u64(&w, state->batch_in_epoch);
+        put_u64(&w, state->step);
+        put_u64(&w, state->skipped);
+        put_u64(&w, state->log_rows);
+        put_f64(&w, state->window_loss);
+        put_u64(&w, state->window_images);
+        put_u64(&w, state->window_correct);
+        put_f64(&w, state->epoch_loss);
+        put_u64(&w, state->epoch_images);
+        put_u64(&w, state->epoch_correct);
+        put_f64(&w, state->best_accuracy);
+        put_u64(&w, 0);  /* reserved */
+    }
     for (int i = 0; i < net->count; i++) {
         const struct layer *l = &net->layers[i];
         for (int j = 0; j < l->param_count; j++) {
@@ -195,13 +211,12 @@ int ckpt_read(const char *path, struct ckpt *out, char *err, size_t errlen)
         fclose(f);
         return fail(err, errlen, path, "not a regular file");
     }
-    size_t size = (size_t)sb.st_size;
     if ((unsigned long long)sb.st_size > CKPT_MAX_BYTES) {
         fclose(f);
         return fail(err, errlen, path, "%lld bytes is larger than any checkpoint cnnctl writes",
                     (long long)sb.st_size);
     }
-    const size_t min_size = 8 + 4 + 12 + 4;
+    size_t size = (size_t)sb.st_size;
     unsigned char *data = malloc(size ? size : 1);
     if (!data) {
         fclose(f);
@@ -209,6 +224,13 @@ int ckpt_read(const char *path, struct ckpt *out, char *err, size_t errlen)
     }
     size_t got = fread(data, 1, size, f);
     fclose(f);
+    return ckpt_parse(data, got, path, out, err, errlen);
+}
+
+int ckpt_parse(unsigned char *data, size_t got, const char *path, struct ckpt *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    const size_t min_size = 8 + 4 + 12 + 4;
     out->data = data;
     out->size = got;
     if (got < 8 || memcmp(data, MAGIC, 8) != 0) {
@@ -276,6 +298,27 @@ int ckpt_read(const char *path, struct ckpt *out, char *err, size_t errlen)
             }
             out->stats = (struct ckpt_stats){get_u64(payload), get_u64(payload + 8), get_f64(payload + 16),
                                              get_f64(payload + 24), get_f64(payload + 32)};
+        } else if (memcmp(tag, "TRST", 4) == 0) {
+            if (len != CKPT_TRST_BYTES || out->has_state) {
+                ckpt_free(out);
+                return fail(err, errlen, path, "TRST chunk at byte %zu: %llu bytes (expected %d, once)", at,
+                            (unsigned long long)len, CKPT_TRST_BYTES);
+            }
+            const unsigned char *q = payload;
+            struct ckpt_train_state *t = &out->state;
+            t->epoch = get_u64(q);
+            t->batch_in_epoch = get_u64(q + 8);
+            t->step = get_u64(q + 16);
+            t->skipped = get_u64(q + 24);
+            t->log_rows = get_u64(q + 32);
+            t->window_loss = get_f64(q + 40);
+            t->window_images = get_u64(q + 48);
+            t->window_correct = get_u64(q + 56);
+            t->epoch_loss = get_f64(q + 64);
+            t->epoch_images = get_u64(q + 72);
+            t->epoch_correct = get_u64(q + 80);
+            t->best_accuracy = get_f64(q + 88);
+            out->has_state = 1;
         } else if (memcmp(tag, "TENS", 4) == 0) {
             if (out->tensor_count == CKPT_MAX_TENSORS) {
                 ckpt_free(out);

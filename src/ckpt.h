@@ -8,6 +8,7 @@
  *            CONF  the config text, after --set overrides
  *            STAT  u64 epoch, u64 step, f64 loss, f64 validation accuracy,
  *                  f64 test accuracy (NaN: not measured)
+ *            TRST  the training state a resumed run continues from
  *            TENS  u16 name length, name ("conv1.weight"), u8 rank (1..4),
  *                  rank x u32 dims, then the float32 values
  *            END\0 empty, the last chunk
@@ -30,6 +31,22 @@ struct ckpt_stats {
     double loss, val_accuracy, test_accuracy;
 };
 
+/* Everything besides the weights that a run needs to continue exactly.
+ * No wall-clock time is in it, so the same run writes the same bytes. */
+struct ckpt_train_state {
+    uint64_t epoch;            /* the epoch in progress, from 1 */
+    uint64_t batch_in_epoch;   /* batches of it done */
+    uint64_t step;             /* steps done in all (skipped ones included) */
+    uint64_t skipped;          /* steps skipped for non-finite values (on_nan = skip) */
+    uint64_t log_rows;         /* rows in the log, header excluded */
+    double window_loss;        /* sums since the last step row of the log */
+    uint64_t window_images, window_correct;
+    double epoch_loss;         /* sums over this epoch so far */
+    uint64_t epoch_images, epoch_correct;
+    double best_accuracy;      /* best validation accuracy so far; NaN: none */
+};
+#define CKPT_TRST_BYTES (13 * 8)
+
 struct ckpt_tensor {
     char name[256];
     int rank;
@@ -45,15 +62,20 @@ struct ckpt {
     const char *config;           /* not NUL-terminated: config_len bytes */
     size_t config_len;
     struct ckpt_stats stats;
+    int has_state;
+    struct ckpt_train_state state;
     struct ckpt_tensor *tensors;
     int tensor_count;
 };
 
+/* state may be NULL (nothing to resume). */
 int ckpt_write(const char *path, const char *config_text, size_t config_len, const struct net *net,
-               const struct ckpt_stats *stats, char *err, size_t errlen);
+               const struct ckpt_stats *stats, const struct ckpt_train_state *state, char *err, size_t errlen);
 /* Reads and verifies; 0, or -1 with a one-line message naming the path and
  * the byte offset. */
 int ckpt_read(const char *path, struct ckpt *out, char *err, size_t errlen);
+/* The same, from memory: takes ownership of data (malloc'd). */
+int ckpt_parse(unsigned char *data, size_t size, const char *path, struct ckpt *out, char *err, size_t errlen);
 /* Copies the tensors into a net built from the same config: every
  * parameter must be there once, with the net's shape. */
 int ckpt_load_params(const struct ckpt *c, struct net *net, const char *path, char *err, size_t errlen);

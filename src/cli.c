@@ -16,14 +16,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char train_usage[] =
     "Usage: cnnctl train CONFIG [--set SECTION.KEY=VALUE]... [--threads N] [--quiet]\n"
+    "       cnnctl train [CONFIG] --resume CHECKPOINT [--set ...] [--threads N] [--quiet]\n"
     "Train the network that CONFIG describes on its [data], writing the log\n"
     "CSV and checkpoints named in [train] (default runs/NAME/log.csv and\n"
-    "runs/NAME/model.ckpt, NAME being CONFIG's base name).\n"
+    "runs/NAME/model.ckpt, NAME being CONFIG's base name). With --resume, go on\n"
+    "from a checkpoint exactly where it was written, with its own config unless\n"
+    "CONFIG is given. SIGINT or SIGTERM: finish the step, write a checkpoint,\n"
+    "exit 130 or 143.\n"
     "\n"
     "  -s, --set SECTION.KEY=VALUE  override a config key (repeatable)\n"
+    "  -r, --resume CHECKPOINT      continue the run that wrote CHECKPOINT\n"
     "  -t, --threads N              threads (default: [train] threads, else every CPU)\n"
     "  -q, --quiet                  print only errors and the final result\n"
     "  -h, --help                   show this help\n";
@@ -90,12 +96,22 @@ struct prepared {
     struct settings st;
 };
 
-static int prepare(struct prepared *p, const char *path, char **sets, int set_count)
+/* From the file at path, or (path NULL) from a checkpoint's embedded text. */
+static int prepare(struct prepared *p, const char *path, const struct ckpt *embedded, const char *ckpt_path,
+                   char **sets, int set_count)
 {
     memset(p, 0, sizeof *p);
     char run_name[256];
-    run_name_of(path, run_name, sizeof run_name);
-    int failed = config_load_file(&p->cfg, path) < 0;
+    int failed;
+    if (path) {
+        run_name_of(path, run_name, sizeof run_name);
+        failed = config_load_file(&p->cfg, path) < 0;
+    } else {
+        char label[PATH_MAX + 32];
+        snprintf(label, sizeof label, "%s (embedded config)", ckpt_path);
+        run_name_of(ckpt_path, run_name, sizeof run_name);
+        failed = config_load_text(&p->cfg, label, ".", embedded->config, embedded->config_len) < 0;
+    }
     for (int i = 0; i < set_count && !failed; i++)
         config_set(&p->cfg, sets[i]);
     if (!failed)
@@ -131,19 +147,36 @@ static int build_net(struct net *net, struct config *cfg, struct shape input, in
 
 static struct option set_option = {"set", required_argument, NULL, 's'};
 
+/* A path the checkpoint can carry to another folder: made absolute. */
+static void pin_path(struct config *cfg, const char *section, const char *key, const char *value)
+{
+    char buf[PATH_MAX * 2];
+    if (value[0] && value[0] != '/') {
+        char cwd[PATH_MAX];
+        if (!getcwd(cwd, sizeof cwd))
+            return;
+        snprintf(buf, sizeof buf, "%s/%s", cwd, value);
+        value = buf;
+    }
+    config_put(cfg, config_section(cfg, section), key, value);
+}
+
 int cmd_train(int argc, char **argv)
 {
     struct option options[] = {set_option,
+                               {"resume", required_argument, NULL, 'r'},
                                {"threads", required_argument, NULL, 't'},
                                {"quiet", no_argument, NULL, 'q'},
                                {"help", no_argument, NULL, 'h'},
                                {0}};
     char **sets = calloc(argc, sizeof *sets);
+    const char *resume = NULL;
     int set_count = 0, threads = 0, quiet = 0, c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "s:t:qh", options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "s:r:t:qh", options, NULL)) != -1) {
         switch (c) {
         case 's': sets[set_count++] = optarg; break;
+        case 'r': resume = optarg; break;
         case 't':
             if (parse_threads("train", optarg, &threads)) {
                 free(sets);
@@ -155,22 +188,34 @@ int cmd_train(int argc, char **argv)
         default: free(sets); return usage_error("train", "%s", "bad option");
         }
     }
-    if (optind != argc - 1) {
+    if (optind < argc - 1 || (optind == argc && !resume)) {
         free(sets);
         return usage_error("train", "%s", optind == argc ? "missing CONFIG" : "more than one CONFIG");
     }
+    const char *config_path = optind < argc ? argv[optind] : NULL;
+    char err[1024] = "";
+    struct ckpt ck = {0};
+    if (resume) {
+        if (ckpt_read(resume, &ck, err, sizeof err) < 0 ||
+            (!ck.has_state && snprintf(err, sizeof err, "%s: holds no training state to resume", resume))) {
+            fprintf(stderr, "cnnctl: %s\n", err);
+            free(sets);
+            ckpt_free(&ck);
+            return EXIT_INPUT;
+        }
+    }
     struct prepared p;
-    int rc = prepare(&p, argv[optind], sets, set_count);
+    int rc = prepare(&p, config_path, &ck, resume, sets, set_count);
     free(sets);
     if (rc < 0) {
         prepared_free(&p);
+        ckpt_free(&ck);
         return EXIT_INPUT;
     }
     struct settings *st = &p.st;
     if (!threads)
         threads = st->threads ? (int)st->threads : settings_cpu_count();
 
-    char err[1024] = "";
     struct idx_images train_im = {0}, test_im = {0};
     struct idx_labels train_lb = {0}, test_lb = {0};
     struct dataset all = {0}, test = {0};
@@ -198,15 +243,27 @@ int cmd_train(int argc, char **argv)
     if (dataset_check_labels(&all, st->train_labels, net.classes, err, sizeof err) < 0 ||
         (test.count && dataset_check_labels(&test, st->test_labels, net.classes, err, sizeof err) < 0))
         goto fail;
+    int n_train = all.count - (int)st->validation;
+    if (resume) {
+        if (ckpt_load_params(&ck, &net, resume, err, sizeof err) < 0)
+            goto fail;
+        if (ck.state.batch_in_epoch > (uint64_t)(n_train + st->batch - 1) / st->batch) {
+            snprintf(err, sizeof err, "%s: stopped at batch %llu of an epoch, but this data has only %ld batches",
+                     resume, (unsigned long long)ck.state.batch_in_epoch, (n_train + st->batch - 1) / st->batch);
+            goto fail;
+        }
+    }
 
-    /* The checkpoint's config must work from any folder: pin the data dir. */
+    /* The checkpoint's config must work from any folder: pin the paths. */
     char absolute[PATH_MAX];
     if (realpath(st->data_dir, absolute))
         config_put(&p.cfg, config_section(&p.cfg, "data"), "dir", absolute);
+    pin_path(&p.cfg, "train", "log", st->log_path);
+    pin_path(&p.cfg, "train", "checkpoint", st->checkpoint_path);
 
-    struct train_job job = {&p.cfg, st, &net, dataset_slice(&all, 0, all.count - (int)st->validation),
-                            dataset_slice(&all, all.count - (int)st->validation, (int)st->validation), test,
-                            quiet};
+    struct train_job job = {&p.cfg, st, &net, dataset_slice(&all, 0, n_train),
+                            dataset_slice(&all, n_train, (int)st->validation), test, quiet,
+                            resume ? &ck.state : NULL, resume ? &ck.stats : NULL};
     status = train_run(&job, err, sizeof err);
     if (status != EXIT_OK)
         goto fail;
@@ -221,6 +278,7 @@ done:
     idx_images_free(&test_im);
     idx_labels_free(&test_lb);
     prepared_free(&p);
+    ckpt_free(&ck);
     return status;
 }
 
@@ -242,7 +300,7 @@ int cmd_summary(int argc, char **argv)
         return usage_error("summary", "%s", optind == argc ? "missing CONFIG" : "more than one CONFIG");
     }
     struct prepared p;
-    int rc = prepare(&p, argv[optind], sets, set_count);
+    int rc = prepare(&p, argv[optind], NULL, NULL, sets, set_count);
     free(sets);
     if (rc < 0) {
         prepared_free(&p);

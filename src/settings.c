@@ -3,6 +3,7 @@
 
 #include <omp.h>
 
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,7 +81,35 @@ int settings_read(struct settings *st, struct config *cfg, const char *run_name)
     st->seed = (uint64_t)seed;
     config_get_int(cfg, train, "threads", &st->threads, 0, 0, 1024);
     config_get_int(cfg, train, "log_every", &st->log_every, 100, 1, LONG_MAX / 2);
-    config_get_int(cfg, train, "checkpoint_every", &st->checkpoint_every, 1, 0, 1000000);
+    st->checkpoint_every = 1;
+    if ((e = config_find(train, "checkpoint_every")) != NULL) {
+        /* "N", "N epochs" or "N steps" */
+        char *unit;
+        errno = 0;
+        long n = strtol(e->value, &unit, 10);
+        while (*unit == ' ' || *unit == '\t')
+            unit++;
+        int steps = strcmp(unit, "steps") == 0 || strcmp(unit, "step") == 0;
+        int epochs = !*unit || strcmp(unit, "epochs") == 0 || strcmp(unit, "epoch") == 0;
+        if (unit == e->value || errno || n < 0 || n > 1000000000 || !(steps || epochs))
+            config_error(cfg, train, e, "'%s' is not a count of epochs or steps (expected N, N epochs or N steps, "
+                         "N from 0 to 1000000000)", e->value);
+        else {
+            st->checkpoint_every = n;
+            st->checkpoint_in_steps = steps;
+        }
+    }
+    config_get_int(cfg, train, "keep", &st->keep, 0, 0, 1000000);
+    const char *best;
+    config_get_string(cfg, train, "best", &best, "");
+    if (best[0])
+        st->best_path = strdup(best);
+    const char *on_nan;
+    config_get_string(cfg, train, "on_nan", &on_nan, "stop");
+    if (strcmp(on_nan, "skip") == 0)
+        st->skip_nan = 1;
+    else if (strcmp(on_nan, "stop") != 0)
+        config_error(cfg, train, config_find(train, "on_nan"), "'%s' is not stop or skip", on_nan);
 
     char def[PATH_MAX];
     const char *log, *ckpt;
@@ -92,6 +121,11 @@ int settings_read(struct settings *st, struct config *cfg, const char *run_name)
     st->checkpoint_path = strdup(ckpt);
     if (!st->checkpoint_path[0])
         config_error(cfg, train, config_find(train, "checkpoint"), "empty; a run needs a checkpoint path");
+    if (st->best_path && st->validation == 0)
+        config_error(cfg, train, config_find(train, "best"),
+                     "needs a validation set ([data] validation = N) to know which checkpoint is best");
+    if (st->best_path && strcmp(st->best_path, st->checkpoint_path) == 0)
+        config_error(cfg, train, config_find(train, "best"), "must differ from checkpoint");
     return cfg->error_count > errors_before ? -1 : 0;
 }
 
@@ -104,5 +138,6 @@ void settings_free(struct settings *st)
     free(st->test_labels);
     free(st->log_path);
     free(st->checkpoint_path);
+    free(st->best_path);
     memset(st, 0, sizeof *st);
 }

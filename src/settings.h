@@ -21,7 +21,11 @@ struct settings {
     long threads;              /* 0: every CPU this process may use */
     long log_every;
     char *log_path, *checkpoint_path;
-    long checkpoint_every;     /* epochs; 0: only at the end */
+    long checkpoint_every;     /* 0: only at the end (and on SIGINT/SIGTERM) */
+    int checkpoint_in_steps;   /* checkpoint_every counts steps, not epochs */
+    long keep;                 /* numbered checkpoints kept besides the latest */
+    char *best_path;           /* NULL, or where the best-validation checkpoint goes */
+    int skip_nan;              /* on_nan = skip: drop a non-finite batch, go on */
 };
 
 /* run_name names the default run folder runs/NAME/ (the config file's base

@@ -1,22 +1,38 @@
 /* train.c - the epoch loop.
  *
- * Per epoch: shuffle the training indices with the seeded RNG, then for
- * each mini-batch: copy it into the network's input, forward, backward,
- * update. A log row every log_every steps and one at each epoch's end (with
- * validation and test accuracy); a checkpoint every checkpoint_every epochs
- * and at the end. Nothing is allocated inside the loop. */
+ * Per epoch: the training indices in an order that depends only on the seed
+ * and the epoch number; per mini-batch: copy it into the network's input,
+ * forward, backward, update. A log row every log_every steps and one at each
+ * epoch's end (with validation and test accuracy); checkpoints every
+ * checkpoint_every epochs or steps, at the end, and on SIGINT/SIGTERM.
+ *
+ * NOTE: everything the loop carries from step to step is in
+ * struct ckpt_train_state, and the checkpoint holds it, so a run resumed
+ * from any checkpoint computes the same bits as the run left alone (same
+ * thread count). Nothing is allocated inside the loop. */
 #include "train.h"
-#include "ckpt.h"
 #include "eval.h"
 #include "fileio.h"
 #include "optim.h"
 #include "rng.h"
 
+#include <errno.h>
+#include <glob.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+
+/* The one writable global: a signal handler can do nothing else. */
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+    stop_signal = sig;
+}
 
 static double now_seconds(void)
 {
@@ -25,31 +41,309 @@ static double now_seconds(void)
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-static void shuffle(uint32_t *v, int n, struct rng *rng)
+/* The order of epoch e: a function of (seed, e) alone, so a resumed run
+ * needs no more than the epoch number to see the same batches. */
+static void epoch_order(uint32_t *order, int n, uint64_t seed, uint64_t epoch)
 {
+    struct rng rng;
+    rng_seed(&rng, seed, RNG_STREAM_SHUFFLE + (epoch << 8));
+    for (int i = 0; i < n; i++)
+        order[i] = (uint32_t)i;
     for (int i = n - 1; i > 0; i--) {
-        int j = (int)rng_below(rng, (uint64_t)i + 1);
-        uint32_t t = v[i];
-        v[i] = v[j];
-        v[j] = t;
+        int j = (int)rng_below(&rng, (uint64_t)i + 1);
+        uint32_t t = order[i];
+        order[i] = order[j];
+        order[j] = t;
     }
 }
 
-static void csv_accuracy(FILE *f, const struct eval_result *r, int present)
+#define LOG_HEADER "epoch,step,loss,train_acc,val_acc,lr,seconds,images_per_s,test_acc,skipped,kind\n"
+
+/* Opens the log for appending. Resuming, keeps the header and the first
+ * `rows` rows (those written before the checkpoint) and drops the rest;
+ * *seconds gets the last kept row's seconds so the column goes on. */
+static FILE *open_log(const char *path, int resume, uint64_t rows, double *seconds, char *err, size_t errlen)
+{
+    *seconds = 0;
+    if (make_parent_dirs(path, err, errlen) < 0)
+        return NULL;
+    size_t len = 0;
+    FILE *f = resume ? fopen(path, "rb") : NULL;
+    char *text = NULL;
+    if (f) {
+        size_t cap = 1 << 16;
+        text = malloc(cap);
+        size_t got;
+        while (text && (got = fread(text + len, 1, cap - len, f)) > 0) {
+            len += got;
+            if (len == cap)
+                text = realloc(text, cap *= 2);
+        }
+        fclose(f);
+        if (!text) {
+            snprintf(err, errlen, "%s: out of memory", path);
+            return NULL;
+        }
+        /* header + rows complete lines */
+        size_t keep = 0;
+        uint64_t lines = 0;
+        const char *last_row = NULL;
+        while (lines < rows + 1) {
+            char *nl = memchr(text + keep, '\n', len - keep);
+            if (!nl)
+                break;
+            if (lines > 0)
+                last_row = text + keep;
+            keep = (size_t)(nl - text) + 1;
+            lines++;
+        }
+        if (lines < rows + 1 || strncmp(text, LOG_HEADER, strlen(LOG_HEADER)) != 0) {
+            snprintf(err, errlen, "%s: has %llu complete rows, but the checkpoint was written after %llu; "
+                     "restore the log or give a new one with --set train.log=FILE", path,
+                     (unsigned long long)(lines ? lines - 1 : 0), (unsigned long long)rows);
+            free(text);
+            return NULL;
+        }
+        if (last_row) {
+            /* seconds is the 7th column */
+            const char *p = last_row;
+            for (int comma = 0; comma < 6 && p; comma++)
+                p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL;
+            if (p)
+                *seconds = atof(p);
+        }
+        len = keep;
+    } else if (resume && rows > 0 && errno != ENOENT) {
+        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    f = fopen(path, "wb");
+    if (!f) {
+        snprintf(err, errlen, "%s: cannot create the log: %s", path, strerror(errno));
+        free(text);
+        return NULL;
+    }
+    if (text)
+        fwrite(text, 1, len, f);
+    else
+        fputs(LOG_HEADER, f);
+    free(text);
+    if (fflush(f) != 0) {
+        snprintf(err, errlen, "%s: write failed: %s", path, strerror(errno));
+        fclose(f);
+        return NULL;
+    }
+    return f;
+}
+
+struct loop {
+    struct train_job *job;
+    struct ckpt_train_state state;
+    struct ckpt_stats stats;
+    FILE *log;
+    double start, seconds_before, window_start;
+    int wrote_checkpoint;
+};
+
+static int log_flush(struct loop *lp, char *err, size_t errlen)
+{
+    lp->state.log_rows++;
+    if (fflush(lp->log) != 0 || ferror(lp->log)) {
+        snprintf(err, errlen, "%s: write failed: %s", lp->job->st->log_path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int write_checkpoint(struct loop *lp, const char *path, char *err, size_t errlen)
+{
+    size_t len;
+    char *text = config_to_text(lp->job->cfg, &len);
+    int rc = ckpt_write(path, text, len, lp->job->net, &lp->stats, &lp->state, err, errlen);
+    free(text);
+    return rc;
+}
+
+/* The latest checkpoint, and with keep = K numbered hard links PATH.STEP to
+ * the last K of them. */
+static int save(struct loop *lp, char *err, size_t errlen)
+{
+    const struct settings *st = lp->job->st;
+    if (write_checkpoint(lp, st->checkpoint_path, err, errlen) < 0)
+        return -1;
+    lp->wrote_checkpoint = 1;
+    if (st->keep <= 0)
+        return 0;
+    size_t n = strlen(st->checkpoint_path) + 64;  /* room for ".[0-9]" x 10 */
+    char *numbered = malloc(n), *pattern = malloc(n);
+    snprintf(numbered, n, "%s.%010llu", st->checkpoint_path, (unsigned long long)lp->state.step);
+    snprintf(pattern, n, "%s.[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]", st->checkpoint_path);
+    unlink(numbered);
+    int rc = 0;
+    if (link(st->checkpoint_path, numbered) != 0) {
+        snprintf(err, errlen, "%s: cannot link %s: %s", numbered, st->checkpoint_path, strerror(errno));
+        rc = -1;
+    }
+    glob_t g;
+    if (rc == 0 && glob(pattern, 0, NULL, &g) == 0) {
+        for (size_t i = 0; i + (size_t)st->keep < g.gl_pathc; i++)  /* sorted: oldest first */
+            unlink(g.gl_pathv[i]);
+        globfree(&g);
+    }
+    free(numbered);
+    free(pattern);
+    return rc;
+}
+
+/* Names the first layer (forward order) with non-finite outputs. */
+static const char *first_bad_output(const struct net *net, int n)
+{
+    for (int i = 0; i < net->count; i++) {
+        const struct layer *l = &net->layers[i];
+        long count = n * shape_size(l->out);
+        for (long e = 0; e < count; e++)
+            if (!isfinite(l->y[e]))
+                return l->name;
+    }
+    return NULL;
+}
+
+/* Names the layer, from the output side, whose gradient is not finite. */
+static const char *first_bad_gradient(const struct net *net)
+{
+    for (int i = net->count - 1; i >= 0; i--) {
+        const struct layer *l = &net->layers[i];
+        for (int j = 0; j < l->param_count; j++) {
+            float sum = 0.0f;
+            for (long e = 0; e < l->params[j].size; e++)
+                sum += l->params[j].grad[e] * 0.0f;  /* 0 * x is NaN exactly when x is not finite */
+            if (sum != 0.0f)
+                return l->name;
+        }
+    }
+    return NULL;
+}
+
+static void csv_accuracy(FILE *f, double accuracy, int present)
 {
     if (present)
-        fprintf(f, ",%.4f", r->accuracy);
+        fprintf(f, ",%.4f", accuracy);
     else
         fputc(',', f);
 }
 
-static int save(struct train_job *job, const struct ckpt_stats *stats, char *err, size_t errlen)
+static double elapsed(const struct loop *lp)
 {
-    size_t len;
-    char *text = config_to_text(job->cfg, &len);
-    int rc = ckpt_write(job->st->checkpoint_path, text, len, job->net, stats, err, errlen);
-    free(text);
-    return rc;
+    return lp->seconds_before + now_seconds() - lp->start;
+}
+
+/* One step of SGD on batch `batch` of `order`. Returns 0, or -1 (diverged,
+ * err set) */
+static int step(struct loop *lp, const uint32_t *order, int batch, uint8_t *labels, char *err, size_t errlen)
+{
+    struct train_job *job = lp->job;
+    struct net *net = job->net;
+    struct ckpt_train_state *s = &lp->state;
+    int first = batch * net->batch;
+    int n = job->train.count - first < net->batch ? job->train.count - first : net->batch;
+    int correct = 0;
+    dataset_batch(&job->train, order + first, 0, n, net->input_data, labels);
+    double loss = net_forward(net, n, labels, &correct, 1);
+    const char *bad = NULL, *what = "loss";
+    if (!isfinite(loss))
+        bad = first_bad_output(net, n);
+    else {
+        net_backward(net, n, labels);
+        if ((bad = first_bad_gradient(net)) != NULL)
+            what = "gradient";
+    }
+    if (!isfinite(loss) || bad) {
+        if (!job->st->skip_nan) {
+            snprintf(err, errlen,
+                     "the %s is not finite at step %llu (epoch %llu, batch %d): first in %s [%s]; training diverged. "
+                     "Lower lr (now %g), or set on_nan = skip; %s%s",
+                     what, (unsigned long long)s->step + 1, (unsigned long long)s->epoch, batch + 1,
+                     !isfinite(loss) ? "the output of" : "the gradient of", bad ? bad : "?", job->st->lr,
+                     lp->wrote_checkpoint || access(job->st->checkpoint_path, F_OK) == 0
+                         ? "the last good checkpoint is " : "no checkpoint was written",
+                     lp->wrote_checkpoint || access(job->st->checkpoint_path, F_OK) == 0 ? job->st->checkpoint_path
+                                                                                          : "");
+            return -1;
+        }
+        s->skipped++;
+    } else {
+        optim_sgd_step(net, (float)job->st->lr);
+        s->window_loss += loss;
+        s->window_images += n;
+        s->window_correct += correct;
+        s->epoch_loss += loss;
+        s->epoch_images += n;
+        s->epoch_correct += correct;
+    }
+    s->step++;
+    s->batch_in_epoch = batch + 1;
+    return 0;
+}
+
+static int log_step_row(struct loop *lp, char *err, size_t errlen)
+{
+    struct ckpt_train_state *s = &lp->state;
+    double t = now_seconds();
+    double images = s->window_images ? (double)s->window_images : NAN;
+    fprintf(lp->log, "%llu,%llu,%.6f,%.4f,,%g,%.3f,%.1f,,%llu,step\n", (unsigned long long)s->epoch,
+            (unsigned long long)s->step, s->window_loss / images, s->window_correct / images, lp->job->st->lr,
+            elapsed(lp), s->window_images / (t - lp->window_start), (unsigned long long)s->skipped);
+    lp->window_start = t;
+    s->window_loss = 0;
+    s->window_images = s->window_correct = 0;
+    return log_flush(lp, err, errlen);
+}
+
+/* Evaluation, the epoch's log row and console line, the best checkpoint. */
+static int end_epoch(struct loop *lp, double train_seconds, long epochs, char *err, size_t errlen)
+{
+    struct train_job *job = lp->job;
+    struct ckpt_train_state *s = &lp->state;
+    struct eval_result val = {0}, test = {0};
+    if (job->validation.count)
+        evaluate(job->net, &job->validation, &val, NULL);
+    if (job->test.count)
+        evaluate(job->net, &job->test, &test, NULL);
+    double images = s->epoch_images ? (double)s->epoch_images : NAN;
+    lp->stats = (struct ckpt_stats){s->epoch, s->step, s->epoch_loss / images,
+                                    job->validation.count ? val.accuracy : NAN, job->test.count ? test.accuracy : NAN};
+    if (lp->log) {
+        fprintf(lp->log, "%llu,%llu,%.6f,%.4f", (unsigned long long)s->epoch, (unsigned long long)s->step,
+                lp->stats.loss, s->epoch_correct / images);
+        csv_accuracy(lp->log, val.accuracy, job->validation.count);
+        fprintf(lp->log, ",%g,%.3f,%.1f", job->st->lr, elapsed(lp), s->epoch_images / train_seconds);
+        csv_accuracy(lp->log, test.accuracy, job->test.count);
+        fprintf(lp->log, ",%llu,epoch\n", (unsigned long long)s->skipped);
+        if (log_flush(lp, err, errlen) < 0)
+            return -1;
+    }
+    if (!job->quiet) {
+        fprintf(stderr, "epoch %llu/%ld  step %llu  loss %.4f  train %.2f%%", (unsigned long long)s->epoch, epochs,
+                (unsigned long long)s->step, lp->stats.loss, 100.0 * s->epoch_correct / images);
+        if (job->validation.count)
+            fprintf(stderr, "  val %.2f%%", 100 * val.accuracy);
+        if (job->test.count)
+            fprintf(stderr, "  test %.2f%%", 100 * test.accuracy);
+        if (s->skipped)
+            fprintf(stderr, "  skipped %llu", (unsigned long long)s->skipped);
+        fprintf(stderr, "  %.1fs  %.0f img/s\n", train_seconds, s->epoch_images / train_seconds);
+    }
+    /* the state a resume continues from: the next epoch, from its start */
+    int better = job->validation.count && !(val.accuracy <= s->best_accuracy);
+    if (better)
+        s->best_accuracy = val.accuracy;
+    s->epoch++;
+    s->batch_in_epoch = 0;
+    s->epoch_loss = 0;
+    s->epoch_images = s->epoch_correct = 0;
+    if (better && job->st->best_path && write_checkpoint(lp, job->st->best_path, err, errlen) < 0)
+        return -1;
+    return 0;
 }
 
 int train_run(struct train_job *job, char *err, size_t errlen)
@@ -57,129 +351,106 @@ int train_run(struct train_job *job, char *err, size_t errlen)
     const struct settings *st = job->st;
     struct net *net = job->net;
     const int n_train = job->train.count;
-    const int steps_per_epoch = (n_train + net->batch - 1) / net->batch;
-    const long total_steps = st->iterations ? st->iterations : st->epochs * (long)steps_per_epoch;
-    const long epochs = (total_steps + steps_per_epoch - 1) / steps_per_epoch;
+    const int batches = (n_train + net->batch - 1) / net->batch;
+    const uint64_t total_steps = st->iterations ? (uint64_t)st->iterations : (uint64_t)st->epochs * batches;
+    const long epochs = (long)((total_steps + batches - 1) / batches);
+
+    struct loop lp = {.job = job};
+    if (job->resume) {
+        lp.state = *job->resume;
+        lp.stats = *job->resume_stats;
+    } else {
+        lp.state = (struct ckpt_train_state){.epoch = 1, .best_accuracy = NAN};
+        lp.stats = (struct ckpt_stats){0, 0, NAN, NAN, NAN};
+        net_init_params(net, st->seed);
+    }
+    struct ckpt_train_state *s = &lp.state;
+    if (st->log_path[0] &&
+        !(lp.log = open_log(st->log_path, job->resume != NULL, s->log_rows, &lp.seconds_before, err, errlen)))
+        return job->resume ? 2 : 1;
 
     uint32_t *order = malloc(sizeof *order * n_train);
     uint8_t *labels = malloc(net->batch);
     if (!order || !labels) {
         free(order);
         free(labels);
+        if (lp.log)
+            fclose(lp.log);
         snprintf(err, errlen, "out of memory");
         return 1;
     }
-    for (int i = 0; i < n_train; i++)
-        order[i] = (uint32_t)i;
-    struct rng shuffle_rng;
-    rng_seed(&shuffle_rng, st->seed, RNG_STREAM_SHUFFLE);
-    net_init_params(net, st->seed);
+    struct sigaction sa = {0}, old_int, old_term;
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    stop_signal = 0;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
 
-    FILE *log = NULL;
-    if (st->log_path[0]) {
-        if (make_parent_dirs(st->log_path, err, errlen) < 0 || !(log = fopen(st->log_path, "w"))) {
-            if (!log && !err[0])
-                snprintf(err, errlen, "%s: cannot create the log", st->log_path);
-            free(order);
-            free(labels);
-            return 1;
-        }
-        fprintf(log, "epoch,step,loss,train_acc,val_acc,lr,seconds,images_per_s,test_acc,kind\n");
-        fflush(log);
-    }
-
-    int status = 0;
-    long step = 0;
-    const float lr = (float)st->lr;
-    const double start = now_seconds();
-    double window_start = start, window_loss = 0;
-    long window_images = 0, window_correct = 0;
-    struct ckpt_stats stats = {0, 0, NAN, NAN, NAN};
-    if (!job->quiet)
+    if (!job->quiet) {
+        if (job->resume)
+            fprintf(stderr, "resuming at epoch %llu, step %llu of %llu\n", (unsigned long long)s->epoch,
+                    (unsigned long long)s->step, (unsigned long long)total_steps);
         fprintf(stderr, "training %d images (%d steps of %d an epoch), %ld epochs, %d threads, gemm %s\n", n_train,
-                steps_per_epoch, net->batch, epochs, net->threads, net->gemm.kernel->name);
-
-    for (long epoch = 1; epoch <= epochs && step < total_steps; epoch++) {
-        shuffle(order, n_train, &shuffle_rng);
-        double epoch_start = now_seconds(), epoch_loss = 0;
-        long epoch_images = 0, epoch_correct = 0;
-        for (int first = 0; first < n_train && step < total_steps; first += net->batch) {
-            int n = n_train - first < net->batch ? n_train - first : net->batch;
-            int correct = 0;
-            dataset_batch(&job->train, order + first, 0, n, net->input_data, labels);
-            double loss = net_forward(net, n, labels, &correct, 1);
-            if (!isfinite(loss)) {
-                snprintf(err, errlen, "the loss is %s at step %ld (epoch %ld): training diverged; lower lr "
-                         "(now %g) or check the initialisation", isnan(loss) ? "NaN" : "infinite", step + 1,
-                         epoch, st->lr);
+                batches, net->batch, epochs, net->threads, net->gemm.kernel->name);
+    }
+    lp.start = lp.window_start = now_seconds();
+    int status = 0;
+    while ((long)s->epoch <= epochs && !(s->step >= total_steps && s->batch_in_epoch == 0)) {
+        double epoch_start = now_seconds();
+        epoch_order(order, n_train, st->seed, s->epoch);
+        for (int b = (int)s->batch_in_epoch; b < batches && s->step < total_steps; b++) {
+            if (step(&lp, order, b, labels, err, errlen) < 0) {
                 status = 1;
                 goto done;
             }
-            net_backward(net, n, labels);
-            optim_sgd_step(net, lr);
-            step++;
-            window_loss += loss;
-            window_images += n;
-            window_correct += correct;
-            epoch_loss += loss;
-            epoch_images += n;
-            epoch_correct += correct;
-            if (log && step % st->log_every == 0) {
-                double t = now_seconds();
-                fprintf(log, "%ld,%ld,%.6f,%.4f,,%g,%.3f,%.1f,,step\n", epoch, step, window_loss / window_images,
-                        (double)window_correct / window_images, st->lr, t - start,
-                        window_images / (t - window_start));
-                fflush(log);
-                window_start = t;
-                window_loss = 0;
-                window_images = window_correct = 0;
-            }
-        }
-        double train_seconds = now_seconds() - epoch_start;
-        struct eval_result val = {0}, test = {0};
-        if (job->validation.count)
-            evaluate(net, &job->validation, &val, NULL);
-        if (job->test.count)
-            evaluate(net, &job->test, &test, NULL);
-        stats = (struct ckpt_stats){(uint64_t)epoch, (uint64_t)step, epoch_loss / epoch_images,
-                                    job->validation.count ? val.accuracy : NAN,
-                                    job->test.count ? test.accuracy : NAN};
-        double t = now_seconds();
-        if (log) {
-            fprintf(log, "%ld,%ld,%.6f,%.4f", epoch, step, stats.loss, (double)epoch_correct / epoch_images);
-            csv_accuracy(log, &val, job->validation.count);
-            fprintf(log, ",%g,%.3f,%.1f", st->lr, t - start, epoch_images / train_seconds);
-            csv_accuracy(log, &test, job->test.count);
-            fprintf(log, ",epoch\n");
-            fflush(log);
-        }
-        if (!job->quiet) {
-            fprintf(stderr, "epoch %ld/%ld  step %ld  loss %.4f  train %.2f%%", epoch, epochs, step, stats.loss,
-                    100.0 * epoch_correct / epoch_images);
-            if (job->validation.count)
-                fprintf(stderr, "  val %.2f%%", 100 * val.accuracy);
-            if (job->test.count)
-                fprintf(stderr, "  test %.2f%%", 100 * test.accuracy);
-            fprintf(stderr, "  %.1fs  %.0f img/s\n", train_seconds, epoch_images / train_seconds);
-        }
-        int last = epoch == epochs || step >= total_steps;
-        if (last || (st->checkpoint_every && epoch % st->checkpoint_every == 0)) {
-            if (save(job, &stats, err, errlen) < 0) {
+            if (lp.log && s->step % st->log_every == 0 && log_step_row(&lp, err, errlen) < 0) {
                 status = 1;
                 goto done;
             }
+            int due = st->checkpoint_in_steps && st->checkpoint_every && s->step % st->checkpoint_every == 0;
+            if ((due || stop_signal) && save(&lp, err, errlen) < 0) {
+                status = 1;
+                goto done;
+            }
+            if (stop_signal)
+                goto interrupted;
         }
+        if (end_epoch(&lp, now_seconds() - epoch_start, epochs, err, errlen) < 0) {
+            status = 1;
+            goto done;
+        }
+        int last = (long)s->epoch > epochs || s->step >= total_steps;
+        int due = !st->checkpoint_in_steps && st->checkpoint_every && (s->epoch - 1) % st->checkpoint_every == 0;
+        if ((last || due || stop_signal) && save(&lp, err, errlen) < 0) {
+            status = 1;
+            goto done;
+        }
+        if (stop_signal)
+            goto interrupted;
+    }
+    if (!lp.wrote_checkpoint && save(&lp, err, errlen) < 0) {
+        status = 1;
+        goto done;
     }
     /* stdout: the result, for scripts */
-    printf("steps %ld  loss %.4f", step, stats.loss);
+    printf("steps %llu  loss %.4f", (unsigned long long)s->step, lp.stats.loss);
     if (job->validation.count)
-        printf("  val_acc %.4f", stats.val_accuracy);
+        printf("  val_acc %.4f", lp.stats.val_accuracy);
     if (job->test.count)
-        printf("  test_acc %.4f", stats.test_accuracy);
-    printf("  seconds %.1f  checkpoint %s\n", now_seconds() - start, st->checkpoint_path);
+        printf("  test_acc %.4f", lp.stats.test_accuracy);
+    if (s->skipped)
+        printf("  skipped %llu", (unsigned long long)s->skipped);
+    printf("  seconds %.1f  checkpoint %s\n", elapsed(&lp), st->checkpoint_path);
+    goto done;
+interrupted:
+    status = 128 + stop_signal;
+    snprintf(err, errlen, "stopped by %s at step %llu; checkpoint written; continue with: cnnctl train --resume %s",
+             stop_signal == SIGINT ? "SIGINT" : "SIGTERM", (unsigned long long)s->step, st->checkpoint_path);
 done:
-    if (log && fclose(log) != 0 && status == 0) {
-        snprintf(err, errlen, "%s: write failed", st->log_path);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    if (lp.log && fclose(lp.log) != 0 && status == 0) {
+        snprintf(err, errlen, "%s: write failed: %s", st->log_path, strerror(errno));
         status = 1;
     }
     free(order);

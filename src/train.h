@@ -1,10 +1,11 @@
 /* train.h - the training loop: epochs of shuffled mini-batches, the log
- * CSV, checkpoints. */
+ * CSV, checkpoints, and resuming a run exactly where a checkpoint left it. */
 #ifndef CNNCTL_TRAIN_H
 #define CNNCTL_TRAIN_H
 
 #include <stddef.h>
 
+#include "ckpt.h"
 #include "config.h"
 #include "dataset.h"
 #include "net.h"
@@ -13,13 +14,18 @@
 struct train_job {
     struct config *cfg;          /* embedded in checkpoints as text */
     const struct settings *st;
-    struct net *net;             /* built and ready; parameters get initialised here */
+    struct net *net;             /* built; fresh runs initialise it here */
     struct dataset train, validation, test;   /* count 0: absent */
     int quiet;
+    /* Resuming: the checkpoint's state and statistics (the net already
+     * holds its weights); NULL for a fresh run. */
+    const struct ckpt_train_state *resume;
+    const struct ckpt_stats *resume_stats;
 };
 
 /* Returns an exit status: 0 done, 1 a runtime failure (I/O, divergence),
- * with a one-line message in err. */
+ * 2 a log that cannot be continued, 130/143 stopped by SIGINT/SIGTERM after
+ * writing a checkpoint. Errors are one line in err. */
 int train_run(struct train_job *job, char *err, size_t errlen);
 
 #endif

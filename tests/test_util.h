@@ -17,6 +17,7 @@ Suite *config_suite(void);
 Suite *idx_suite(void);
 Suite *ckpt_suite(void);
 Suite *cli_suite(void);
+Suite *resume_suite(void);
 
 /* A fresh empty folder under $TMPDIR (or /tmp); the caller removes it with
  * remove_tree(). */
