@@ -13,9 +13,15 @@ DEPS_LIBS   := $(shell $(PKG_CONFIG) --libs inih zlib)
 CHECK_CFLAGS := $(shell $(PKG_CONFIG) --cflags check)
 CHECK_LIBS   := $(shell $(PKG_CONFIG) --libs check)
 
-# SANITIZE=1 builds everything with AddressSanitizer and UBSan.
+# SANITIZE=1 builds everything with AddressSanitizer and UBSan, in its own
+# folder: `make check SANITIZE=1` runs the whole suite under them.
 ifeq ($(SANITIZE),1)
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+B := build/san
+BIN := build/san/cnnctl
+else
+B := build
+BIN := cnnctl
 endif
 
 BASE_CFLAGS := -std=c11 -D_XOPEN_SOURCE=700 -Wall -Wextra -fopenmp -MMD -MP $(SAN_FLAGS)
@@ -23,37 +29,38 @@ BASE_LDFLAGS := -fopenmp $(SAN_FLAGS)
 LIBS := $(DEPS_LIBS) -lm
 
 SRC := $(filter-out src/main.c,$(wildcard src/*.c))
-OBJ := $(SRC:src/%.c=build/%.o)
+OBJ := $(SRC:src/%.c=$(B)/%.o)
 TEST_SRC := $(wildcard tests/*.c)
-TEST_OBJ := $(TEST_SRC:tests/%.c=build/tests/%.o)
+TEST_OBJ := $(TEST_SRC:tests/%.c=$(B)/tests/%.o)
 
 # The micro-kernels are compiled for their instruction sets only; gemm.c picks
 # one at run time from what the CPU reports, so the binary runs anywhere.
-build/gemm_kernel_avx512.o: KERNEL_FLAGS := -mavx512f -mfma -mavx2
-build/gemm_kernel_avx2.o:   KERNEL_FLAGS := -mavx2 -mfma
+$(B)/gemm_kernel_avx512.o: KERNEL_FLAGS := -mavx512f -mfma -mavx2
+$(B)/gemm_kernel_avx2.o:   KERNEL_FLAGS := -mavx2 -mfma
 
 .PHONY: all check demo install uninstall clean
 
-all: cnnctl
+all: $(BIN)
 
-cnnctl: build/main.o $(OBJ)
+$(BIN): $(B)/main.o $(OBJ)
 	$(CC) $(BASE_LDFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-build/%.o: src/%.c | build
+$(B)/%.o: src/%.c | $(B)/tests
 	$(CC) $(BASE_CFLAGS) $(DEPS_CFLAGS) $(KERNEL_FLAGS) $(CFLAGS) -c -o $@ $<
 
-build/tests/%.o: tests/%.c | build
+$(B)/tests/%.o: tests/%.c | $(B)/tests
 	$(CC) $(BASE_CFLAGS) $(DEPS_CFLAGS) $(CHECK_CFLAGS) -Isrc $(CFLAGS) -c -o $@ $<
 
-build:
-	mkdir -p build/tests
+$(B)/tests:
+	mkdir -p $@
 
-build/check_cnnctl: $(TEST_OBJ) $(OBJ)
+$(B)/check_cnnctl: $(TEST_OBJ) $(OBJ)
 	$(CC) $(BASE_LDFLAGS) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LIBS)
 
 # The tests run the real binary for the end-to-end cases; CNNCTL tells them where.
-check: cnnctl build/check_cnnctl
-	CNNCTL=$(CURDIR)/cnnctl CNNCTL_CONFIGS=$(CURDIR)/configs SHARED_DATASETS=$(CURDIR)/../shared/datasets ./build/check_cnnctl
+check: $(BIN) $(B)/check_cnnctl
+	CNNCTL=$(CURDIR)/$(BIN) CNNCTL_CONFIGS=$(CURDIR)/configs SHARED_DATASETS=$(CURDIR)/../shared/datasets \
+	    TESTS_DIR=$(CURDIR)/tests ./$(B)/check_cnnctl
 
 # One command from a fresh checkout: build, fetch data (Debian's package when
 # present), train the default config, evaluate the checkpoint it wrote.
@@ -74,4 +81,4 @@ uninstall:
 clean:
 	rm -rf build cnnctl
 
--include $(OBJ:.o=.d) build/main.d $(TEST_OBJ:.o=.d)
+-include $(OBJ:.o=.d) $(B)/main.d $(TEST_OBJ:.o=.d)

@@ -189,7 +189,8 @@ static int parse_tensor(struct ckpt_tensor *t, const unsigned char *p, uint64_t 
                         t->dims[d]);
         t->count *= t->dims[d];
         if (t->count > (1ull << 34))
-            return fail(err, errlen, path, "tensor '%s' at byte %zu: absurd size", t->name, at);
+            return fail(err, errlen, path, "tensor '%s' at byte %zu: %llu values or more (at most %llu)", t->name, at,
+                        (unsigned long long)t->count, 1ull << 34);
     }
     if (head + 4 * t->count != len)
         return fail(err, errlen, path, "tensor '%s' at byte %zu: %llu values need %llu bytes, the chunk has %llu",
@@ -367,9 +368,15 @@ int ckpt_load_params(const struct ckpt *c, struct net *net, const char *path, ch
             int same = t->rank == p->rank;
             for (int d = 0; same && d < p->rank; d++)
                 same = t->dims[d] == (uint32_t)p->dims[d];
-            if (!same)
-                return fail(err, errlen, path, "tensor '%s' at byte %zu has a shape that disagrees with the "
-                            "embedded config", name, t->offset);
+            if (!same) {
+                char have[64] = "", want[64] = "";
+                for (int d = 0; d < t->rank; d++)
+                    snprintf(have + strlen(have), sizeof have - strlen(have), "%s%u", d ? "x" : "", t->dims[d]);
+                for (int d = 0; d < p->rank; d++)
+                    snprintf(want + strlen(want), sizeof want - strlen(want), "%s%d", d ? "x" : "", p->dims[d]);
+                return fail(err, errlen, path, "tensor '%s' at byte %zu is %s, but the network built from the "
+                            "config is %s", name, t->offset, have, want);
+            }
             for (long e = 0; e < p->size; e++) {
                 uint32_t bits = get_u32(t->values + 4 * e);
                 memcpy(&p->data[e], &bits, 4);

@@ -221,6 +221,14 @@ int cmd_train(int argc, char **argv)
     struct dataset all = {0}, test = {0};
     struct net net = {0};
     int status = EXIT_INPUT;
+    /* The whole config first (the input shape is in the images' header),
+     * then the data. */
+    struct idx_images header;
+    if (idx_read_image_header(st->train_images, &header, err, sizeof err) < 0)
+        goto fail;
+    struct shape input = {1, (int)header.rows, (int)header.cols};
+    if (build_net(&net, &p.cfg, input, (int)st->batch, threads) < 0)
+        goto fail_printed;
     if (dataset_load(st->train_images, st->train_labels, &train_im, &train_lb, &all, err, sizeof err) < 0)
         goto fail;
     if (st->test_images &&
@@ -238,8 +246,6 @@ int cmd_train(int argc, char **argv)
         print_config_errors(&p.cfg);
         goto fail_printed;
     }
-    if (build_net(&net, &p.cfg, all.shape, (int)st->batch, threads) < 0)
-        goto fail_printed;
     if (dataset_check_labels(&all, st->train_labels, net.classes, err, sizeof err) < 0 ||
         (test.count && dataset_check_labels(&test, st->test_labels, net.classes, err, sizeof err) < 0))
         goto fail;

@@ -35,11 +35,17 @@ static long read_fully(gzFile f, void *buf, size_t n)
     return (long)got;
 }
 
-static const char *gz_error_text(gzFile f)
+/* zlib's message without the "path: " prefix gzerror() puts on it. */
+static const char *gz_error_text(gzFile f, const char *path)
 {
     int code;
     const char *msg = gzerror(f, &code);
-    return code == Z_ERRNO ? strerror(errno) : msg;
+    if (code == Z_ERRNO)
+        return strerror(errno);
+    size_t n = strlen(path);
+    if (strncmp(msg, path, n) == 0 && msg[n] == ':' && msg[n + 1] == ' ')
+        msg += n + 2;
+    return msg;
 }
 
 /* Reads header and payload. dims[] gets rank dimensions. */
@@ -56,7 +62,7 @@ static int read_idx(const char *path, uint32_t want_magic, uint32_t *dims, int r
     size_t header_len = 4 + 4 * (size_t)rank;
     long got = read_fully(f, header, header_len);
     if (got < 0) {
-        snprintf(err, errlen, "%s: read error: %s", path, gz_error_text(f));
+        snprintf(err, errlen, "%s: cannot read the header: %s", path, gz_error_text(f, path));
         gzclose(f);
         return -1;
     }
@@ -108,7 +114,7 @@ static int read_idx(const char *path, uint32_t want_magic, uint32_t *dims, int r
     while (buf) {
         long r = read_fully(f, buf + have, cap - have);
         if (r < 0) {
-            snprintf(err, errlen, "%s: read error after byte %zu: %s", path, header_len + have, gz_error_text(f));
+            snprintf(err, errlen, "%s: cannot read past byte %zu: %s", path, header_len + have, gz_error_text(f, path));
             free(buf);
             gzclose(f);
             return -1;
@@ -142,7 +148,7 @@ static int read_idx(const char *path, uint32_t want_magic, uint32_t *dims, int r
     long more = read_fully(f, &extra, 1);
     if (more != 0) {
         if (more < 0)
-            snprintf(err, errlen, "%s: read error after byte %zu: %s", path, header_len + have, gz_error_text(f));
+            snprintf(err, errlen, "%s: cannot read past byte %zu: %s", path, header_len + have, gz_error_text(f, path));
         else
             snprintf(err, errlen, "%s: unexpected data after byte %zu (the header promises %llu data bytes)", path,
                      header_len + have, (unsigned long long)total);

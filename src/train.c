@@ -117,17 +117,27 @@ static FILE *open_log(const char *path, int resume, uint64_t rows, double *secon
         snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
         return NULL;
     }
-    f = fopen(path, "wb");
-    if (!f) {
-        snprintf(err, errlen, "%s: cannot create the log: %s", path, strerror(errno));
+    if (text) {
+        /* Cut back by replacing the file whole: a crash here leaves the old log. */
+        struct atomic_file af;
+        if (atomic_open(&af, path, err, errlen) < 0) {
+            free(text);
+            return NULL;
+        }
+        fwrite(text, 1, len, af.f);
         free(text);
+        if (atomic_commit(&af, err, errlen) < 0)
+            return NULL;
+        f = fopen(path, "ab");
+    } else {
+        f = fopen(path, "wb");
+        if (f)
+            fputs(LOG_HEADER, f);
+    }
+    if (!f) {
+        snprintf(err, errlen, "%s: cannot open the log: %s", path, strerror(errno));
         return NULL;
     }
-    if (text)
-        fwrite(text, 1, len, f);
-    else
-        fputs(LOG_HEADER, f);
-    free(text);
     if (fflush(f) != 0) {
         snprintf(err, errlen, "%s: write failed: %s", path, strerror(errno));
         fclose(f);

@@ -18,6 +18,7 @@ Suite *idx_suite(void);
 Suite *ckpt_suite(void);
 Suite *cli_suite(void);
 Suite *resume_suite(void);
+Suite *corpus_suite(void);
 
 /* A fresh empty folder under $TMPDIR (or /tmp); the caller removes it with
  * remove_tree(). */
