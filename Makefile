@@ -38,7 +38,7 @@ TEST_OBJ := $(TEST_SRC:tests/%.c=$(B)/tests/%.o)
 $(B)/gemm_kernel_avx512.o: KERNEL_FLAGS := -mavx512f -mfma -mavx2
 $(B)/gemm_kernel_avx2.o:   KERNEL_FLAGS := -mavx2 -mfma
 
-.PHONY: all check demo install uninstall clean
+.PHONY: all check demo fuzz install uninstall clean
 
 all: $(BIN)
 
@@ -61,6 +61,35 @@ $(B)/check_cnnctl: $(TEST_OBJ) $(OBJ)
 check: $(BIN) $(B)/check_cnnctl
 	CNNCTL=$(CURDIR)/$(BIN) CNNCTL_CONFIGS=$(CURDIR)/configs SHARED_DATASETS=$(CURDIR)/../shared/datasets \
 	    TESTS_DIR=$(CURDIR)/tests ./$(B)/check_cnnctl
+
+# libFuzzer (clang): one harness each for the config parser, the IDX loader
+# and the checkpoint loader, FUZZ_SECONDS each, under ASan and UBSan. The
+# seeds are the repository's own configs and malformed-input corpus; what
+# the fuzzer learns goes to build/fuzz/NAME-corpus, crashes to build/fuzz/.
+FUZZ_SECONDS ?= 60
+FUZZ_CC ?= clang
+FUZZ_SAN := address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS := -g -O1 -std=c11 -D_XOPEN_SOURCE=700 -fsanitize=fuzzer-no-link,$(FUZZ_SAN) -Isrc $(DEPS_CFLAGS)
+FUZZ_OBJ := $(SRC:src/%.c=build/fuzz/%.o)
+
+build/fuzz/gemm_kernel_avx512.o: KERNEL_FLAGS := -mavx512f -mfma -mavx2
+build/fuzz/gemm_kernel_avx2.o:   KERNEL_FLAGS := -mavx2 -mfma
+
+build/fuzz/%.o: src/%.c
+	mkdir -p build/fuzz
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(KERNEL_FLAGS) -c -o $@ $<
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJ)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS)
+
+fuzz: build/fuzz/fuzz_config build/fuzz/fuzz_idx build/fuzz/fuzz_ckpt
+	mkdir -p build/fuzz/config-corpus build/fuzz/idx-corpus build/fuzz/ckpt-corpus
+	cd build/fuzz && ./fuzz_config -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 \
+	    config-corpus ../../configs ../../tests/corpus/config
+	cd build/fuzz && ./fuzz_idx -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=4096 \
+	    -print_final_stats=1 idx-corpus ../../tests/corpus/idx ../../tests/corpus/data
+	cd build/fuzz && ./fuzz_ckpt -max_total_time=$(FUZZ_SECONDS) -max_len=16384 -print_final_stats=1 \
+	    ckpt-corpus ../../tests/corpus/ckpt
 
 # One command from a fresh checkout: build, fetch data (Debian's package when
 # present), train the default config, evaluate the checkpoint it wrote.

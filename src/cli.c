@@ -129,10 +129,11 @@ static void prepared_free(struct prepared *p)
     config_free(&p->cfg);
 }
 
-/* Build the net and reject unknown keys; errors printed. */
+/* Build the net (batch 0: shapes only, no memory) and reject unknown keys;
+ * errors printed. */
 static int build_net(struct net *net, struct config *cfg, struct shape input, int batch, int threads)
 {
-    if (net_build(net, cfg, input, batch, threads) < 0) {
+    if ((batch ? net_build(net, cfg, input, batch, threads) : net_plan(net, cfg, input)) < 0) {
         print_config_errors(cfg);
         return -1;
     }
@@ -321,7 +322,7 @@ int cmd_summary(int argc, char **argv)
     }
     struct net net;
     struct shape input = {1, (int)header.rows, (int)header.cols};
-    if (build_net(&net, &p.cfg, input, 1, 1) < 0) {
+    if (build_net(&net, &p.cfg, input, 0, 1) < 0) {
         prepared_free(&p);
         return EXIT_INPUT;
     }

@@ -10,7 +10,7 @@
  * merged into C. alpha is folded into the packing of A. */
 #include "gemm.h"
 
-#include <omp.h>
+#include "parallel.h"
 
 #include <stdlib.h>
 #include <string.h>

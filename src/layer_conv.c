@@ -14,7 +14,7 @@
 #include "layer.h"
 #include "im2col.h"
 
-#include <omp.h>
+#include "parallel.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -10,7 +10,7 @@
 #include "im2col.h"
 
 #include <float.h>
-#include <omp.h>
+#include "parallel.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -146,10 +146,27 @@ static int allocate(struct net *net)
 
 int net_build(struct net *net, struct config *cfg, struct shape input, int batch, int threads)
 {
-    memset(net, 0, sizeof *net);
-    net->input = input;
+    if (net_plan(net, cfg, input) < 0)
+        return -1;
+    return net_allocate(net, cfg, batch, threads);
+}
+
+int net_allocate(struct net *net, struct config *cfg, int batch, int threads)
+{
     net->batch = batch;
     net->threads = threads;
+    if (allocate(net) < 0) {
+        config_error(cfg, NULL, NULL, "out of memory for the network at batch %d", batch);
+        net_free(net);
+        return -1;
+    }
+    return 0;
+}
+
+int net_plan(struct net *net, struct config *cfg, struct shape input)
+{
+    memset(net, 0, sizeof *net);
+    net->input = input;
     int layer_sections = 0;
     for (int i = 0; i < cfg->count; i++)
         layer_sections += !net_is_settings_section(cfg->sections[i].name);
@@ -262,11 +279,6 @@ int net_build(struct net *net, struct config *cfg, struct shape input, int batch
         goto fail;
     net->classes = net->layers[net->count - 1].out.c;
     free(sections);
-    if (allocate(net) < 0) {
-        config_error(cfg, NULL, NULL, "out of memory for the network at batch %d", batch);
-        net_free(net);
-        return -1;
-    }
     return 0;
 fail:
     free(sections);
@@ -285,7 +297,8 @@ void net_free(struct net *net)
     free(net->input_data);
     free(net->activations);
     free(net->scratch);
-    gemm_ctx_free(&net->gemm);
+    if (net->gemm.buffers)
+        gemm_ctx_free(&net->gemm);
     memset(net, 0, sizeof *net);
 }
 

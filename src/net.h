@@ -39,6 +39,11 @@ int net_is_settings_section(const char *name);
 /* Errors (file:line) are recorded in cfg; returns 0 or -1. On -1 the net is
  * freed already. */
 int net_build(struct net *net, struct config *cfg, struct shape input, int batch, int threads);
+/* The first half of net_build: layers, inputs and shapes, checked, but no
+ * memory for parameters or activations (params[].data stay NULL). */
+int net_plan(struct net *net, struct config *cfg, struct shape input);
+/* The second half: allocate everything for `batch` images and `threads`. */
+int net_allocate(struct net *net, struct config *cfg, int batch, int threads);
 void net_free(struct net *net);
 
 /* Weights from the seeded RNG (per layer's init); biases zero. */

@@ -1,7 +1,7 @@
 /* settings.c - reading [data] and [train]. */
 #include "settings.h"
 
-#include <omp.h>
+#include "parallel.h"
 
 #include <errno.h>
 #include <limits.h>
