@@ -110,13 +110,17 @@ START_TEST(test_deterministic)
 {
     ck_assert_int_eq(run_cnnctl(NULL, NULL, "train -q '%s'", config_path), 0);
     size_t n1, n2;
-    char *a = read_file(in_dir("out/model.ckpt"), &n1);
+    char *a = read_file(in_dir("out/model.ckpt"), &n1), *log_a = log_without_timing(in_dir("out/log.csv"));
     ck_assert_int_eq(run_cnnctl(NULL, NULL, "train -q '%s'", config_path), 0);
-    char *b = read_file(in_dir("out/model.ckpt"), &n2);
+    char *b = read_file(in_dir("out/model.ckpt"), &n2), *log_b = log_without_timing(in_dir("out/log.csv"));
     ck_assert_int_eq(n1, n2);
     ck_assert_int_eq(memcmp(a, b, n1), 0);
+    ck_assert_str_eq(log_a, log_b);
+    ck_assert_ptr_nonnull(strstr(log_a, ",epoch\n"));
     free(a);
     free(b);
+    free(log_a);
+    free(log_b);
 }
 END_TEST
 

@@ -47,30 +47,6 @@ static const char *in_dir(const char *name)
     return p;
 }
 
-/* The log without its two timing columns (seconds, images_per_s): the only
- * bytes allowed to differ between two runs of the same config. */
-static char *log_without_timing(const char *path)
-{
-    char *text = read_file(path, NULL);
-    ck_assert_ptr_nonnull(text);
-    char *out = malloc(strlen(text) + 1), *o = out;
-    int column = 0;
-    for (const char *p = text; *p; p++) {
-        if (*p == '\n') {
-            column = 0;
-            *o++ = '\n';
-            continue;
-        }
-        if (*p == ',')
-            column++;
-        if (column != 6 && column != 7)
-            *o++ = *p;
-    }
-    *o = 0;
-    free(text);
-    return out;
-}
-
 static void assert_same_files(const char *a, const char *b)
 {
     size_t na, nb;

@@ -38,6 +38,10 @@ void fill_uniform(float *v, long n, struct rng *r, float lo, float hi);
  * *out and *err (caller frees); returns the exit status. */
 int run_cnnctl(char **out, char **err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* A log CSV without its seconds and images_per_s columns: the only bytes
+ * allowed to differ between two runs of the same config. Caller frees. */
+char *log_without_timing(const char *path);
+
 /* A small synthetic classification problem written as IDX files in dir:
  * class k is a bright bar whose position encodes k, plus noise. */
 void write_synthetic_idx(const char *dir, const char *prefix, int count, int rows, int cols, int classes,
