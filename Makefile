@@ -38,7 +38,17 @@ TEST_OBJ := $(TEST_SRC:tests/%.c=$(B)/tests/%.o)
 $(B)/gemm_kernel_avx512.o: KERNEL_FLAGS := -mavx512f -mfma -mavx2
 $(B)/gemm_kernel_avx2.o:   KERNEL_FLAGS := -mavx2 -mfma
 
-.PHONY: all check demo fuzz install uninstall clean
+# make bench BLAS=openblas|blis: the same benchmark with that library's
+# cblas_sgemm beside ours (Debian's libopenblas-dev, libblis-dev).
+ifeq ($(BLAS),openblas)
+BASE_CFLAGS += -DCNNCTL_BLAS_OPENBLAS $(shell $(PKG_CONFIG) --cflags openblas)
+LIBS += $(shell $(PKG_CONFIG) --libs openblas)
+else ifeq ($(BLAS),blis)
+BASE_CFLAGS += -DCNNCTL_BLAS_BLIS -I/usr/include/x86_64-linux-gnu/blis-openmp
+LIBS += -lblis
+endif
+
+.PHONY: all check bench demo fuzz install uninstall clean
 
 all: $(BIN)
 
@@ -61,6 +71,9 @@ $(B)/check_cnnctl: $(TEST_OBJ) $(OBJ)
 check: $(BIN) $(B)/check_cnnctl
 	CNNCTL=$(CURDIR)/$(BIN) CNNCTL_CONFIGS=$(CURDIR)/configs SHARED_DATASETS=$(CURDIR)/../shared/datasets \
 	    TESTS_DIR=$(CURDIR)/tests ./$(B)/check_cnnctl
+
+bench: $(BIN)
+	./$(BIN) bench
 
 # libFuzzer (clang): one harness each for the config parser, the IDX loader
 # and the checkpoint loader, FUZZ_SECONDS each, under ASan and UBSan. The

@@ -24,6 +24,10 @@ struct gemm_kernel {
     int mc, kc, nc;     /* cache blocks: A block mc x kc, B block kc x nc */
     gemm_microkernel_fn run;
     int (*supported)(void);
+    /* Independent FMA chains for `iterations` rounds, at the best rate this
+     * instruction set allows; returns the floating-point operations done.
+     * `cnnctl bench` measures the machine's peak with it. */
+    double (*fma_peak_loop)(long iterations);
 };
 
 extern const struct gemm_kernel gemm_kernel_avx512;
@@ -41,7 +45,14 @@ struct gemm_buffers {
     const struct gemm_kernel *kernel;
     float *a_pack;   /* mc x kc */
     float *b_pack;   /* kc x nc */
+    int use_library; /* builds with BLAS=...: call the library's cblas_sgemm instead */
 };
+
+/* The library linked in for comparison ("openblas", "blis"), or NULL. */
+const char *gemm_library_name(void);
+/* Route every GEMM of ctx (and its buffers) to the library, or back. */
+struct gemm_ctx;
+void gemm_use_library(struct gemm_ctx *ctx, int on);
 
 int gemm_buffers_init(struct gemm_buffers *w, const struct gemm_kernel *kernel);
 void gemm_buffers_free(struct gemm_buffers *w);

@@ -87,6 +87,15 @@ struct layer {
     double flops;          /* forward floating-point operations per image */
 };
 
+/* One matrix multiply a layer runs per step, for `cnnctl bench`. */
+struct gemm_shape {
+    const char *what;       /* "forward", "weight gradient", "input gradient" */
+    enum gemm_trans ta, tb;
+    long m, n, k;
+    int per_image;          /* run once per image (split over threads), else once per step */
+};
+#define LAYER_MAX_GEMMS 3
+
 struct layer_ops {
     const char *type;
     int is_loss;           /* a loss layer ends the network */
@@ -99,6 +108,8 @@ struct layer_ops {
     void (*backward)(struct layer *l, const struct layer_run *run);
     /* Loss layers: the summed loss over the n images; counts correct argmax. */
     double (*loss)(struct layer *l, const struct layer_run *run, int *correct);
+    /* Optional: the GEMMs a training step runs at `batch`; returns the count. */
+    int (*gemms)(const struct layer *l, int batch, struct gemm_shape *out);
 };
 
 const struct layer_ops *layer_ops_find(const char *type);

@@ -72,7 +72,16 @@ static void affine_backward(struct layer *l, const struct layer_run *run)
              l->dx_overwrite[0] ? 0.0f : 1.0f, l->dx[0], D);
 }
 
+static int affine_gemms(const struct layer *l, int batch, struct gemm_shape *out)
+{
+    long D = shape_size(l->in[0]), O = l->out.c;
+    out[0] = (struct gemm_shape){"forward", GEMM_N, GEMM_N, batch, O, D, 0};
+    out[1] = (struct gemm_shape){"weight gradient", GEMM_T, GEMM_N, D, O, batch, 0};
+    out[2] = (struct gemm_shape){"input gradient", GEMM_N, GEMM_T, batch, D, O, 0};
+    return l->inputs[0] < 0 ? 2 : 3;
+}
+
 const struct layer_ops layer_affine = {
     .type = "affine", .parse = affine_parse, .shape = affine_shape, .forward = affine_forward,
-    .backward = affine_backward,
+    .backward = affine_backward, .gemms = affine_gemms,
 };

@@ -186,6 +186,19 @@ static void conv_backward(struct layer *l, const struct layer_run *run)
     }
 }
 
+static int conv_gemms(const struct layer *l, int batch, struct gemm_shape *out)
+{
+    (void)batch;
+    const struct conv_conf *c = l->conf;
+    const struct conv_geometry *g = &c->g;
+    long taps = (long)g->c * g->kh * g->kw, P = (long)g->oh * g->ow;
+    out[0] = (struct gemm_shape){"forward", GEMM_N, GEMM_N, c->filters, P, taps, 1};
+    out[1] = (struct gemm_shape){"weight gradient", GEMM_N, GEMM_T, c->filters, taps, P, 1};
+    out[2] = (struct gemm_shape){"input gradient", GEMM_T, GEMM_N, taps, P, c->filters, 1};
+    return l->inputs[0] < 0 ? 2 : 3;  /* the first layer needs no input gradient */
+}
+
 const struct layer_ops layer_conv = {
     .type = "conv", .parse = conv_parse, .shape = conv_shape, .forward = conv_forward, .backward = conv_backward,
+    .gemms = conv_gemms,
 };

@@ -1,5 +1,6 @@
 /* main.c - cnnctl: train and evaluate convolutional networks from INI files.
  * Dispatches to the verbs in cli.c. */
+#include "bench.h"
 #include "cli.h"
 
 #include <stdio.h>
@@ -13,6 +14,7 @@ static const char usage[] =
     "  train CONFIG        train a network; writes a log CSV and checkpoints\n"
     "  eval CHECKPOINT     evaluate a checkpoint on its test set or given files\n"
     "  summary CONFIG      print the layers, output shapes, parameters and FLOPs\n"
+    "  bench [CONFIG...]   measure the GEMM and training speed on this machine\n"
     "\n"
     "  cnnctl VERB --help  options of one verb\n"
     "  cnnctl --version    print the version\n"
@@ -41,6 +43,8 @@ int main(int argc, char **argv)
         return cmd_eval(argc - 1, argv + 1);
     if (strcmp(verb, "summary") == 0)
         return cmd_summary(argc - 1, argv + 1);
+    if (strcmp(verb, "bench") == 0)
+        return cmd_bench(argc - 1, argv + 1);
     fprintf(stderr, "cnnctl: unknown verb '%s'\nTry 'cnnctl --help'.\n", verb);
     return EXIT_INPUT;
 }

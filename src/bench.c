@@ -1,0 +1,415 @@
+/* bench.c - `cnnctl bench [--threads N] [--seconds S] [CONFIG...]`.
+ *
+ * 1. The FP32 FMA peak of this machine, measured with the selected
+ *    kernel's instruction set, on 1 thread and on all.
+ * 2. GEMM GFLOP/s, at 1 and at all threads: squares 256..2048, and every
+ *    GEMM the given configs run at batch 100 (conv GEMMs run once per image,
+ *    the images split over the threads, as the conv layer does). In a build
+ *    with BLAS=openblas or BLAS=blis, the library's column stands beside
+ *    ours, measured in the same run.
+ * 3. Per config: training images/s (steady state, batch 100), inference
+ *    images/s at batch 100 and 1, and the peak resident memory of a process
+ *    doing only that config (each config runs in a child process).
+ * Every figure is the median of 3 timed runs; each run lasts at least
+ * `seconds / 3`. Input images are random pixels: speed does not depend on
+ * what the pixels show. */
+#define _DEFAULT_SOURCE  /* wait4 */
+#include "bench.h"
+#include "cli.h"
+#include "config.h"
+#include "gemm.h"
+#include "net.h"
+#include "optim.h"
+#include "parallel.h"
+#include "rng.h"
+#include "settings.h"
+
+#include <getopt.h>
+#include <glob.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static int compare_doubles(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median3(double a, double b, double c)
+{
+    double v[3] = {a, b, c};
+    qsort(v, 3, sizeof v[0], compare_doubles);
+    return v[1];
+}
+
+/* ---- 1. peak ------------------------------------------------------------- */
+
+static double peak_gflops(const struct gemm_kernel *k, int threads, double seconds)
+{
+    double runs[3];
+    for (int r = 0; r < 3; r++) {
+        long iterations = 1 << 16;
+        double flops, t;
+        for (;;) {
+            double t0 = now();
+            flops = 0;
+#pragma omp parallel num_threads(threads) reduction(+ : flops)
+            flops += k->fma_peak_loop(iterations);
+            t = now() - t0;
+            if (t >= seconds / 3)
+                break;
+            iterations *= 2;
+        }
+        runs[r] = flops / t / 1e9;
+    }
+    return median3(runs[0], runs[1], runs[2]);
+}
+
+/* ---- 2. GEMM ---------------------------------------------------------------- */
+
+struct gemm_case {
+    char name[64];
+    struct gemm_shape s;
+    int count;   /* calls per step: batch for per-image GEMMs, else 1 */
+};
+
+/* count calls of one shape: per-image ones spread over the threads with a
+ * buffer set each (the conv layer's scheme), others through the threaded
+ * entry point. Returns GFLOP/s, the median of 3 timed runs. */
+static double time_gemm(struct gemm_ctx *ctx, const struct gemm_case *gc, double seconds)
+{
+    const struct gemm_shape *s = &gc->s;
+    long arows = s->ta == GEMM_N ? s->m : s->k, acols = s->ta == GEMM_N ? s->k : s->m;
+    long brows = s->tb == GEMM_N ? s->k : s->n, bcols = s->tb == GEMM_N ? s->n : s->k;
+    int copies = s->per_image ? ctx->threads : 1;
+    float *A = malloc(sizeof(float) * arows * acols * copies), *B = malloc(sizeof(float) * brows * bcols * copies);
+    float *C = malloc(sizeof(float) * s->m * s->n * copies);
+    struct rng r;
+    rng_seed(&r, 1, RNG_STREAM_TEST);
+    for (long i = 0; i < arows * acols * copies; i++)
+        A[i] = rng_uniform(&r) - 0.5f;
+    for (long i = 0; i < brows * bcols * copies; i++)
+        B[i] = rng_uniform(&r) - 0.5f;
+    double flops_per_rep = 2.0 * s->m * s->n * s->k * gc->count, runs[3];
+    for (int run = 0; run < 3; run++) {
+        long reps = 1;
+        double t;
+        for (;;) {
+            double t0 = now();
+            for (long rep = 0; rep < reps; rep++) {
+                if (s->per_image) {
+#pragma omp parallel num_threads(ctx->threads)
+                    {
+                        int t = omp_get_thread_num(), nt = omp_get_num_threads();
+                        int lo = gc->count * t / nt, hi = gc->count * (t + 1) / nt;
+                        const float *a = A + arows * acols * t, *b = B + brows * bcols * t;
+                        float *c = C + s->m * s->n * t;
+                        for (int i = lo; i < hi; i++)
+                            gemm_serial(&ctx->buffers[t], s->ta, s->tb, s->m, s->n, s->k, 1.0f, a, acols, b, bcols,
+                                        0.0f, c, s->n);
+                    }
+                } else {
+                    gemm(ctx, s->ta, s->tb, s->m, s->n, s->k, 1.0f, A, acols, B, bcols, 0.0f, C, s->n);
+                }
+            }
+            t = now() - t0;
+            if (t >= seconds / 3)
+                break;
+            reps *= 2;
+        }
+        runs[run] = flops_per_rep * reps / t / 1e9;
+    }
+    free(A);
+    free(B);
+    free(C);
+    return median3(runs[0], runs[1], runs[2]);
+}
+
+static int add_case(struct gemm_case *cases, int count, const char *name, struct gemm_shape s, int calls)
+{
+    for (int i = 0; i < count; i++)
+        if (cases[i].s.m == s.m && cases[i].s.n == s.n && cases[i].s.k == s.k && cases[i].s.ta == s.ta &&
+            cases[i].s.tb == s.tb && cases[i].s.per_image == s.per_image)
+            return count;  /* the same GEMM in another config */
+    snprintf(cases[count].name, sizeof cases[count].name, "%s", name);
+    cases[count].s = s;
+    cases[count].count = calls;
+    return count + 1;
+}
+
+/* ---- 3. throughput ---------------------------------------------------------- */
+
+struct throughput {
+    double train, infer100, infer1;  /* images/s */
+    double gflops;                   /* training, counting forward x 3 */
+};
+
+static int load_net(const char *path, struct net *net, int batch, int threads, struct config *cfg)
+{
+    if (config_load_file(cfg, path) < 0)
+        return -1;
+    struct settings st;
+    int rc = settings_read(&st, cfg, "bench");
+    settings_free(&st);
+    if (rc < 0 || net_build(net, cfg, (struct shape){1, 28, 28}, batch, threads) < 0) {
+        for (int i = 0; i < cfg->error_count; i++)
+            fprintf(stderr, "cnnctl: %s\n", cfg->errors[i]);
+        return -1;
+    }
+    return 0;
+}
+
+static double images_per_second(struct net *net, int n, int train, const uint8_t *labels, double seconds)
+{
+    double runs[3];
+    for (int run = 0; run < 3; run++) {
+        long steps = 0;
+        double t0 = now(), t;
+        do {
+            net_forward(net, n, labels, NULL, train);
+            if (train) {
+                net_backward(net, n, labels);
+                optim_sgd_step(net, 1e-6f);
+            }
+            steps++;
+        } while ((t = now() - t0) < seconds / 3);
+        runs[run] = steps * n / t;
+    }
+    return median3(runs[0], runs[1], runs[2]);
+}
+
+static int measure_config(const char *path, int threads, double seconds, int use_library, struct throughput *out)
+{
+    struct config cfg;
+    struct net net;
+    if (load_net(path, &net, 100, threads, &cfg) < 0) {
+        config_free(&cfg);
+        return -1;
+    }
+    gemm_use_library(&net.gemm, use_library);
+    net_init_params(&net, 1);
+    struct rng r;
+    rng_seed(&r, 3, RNG_STREAM_TEST);
+    uint8_t labels[100];
+    for (int i = 0; i < 100; i++)
+        labels[i] = (uint8_t)rng_below(&r, net.classes);
+    for (long i = 0; i < 100 * shape_size(net.input); i++)
+        net.input_data[i] = (float)rng_below(&r, 256) / 255.0f;
+    double flops = 0;
+    for (int i = 0; i < net.count; i++)
+        flops += net.layers[i].flops;
+    images_per_second(&net, 100, 1, labels, 0.3);  /* warm up */
+    out->train = images_per_second(&net, 100, 1, labels, seconds);
+    out->gflops = out->train * flops * 3 / 1e9;
+    out->infer100 = images_per_second(&net, 100, 0, labels, seconds);
+    out->infer1 = images_per_second(&net, 1, 0, labels, seconds);
+    net_free(&net);
+    config_free(&cfg);
+    return 0;
+}
+
+/* In a fresh process (this binary run again with --measure), so that its
+ * peak resident memory is its own. A forked copy would not do: OpenMP's
+ * threads do not survive fork(). */
+static int measure_in_child(const char *path, int threads, double seconds, int use_library, struct throughput *out,
+                            double *peak_mib)
+{
+    int fds[2];
+    if (pipe(fds) < 0)
+        return -1;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fds[0]);
+        dup2(fds[1], STDOUT_FILENO);
+        char t[16], s[32];
+        snprintf(t, sizeof t, "%d", threads);
+        snprintf(s, sizeof s, "%g", seconds);
+        execl("/proc/self/exe", "cnnctl", "bench", "--measure", path, "--threads", t, "--seconds", s,
+              use_library ? "--library" : NULL, (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    char line[256] = "";
+    ssize_t got = read(fds[0], line, sizeof line - 1);
+    close(fds[0]);
+    int status;
+    struct rusage ru;
+    if (pid < 0 || wait4(pid, &status, 0, &ru) < 0 || got <= 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        return -1;
+    line[got] = 0;
+    if (sscanf(line, "%lf %lf %lf %lf", &out->train, &out->gflops, &out->infer100, &out->infer1) != 4)
+        return -1;
+    *peak_mib = ru.ru_maxrss / 1024.0;
+    return 0;
+}
+
+static const char usage[] =
+    "Usage: cnnctl bench [--threads N] [--seconds S] [CONFIG...]\n"
+    "Measure this machine's FP32 peak, the GEMM on square sizes and on every\n"
+    "GEMM shape the configs run at batch 100, and each config's training and\n"
+    "inference throughput. Default configs: configs/*.ini.\n"
+    "\n"
+    "  -t, --threads N    the 'all threads' column (default: every CPU)\n"
+    "  -S, --seconds S    time per figure, split over 3 runs (default 1.5)\n"
+    "  -h, --help         show this help\n";
+
+int cmd_bench(int argc, char **argv)
+{
+    struct option options[] = {{"threads", required_argument, NULL, 't'},
+                               {"seconds", required_argument, NULL, 'S'},
+                               {"measure", required_argument, NULL, 'M'},  /* internal: one config, in a child */
+                               {"library", no_argument, NULL, 'L'},        /* internal */
+                               {"help", no_argument, NULL, 'h'},
+                               {0}};
+    const char *measure = NULL;
+    int use_library = 0;
+    int threads = settings_cpu_count(), c;
+    double seconds = 1.5;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "t:S:h", options, NULL)) != -1) {
+        long v;
+        double d;
+        switch (c) {
+        case 't':
+            if (parse_long(optarg, &v) < 0 || v < 1 || v > 1024) {
+                fprintf(stderr, "cnnctl bench: --threads: '%s' is not a whole number from 1 to 1024\n"
+                        "Try 'cnnctl bench --help'.\n", optarg);
+                return EXIT_INPUT;
+            }
+            threads = (int)v;
+            break;
+        case 'S':
+            if (parse_double(optarg, &d) < 0 || d < 0.01 || d > 600) {
+                fprintf(stderr, "cnnctl bench: --seconds: '%s' is not a number from 0.01 to 600\n"
+                        "Try 'cnnctl bench --help'.\n", optarg);
+                return EXIT_INPUT;
+            }
+            seconds = d;
+            break;
+        case 'M': measure = optarg; break;
+        case 'L': use_library = 1; break;
+        case 'h': fputs(usage, stdout); return EXIT_OK;
+        default: fprintf(stderr, "Try 'cnnctl bench --help'.\n"); return EXIT_INPUT;
+        }
+    }
+    if (measure) {
+        struct throughput t;
+        if (measure_config(measure, threads, seconds, use_library, &t) < 0)
+            return EXIT_INPUT;
+        printf("%.1f %.2f %.1f %.1f\n", t.train, t.gflops, t.infer100, t.infer1);
+        return EXIT_OK;
+    }
+    glob_t g = {0};
+    int config_count = argc - optind;
+    char **configs = argv + optind;
+    if (config_count == 0) {
+        if (glob("configs/*.ini", 0, NULL, &g) != 0) {
+            fprintf(stderr, "cnnctl bench: no configs/*.ini here; name the configs to measure\n");
+            return EXIT_INPUT;
+        }
+        config_count = (int)g.gl_pathc;
+        configs = g.gl_pathv;
+    }
+    const char *library = gemm_library_name();
+    const struct gemm_kernel *kernel = gemm_kernel_select();
+    struct gemm_ctx one, all;
+    if (gemm_ctx_init(&one, 1, kernel) < 0 || gemm_ctx_init(&all, threads, kernel) < 0) {
+        fprintf(stderr, "cnnctl: out of memory\n");
+        return EXIT_RUNTIME;
+    }
+
+    double peak1 = peak_gflops(kernel, 1, seconds), peak_all = peak_gflops(kernel, threads, seconds);
+    printf("kernel %s (%dx%d), %d threads\n", kernel->name, kernel->mr, kernel->nr, threads);
+    printf("FP32 FMA peak, measured: %.0f GFLOP/s on 1 thread, %.0f on %d\n\n", peak1, peak_all, threads);
+
+    struct gemm_case cases[128];
+    int count = 0;
+    int squares[] = {256, 512, 1024, 2048};
+    for (int i = 0; i < 4; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "square %d", squares[i]);
+        count = add_case(cases, count, name, (struct gemm_shape){"", GEMM_N, GEMM_N, squares[i], squares[i],
+                                                                 squares[i], 0}, 1);
+    }
+    for (int ci = 0; ci < config_count; ci++) {
+        struct config cfg;
+        struct net net;
+        if (load_net(configs[ci], &net, 100, 1, &cfg) == 0) {
+            const char *base = strrchr(configs[ci], '/') ? strrchr(configs[ci], '/') + 1 : configs[ci];
+            for (int li = 0; li < net.count; li++) {
+                const struct layer *l = &net.layers[li];
+                struct gemm_shape shapes[LAYER_MAX_GEMMS];
+                int n = l->ops->gemms ? l->ops->gemms(l, 100, shapes) : 0;
+                for (int k = 0; k < n && count < 128; k++) {
+                    char name[160];
+                    snprintf(name, sizeof name, "%.*s %s %s", (int)(strcspn(base, ".")), base, l->name, shapes[k].what);
+                    count = add_case(cases, count, name, shapes[k], shapes[k].per_image ? 100 : 1);
+                }
+            }
+            net_free(&net);
+        }
+        config_free(&cfg);
+    }
+    printf("GEMM GFLOP/s (C = op(A) op(B), M x N x K; xN: once per image of a batch of 100)\n");
+    printf("%-32s %-3s %17s %8s %8s", "", "op", "M x N x K", "1 thr", "all");
+    if (library)
+        printf(" %8s %8s %6s", library, "all", "ratio");
+    printf("\n");
+    for (int i = 0; i < count; i++) {
+        struct gemm_case *gc = &cases[i];
+        char dims[64];
+        snprintf(dims, sizeof dims, "%ldx%ldx%ld%s", gc->s.m, gc->s.n, gc->s.k, gc->s.per_image ? " x100" : "");
+        gemm_use_library(&one, 0);
+        gemm_use_library(&all, 0);
+        double ours1 = time_gemm(&one, gc, seconds), ours = time_gemm(&all, gc, seconds);
+        printf("%-32s %c%c  %17s %8.1f %8.1f", gc->name, gc->s.ta ? 'T' : 'N', gc->s.tb ? 'T' : 'N', dims, ours1,
+               ours);
+        if (library) {
+            gemm_use_library(&one, 1);
+            gemm_use_library(&all, 1);
+            double lib1 = time_gemm(&one, gc, seconds), lib = time_gemm(&all, gc, seconds);
+            double best = lib > lib1 ? lib : lib1;
+            printf(" %8.1f %8.1f %6.2f", lib1, lib, ours / best);
+        }
+        printf("\n");
+        fflush(stdout);
+    }
+
+    printf("\nThroughput, images/s (batch 100; inference also at batch 1), %d threads\n", threads);
+    printf("%-20s %10s %8s %10s %10s %8s", "config", "train", "GFLOP/s", "infer 100", "infer 1", "RSS MiB");
+    if (library)
+        printf(" %10s %6s", library, "ratio");
+    printf("\n");
+    for (int ci = 0; ci < config_count; ci++) {
+        struct throughput t, tl;
+        double rss, rss_lib;
+        if (measure_in_child(configs[ci], threads, seconds, 0, &t, &rss) < 0) {
+            printf("%-20s (failed)\n", configs[ci]);
+            continue;
+        }
+        printf("%-20s %10.0f %8.1f %10.0f %10.0f %8.1f", configs[ci], t.train, t.gflops, t.infer100, t.infer1, rss);
+        if (library && measure_in_child(configs[ci], threads, seconds, 1, &tl, &rss_lib) == 0)
+            printf(" %10.0f %6.2f", tl.train, t.train / tl.train);
+        printf("\n");
+        fflush(stdout);
+    }
+    gemm_ctx_free(&one);
+    gemm_ctx_free(&all);
+    if (g.gl_pathc)
+        globfree(&g);
+    return EXIT_OK;
+}
