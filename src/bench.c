@@ -221,6 +221,64 @@ static int measure_config(const char *path, int threads, double seconds, int use
     return 0;
 }
 
+/* Milliseconds per training step spent in each layer's forward and
+ * backward, the median over a few hundred steps. */
+static int profile_layers(const char *path, int threads, double seconds)
+{
+    struct config cfg;
+    struct net net;
+    if (load_net(path, &net, 100, threads, &cfg) < 0) {
+        config_free(&cfg);
+        return -1;
+    }
+    net_init_params(&net, 1);
+    struct rng r;
+    rng_seed(&r, 3, RNG_STREAM_TEST);
+    uint8_t labels[100];
+    for (int i = 0; i < 100; i++)
+        labels[i] = (uint8_t)rng_below(&r, net.classes);
+    for (long i = 0; i < 100 * shape_size(net.input); i++)
+        net.input_data[i] = (float)rng_below(&r, 256) / 255.0f;
+    struct layer_run run = {100, net.threads, &net.gemm, net.scratch, net.scratch_stride, labels, 1};
+    int steps = 0, cap = 4096;
+    double *fw = calloc((size_t)cap * net.count, sizeof *fw), *bw = calloc((size_t)cap * net.count, sizeof *bw);
+    double *upd = calloc(cap, sizeof *upd), t0 = now();
+    while (steps < cap && (now() - t0 < seconds || steps < 20)) {
+        for (int i = 0; i < net.count; i++) {
+            double a = now();
+            net.layers[i].ops->forward(&net.layers[i], &run);
+            fw[(size_t)i * cap + steps] = now() - a;
+        }
+        for (int i = net.count - 1; i >= 0; i--) {
+            double a = now();
+            net.layers[i].ops->backward(&net.layers[i], &run);
+            bw[(size_t)i * cap + steps] = now() - a;
+        }
+        double a = now();
+        optim_sgd_step(&net, 1e-6f);
+        upd[steps++] = now() - a;
+    }
+    printf("%s: ms per step of 100 images, median of %d steps, %d threads\n", path, steps, threads);
+    printf("%-16s %-8s %10s %10s\n", "layer", "type", "forward", "backward");
+    double total = 0;
+    for (int i = 0; i < net.count; i++) {
+        qsort(fw + (size_t)i * cap, steps, sizeof *fw, compare_doubles);
+        qsort(bw + (size_t)i * cap, steps, sizeof *bw, compare_doubles);
+        double f = fw[(size_t)i * cap + steps / 2] * 1e3, b = bw[(size_t)i * cap + steps / 2] * 1e3;
+        total += f + b;
+        printf("%-16s %-8s %10.3f %10.3f\n", net.layers[i].name, net.layers[i].ops->type, f, b);
+    }
+    qsort(upd, steps, sizeof *upd, compare_doubles);
+    total += upd[steps / 2] * 1e3;
+    printf("%-16s %-8s %10.3f\n%-16s %-8s %10.3f\n", "(update)", "sgd", upd[steps / 2] * 1e3, "total", "", total);
+    free(fw);
+    free(bw);
+    free(upd);
+    net_free(&net);
+    config_free(&cfg);
+    return 0;
+}
+
 /* In a fresh process (this binary run again with --measure), so that its
  * peak resident memory is its own. A forked copy would not do: OpenMP's
  * threads do not survive fork(). */
@@ -258,13 +316,14 @@ static int measure_in_child(const char *path, int threads, double seconds, int u
 }
 
 static const char usage[] =
-    "Usage: cnnctl bench [--threads N] [--seconds S] [CONFIG...]\n"
+    "Usage: cnnctl bench [--threads N] [--seconds S] [--layers] [CONFIG...]\n"
     "Measure this machine's FP32 peak, the GEMM on square sizes and on every\n"
     "GEMM shape the configs run at batch 100, and each config's training and\n"
     "inference throughput. Default configs: configs/*.ini.\n"
     "\n"
     "  -t, --threads N    the 'all threads' column (default: every CPU)\n"
     "  -S, --seconds S    time per figure, split over 3 runs (default 1.5)\n"
+    "  -y, --layers       instead: milliseconds per step in each layer\n"
     "  -h, --help         show this help\n";
 
 int cmd_bench(int argc, char **argv)
@@ -273,14 +332,15 @@ int cmd_bench(int argc, char **argv)
                                {"seconds", required_argument, NULL, 'S'},
                                {"measure", required_argument, NULL, 'M'},  /* internal: one config, in a child */
                                {"library", no_argument, NULL, 'L'},        /* internal */
+                               {"layers", no_argument, NULL, 'y'},
                                {"help", no_argument, NULL, 'h'},
                                {0}};
     const char *measure = NULL;
-    int use_library = 0;
+    int use_library = 0, layers = 0;
     int threads = settings_cpu_count(), c;
     double seconds = 1.5;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "t:S:h", options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "t:S:yh", options, NULL)) != -1) {
         long v;
         double d;
         switch (c) {
@@ -302,6 +362,7 @@ int cmd_bench(int argc, char **argv)
             break;
         case 'M': measure = optarg; break;
         case 'L': use_library = 1; break;
+        case 'y': layers = 1; break;
         case 'h': fputs(usage, stdout); return EXIT_OK;
         default: fprintf(stderr, "Try 'cnnctl bench --help'.\n"); return EXIT_INPUT;
         }
@@ -323,6 +384,14 @@ int cmd_bench(int argc, char **argv)
         }
         config_count = (int)g.gl_pathc;
         configs = g.gl_pathv;
+    }
+    if (layers) {
+        for (int ci = 0; ci < config_count; ci++)
+            if (profile_layers(configs[ci], threads, seconds) < 0)
+                return EXIT_INPUT;
+        if (g.gl_pathc)
+            globfree(&g);
+        return EXIT_OK;
     }
     const char *library = gemm_library_name();
     const struct gemm_kernel *kernel = gemm_kernel_select();

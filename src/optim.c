@@ -8,7 +8,7 @@ void optim_sgd_step(struct net *net, float lr)
     float *w = net->params;
     const float *g = net->grads;
     const long n = net->param_floats;
-#pragma omp parallel for num_threads(net->threads) schedule(static) if (n > 65536)
+#pragma omp parallel for simd num_threads(net->threads) schedule(static) if (n > 65536)
     for (long i = 0; i < n; i++)
         w[i] -= lr * g[i];
 }
