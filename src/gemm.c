@@ -196,11 +196,17 @@ void gemm_serial(struct gemm_buffers *w, enum gemm_trans ta, enum gemm_trans tb,
             scale_c(m, n, beta, C, ldc);
         return;
     }
+    const struct gemm_kernel *kr = w->kernel;
+    /* Small C from a long K with K contiguous in both operands: packing
+     * would transpose both and waste most of a tile; dot products do not. */
+    if (kr->dot_nt && ta == GEMM_N && tb == GEMM_T && k >= 2 * (m > n ? m : n) && m * n <= 16384) {
+        kr->dot_nt(m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
     if (beta != 0.0f && beta != 1.0f) {
         scale_c(m, n, beta, C, ldc);
         beta = 1.0f;
     }
-    const struct gemm_kernel *kr = w->kernel;
     const int MR = kr->mr, NR = kr->nr;
     float tile[16 * 64] __attribute__((aligned(64)));  /* MR * NR of any kernel fits */
 

@@ -28,6 +28,12 @@ struct gemm_kernel {
      * instruction set allows; returns the floating-point operations done.
      * `cnnctl bench` measures the machine's peak with it. */
     double (*fma_peak_loop)(long iterations);
+    /* Optional: C = alpha * A B^T + beta C with A (m x k) and B (n x k) both
+     * row-major, so K is contiguous in both: one vectorised dot product per
+     * element of C, no packing. gemm_serial() uses it for small M x N with
+     * long K (a convolution's weight gradient). NULL: not available. */
+    void (*dot_nt)(long m, long n, long k, float alpha, const float *A, long lda, const float *B, long ldb,
+                   float beta, float *C, long ldc);
 };
 
 extern const struct gemm_kernel gemm_kernel_avx512;

@@ -95,6 +95,79 @@ static double fma_peak_loop(long iterations)
     return 2.0 * 16 * 24 * (double)iterations;
 }
 
+/* C = alpha A B^T + beta C, K contiguous in both A (m x k) and B (n x k).
+ * Blocks of 4 rows of A by 3 rows of B keep 12 accumulators in flight;
+ * each loads 7 vectors for 12 FMAs. The last K % 16 go through a mask. */
+static inline void store_dot(float *c, __m512 acc, float alpha, float beta)
+{
+    float v = alpha * _mm512_reduce_add_ps(acc);
+    *c = beta == 0.0f ? v : v + beta * *c;
+}
+
+static void dot_nt(long m, long n, long k, float alpha, const float *A, long lda, const float *B, long ldb, float beta,
+                   float *C, long ldc)
+{
+    const long kv = k & ~15L;
+    const __mmask16 tail = (__mmask16)((1u << (k & 15)) - 1);
+    long i = 0;
+    for (; i + 4 <= m; i += 4) {
+        const float *a0 = A + i * lda, *a1 = a0 + lda, *a2 = a1 + lda, *a3 = a2 + lda;
+        long j = 0;
+        for (; j + 3 <= n; j += 3) {
+            const float *b0 = B + j * ldb, *b1 = b0 + ldb, *b2 = b1 + ldb;
+            __m512 c00 = _mm512_setzero_ps(), c01 = _mm512_setzero_ps(), c02 = _mm512_setzero_ps();
+            __m512 c10 = _mm512_setzero_ps(), c11 = _mm512_setzero_ps(), c12 = _mm512_setzero_ps();
+            __m512 c20 = _mm512_setzero_ps(), c21 = _mm512_setzero_ps(), c22 = _mm512_setzero_ps();
+            __m512 c30 = _mm512_setzero_ps(), c31 = _mm512_setzero_ps(), c32 = _mm512_setzero_ps();
+            for (long p = 0; p <= kv; p += 16) {
+                __mmask16 mk = p < kv ? (__mmask16)0xffff : tail;
+                __m512 x0 = _mm512_maskz_loadu_ps(mk, a0 + p), x1 = _mm512_maskz_loadu_ps(mk, a1 + p);
+                __m512 x2 = _mm512_maskz_loadu_ps(mk, a2 + p), x3 = _mm512_maskz_loadu_ps(mk, a3 + p);
+                __m512 y0 = _mm512_maskz_loadu_ps(mk, b0 + p), y1 = _mm512_maskz_loadu_ps(mk, b1 + p);
+                __m512 y2 = _mm512_maskz_loadu_ps(mk, b2 + p);
+                c00 = _mm512_fmadd_ps(x0, y0, c00); c01 = _mm512_fmadd_ps(x0, y1, c01); c02 = _mm512_fmadd_ps(x0, y2, c02);
+                c10 = _mm512_fmadd_ps(x1, y0, c10); c11 = _mm512_fmadd_ps(x1, y1, c11); c12 = _mm512_fmadd_ps(x1, y2, c12);
+                c20 = _mm512_fmadd_ps(x2, y0, c20); c21 = _mm512_fmadd_ps(x2, y1, c21); c22 = _mm512_fmadd_ps(x2, y2, c22);
+                c30 = _mm512_fmadd_ps(x3, y0, c30); c31 = _mm512_fmadd_ps(x3, y1, c31); c32 = _mm512_fmadd_ps(x3, y2, c32);
+            }
+            float *c = C + i * ldc + j;
+            store_dot(c, c00, alpha, beta); store_dot(c + 1, c01, alpha, beta); store_dot(c + 2, c02, alpha, beta);
+            c += ldc;
+            store_dot(c, c10, alpha, beta); store_dot(c + 1, c11, alpha, beta); store_dot(c + 2, c12, alpha, beta);
+            c += ldc;
+            store_dot(c, c20, alpha, beta); store_dot(c + 1, c21, alpha, beta); store_dot(c + 2, c22, alpha, beta);
+            c += ldc;
+            store_dot(c, c30, alpha, beta); store_dot(c + 1, c31, alpha, beta); store_dot(c + 2, c32, alpha, beta);
+        }
+        for (; j < n; j++) {  /* the last n % 3 columns */
+            const float *b0 = B + j * ldb;
+            __m512 c0 = _mm512_setzero_ps(), c1 = _mm512_setzero_ps(), c2 = _mm512_setzero_ps(), c3 = _mm512_setzero_ps();
+            for (long p = 0; p <= kv; p += 16) {
+                __mmask16 mk = p < kv ? (__mmask16)0xffff : tail;
+                __m512 y0 = _mm512_maskz_loadu_ps(mk, b0 + p);
+                c0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mk, a0 + p), y0, c0);
+                c1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mk, a1 + p), y0, c1);
+                c2 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mk, a2 + p), y0, c2);
+                c3 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mk, a3 + p), y0, c3);
+            }
+            store_dot(C + i * ldc + j, c0, alpha, beta);
+            store_dot(C + (i + 1) * ldc + j, c1, alpha, beta);
+            store_dot(C + (i + 2) * ldc + j, c2, alpha, beta);
+            store_dot(C + (i + 3) * ldc + j, c3, alpha, beta);
+        }
+    }
+    for (; i < m; i++)  /* the last m % 4 rows */
+        for (long j = 0; j < n; j++) {
+            const float *a0 = A + i * lda, *b0 = B + j * ldb;
+            __m512 c0 = _mm512_setzero_ps();
+            for (long p = 0; p <= kv; p += 16) {
+                __mmask16 mk = p < kv ? (__mmask16)0xffff : tail;
+                c0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mk, a0 + p), _mm512_maskz_loadu_ps(mk, b0 + p), c0);
+            }
+            store_dot(C + i * ldc + j, c0, alpha, beta);
+        }
+}
+
 static int has_avx512(void)
 {
     return __builtin_cpu_supports("avx512f");
@@ -102,5 +175,5 @@ static int has_avx512(void)
 
 const struct gemm_kernel gemm_kernel_avx512 = {
     .name = "avx512", .mr = MR, .nr = NR, .mc = 144, .kc = 384, .nc = 3072,
-    .fma_peak_loop = fma_peak_loop, .run = kernel_12x32, .supported = has_avx512,
+    .dot_nt = dot_nt, .fma_peak_loop = fma_peak_loop, .run = kernel_12x32, .supported = has_avx512,
 };
