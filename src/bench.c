@@ -239,7 +239,7 @@ static int profile_layers(const char *path, int threads, double seconds)
         labels[i] = (uint8_t)rng_below(&r, net.classes);
     for (long i = 0; i < 100 * shape_size(net.input); i++)
         net.input_data[i] = (float)rng_below(&r, 256) / 255.0f;
-    struct layer_run run = {100, net.threads, &net.gemm, net.scratch, net.scratch_stride, labels, 1};
+    struct layer_run run = {100, net.threads, &net.gemm, net.scratch, net.scratch_stride, labels, 1, 1, 0};
     int steps = 0, cap = 4096;
     double *fw = calloc((size_t)cap * net.count, sizeof *fw), *bw = calloc((size_t)cap * net.count, sizeof *bw);
     double *upd = calloc(cap, sizeof *upd), t0 = now();
@@ -426,7 +426,7 @@ int cmd_bench(int argc, char **argv)
                 for (int k = 0; k < n && count < 128; k++) {
                     char name[160];
                     snprintf(name, sizeof name, "%.*s %s %s", (int)(strcspn(base, ".")), base, l->name, shapes[k].what);
-                    count = add_case(cases, count, name, shapes[k], shapes[k].per_image ? 100 : 1);
+                    count = add_case(cases, count, name, shapes[k], shapes[k].per_image ? 100L * shapes[k].per_image : 1);
                 }
             }
             net_free(&net);
@@ -441,7 +441,10 @@ int cmd_bench(int argc, char **argv)
     for (int i = 0; i < count; i++) {
         struct gemm_case *gc = &cases[i];
         char dims[64];
-        snprintf(dims, sizeof dims, "%ldx%ldx%ld%s", gc->s.m, gc->s.n, gc->s.k, gc->s.per_image ? " x100" : "");
+        char times[24] = "";
+        if (gc->s.per_image)
+            snprintf(times, sizeof times, " x%d", 100 * gc->s.per_image);
+        snprintf(dims, sizeof dims, "%ldx%ldx%ld%s", gc->s.m, gc->s.n, gc->s.k, times);
         gemm_use_library(&one, 0);
         gemm_use_library(&all, 0);
         double ours1 = time_gemm(&one, gc, seconds), ours = time_gemm(&all, gc, seconds);

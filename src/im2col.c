@@ -37,17 +37,17 @@ void im2col(const float *x, const struct conv_geometry *g, float *col)
             for (int kj = 0; kj < g->kw; kj++) {
                 float *row = col + (long)((c * g->kh + ki) * g->kw + kj) * P;
                 int lo, hi;
-                valid_range(kj, g->sw, g->pw, g->w, g->ow, &lo, &hi);
+                valid_range(kj * g->dw, g->sw, g->pw, g->w, g->ow, &lo, &hi);
                 for (int oy = 0; oy < g->oh; oy++) {
                     float *dst = row + oy * g->ow;
-                    int iy = oy * g->sh - g->ph + ki;
+                    int iy = oy * g->sh - g->ph + ki * g->dh;
                     if (iy < 0 || iy >= g->h) {
                         memset(dst, 0, sizeof(float) * g->ow);
                         continue;
                     }
                     /* input column of output column ox: ox*SW - PW + KJ, in range for lo <= ox < hi */
                     const float *src = x + ((long)c * g->h + iy) * g->w;
-                    const int shift = kj - g->pw;
+                    const int shift = kj * g->dw - g->pw;
                     for (int ox = 0; ox < lo; ox++)
                         dst[ox] = 0.0f;
                     if (g->sw == 1 && hi > lo)
@@ -69,14 +69,14 @@ void col2im(const float *col, const struct conv_geometry *g, float *dx)
             for (int kj = 0; kj < g->kw; kj++) {
                 const float *row = col + (long)((c * g->kh + ki) * g->kw + kj) * P;
                 int lo, hi;
-                valid_range(kj, g->sw, g->pw, g->w, g->ow, &lo, &hi);
+                valid_range(kj * g->dw, g->sw, g->pw, g->w, g->ow, &lo, &hi);
                 for (int oy = 0; oy < g->oh; oy++) {
-                    int iy = oy * g->sh - g->ph + ki;
+                    int iy = oy * g->sh - g->ph + ki * g->dh;
                     if (iy < 0 || iy >= g->h)
                         continue;
                     const float *src = row + oy * g->ow;
                     float *dst = dx + ((long)c * g->h + iy) * g->w;
-                    const int shift = kj - g->pw;
+                    const int shift = kj * g->dw - g->pw;
                     for (int ox = lo; ox < hi; ox++)
                         dst[ox * g->sw + shift] += src[ox];
                 }

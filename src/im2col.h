@@ -2,10 +2,11 @@
  * convolution becomes one GEMM (and col2im, its adjoint, for the gradient).
  *
  * For one image x: (C, H, W) and a KH x KW window at stride (SH, SW) with
- * zero padding (PH, PW), the output is OH x OW with
- *     OH = (H + 2*PH - KH) / SH + 1,  OW = (W + 2*PW - KW) / SW + 1,
+ * zero padding (PH, PW) and dilation (DH, DW) (taps DH rows apart, so the
+ * window spans EH = DH*(KH-1) + 1 rows), the output is OH x OW with
+ *     OH = (H + 2*PH - EH) / SH + 1,  OW = (W + 2*PW - EW) / SW + 1,
  * and col: (C*KH*KW, OH*OW), row r = (c*KH + ki)*KW + kj, column q = oh*OW + ow:
- *     col[r][q] = x[c][oh*SH - PH + ki][ow*SW - PW + kj]   (0 outside x).
+ *     col[r][q] = x[c][oh*SH - PH + ki*DH][ow*SW - PW + kj*DW]   (0 outside x).
  * Laying col out this way ("rows are filter taps") lets the forward pass be
  * out(F, OH*OW) = W(F, C*KH*KW) * col, which lands directly in NCHW order. */
 #ifndef CNNCTL_IM2COL_H
@@ -16,7 +17,8 @@ struct conv_geometry {
     int kh, kw;       /* window */
     int sh, sw;       /* stride */
     int ph, pw;       /* zero padding */
-    int oh, ow;       /* output, from conv_output_size() */
+    int oh, ow;       /* output, from conv_output_size() with the dilated extent */
+    int dh, dw;       /* dilation, 1 for a plain convolution */
 };
 
 /* The output-size formula. Returns the size, or -1 if

@@ -6,7 +6,9 @@
 #include <string.h>
 
 static const struct layer_ops *const registry[] = {
-    &layer_conv, &layer_maxpool, &layer_avgpool, &layer_affine, &layer_relu, &layer_softmax,
+    &layer_conv, &layer_maxpool, &layer_avgpool, &layer_globalavgpool, &layer_affine, &layer_relu, &layer_leaky,
+    &layer_sigmoid, &layer_tanh, &layer_dropout, &layer_batchnorm, &layer_lrn, &layer_add, &layer_concat,
+    &layer_scale, &layer_softmax, &layer_l2, &layer_l1,
 };
 
 #define REGISTRY_COUNT (sizeof registry / sizeof registry[0])
@@ -83,6 +85,15 @@ struct param *layer_add_param(struct layer *l, const char *name, int rank, const
     }
     p->fan_in = fan_in;
     p->init = init;
+    p->trainable = 1;
+    return p;
+}
+
+struct param *layer_add_statistic(struct layer *l, const char *name, int count, float value)
+{
+    int dims[1] = {count};
+    struct param *p = layer_add_param(l, name, 1, dims, 1, (struct init_spec){INIT_CONSTANT, value});
+    p->trainable = 0;
     return p;
 }
 

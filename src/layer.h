@@ -36,11 +36,11 @@ static inline long shape_size(struct shape s)
     return (long)s.c * s.h * s.w;
 }
 
-enum init_kind { INIT_HE, INIT_XAVIER, INIT_NORMAL, INIT_UNIFORM, INIT_ZERO };
+enum init_kind { INIT_HE, INIT_XAVIER, INIT_NORMAL, INIT_UNIFORM, INIT_ZERO, INIT_CONSTANT };
 
 struct init_spec {
     enum init_kind kind;
-    float arg;        /* std for normal, half-width for uniform */
+    float arg;        /* std for normal, half-width for uniform, the value for constant */
 };
 
 struct param {
@@ -48,9 +48,10 @@ struct param {
     int rank;
     int dims[4];
     long size;
-    float *data, *grad;   /* views into the network's arenas */
+    float *data, *grad;   /* views into the network's arenas; grad NULL when not trainable */
     struct init_spec init;
     int fan_in;
+    int trainable;        /* 0: a statistic the layer updates itself (batchnorm's running mean) */
 };
 
 /* What a step hands to forward/backward. */
@@ -62,6 +63,7 @@ struct layer_run {
     long scratch_stride;
     const uint8_t *labels;    /* n labels, for the loss layer */
     int train;
+    uint64_t seed, step;      /* for random layers (dropout): a mask is a function of these */
 };
 
 struct layer_ops;
@@ -69,6 +71,7 @@ struct layer_ops;
 struct layer {
     const struct layer_ops *ops;
     char name[LAYER_NAME_MAX];
+    int index;                          /* in the network */
     int input_count;
     int inputs[LAYER_MAX_INPUTS];       /* producer layer index, -1 = network input */
     struct shape in[LAYER_MAX_INPUTS];
@@ -92,13 +95,14 @@ struct gemm_shape {
     const char *what;       /* "forward", "weight gradient", "input gradient" */
     enum gemm_trans ta, tb;
     long m, n, k;
-    int per_image;          /* run once per image (split over threads), else once per step */
+    int per_image;          /* runs this many times per image (groups), split over threads; 0: once per step */
 };
 #define LAYER_MAX_GEMMS 3
 
 struct layer_ops {
     const char *type;
     int is_loss;           /* a loss layer ends the network */
+    int min_inputs, max_inputs;   /* 0, 0: exactly one */
     /* Read this type's keys into l->conf; record errors in cfg. 0 or -1. */
     int (*parse)(struct layer *l, struct config *cfg, struct config_section *s);
     /* From l->in[]: set l->out, params (name, dims, init), scratch and
@@ -121,9 +125,12 @@ int layer_parse_init(struct config *cfg, struct config_section *s, struct init_s
 /* size/size_h/size_w (or a prefix like "stride"): h and w, defaulting to def. */
 int layer_parse_pair(struct config *cfg, struct config_section *s, const char *key, int *h, int *w, int def,
                      int min, int max);
-/* Adds a parameter; returns it. */
+/* Adds a trainable parameter; returns it. */
 struct param *layer_add_param(struct layer *l, const char *name, int rank, const int *dims, int fan_in,
                               struct init_spec init);
+/* Adds a statistic kept in checkpoints but not trained (no gradient), of
+ * `count` floats all starting at `value`. */
+struct param *layer_add_statistic(struct layer *l, const char *name, int count, float value);
 /* The explanation for an output size that does not work out. */
 void layer_size_error(char *err, size_t errlen, const char *what, int in, int k, int stride, int pad);
 
@@ -134,7 +141,8 @@ static inline void split_range(int n, int t, int nt, int *lo, int *hi)
     *hi = (int)((long)n * (t + 1) / nt);
 }
 
-extern const struct layer_ops layer_conv, layer_maxpool, layer_avgpool, layer_affine, layer_relu,
-    layer_softmax;
+extern const struct layer_ops layer_conv, layer_maxpool, layer_avgpool, layer_globalavgpool, layer_affine,
+    layer_relu, layer_leaky, layer_sigmoid, layer_tanh, layer_dropout, layer_batchnorm, layer_lrn, layer_add,
+    layer_concat, layer_scale, layer_softmax, layer_l2, layer_l1;
 
 #endif

@@ -2,23 +2,29 @@
  *
  *   x: (N, D) with D = C*H*W (the input is flattened), weight: (D, O),
  *   bias: (O) -> y: (N, O, 1, 1)
+ *   y = act(y), in place, when `activation` is set; backward first makes
+ *   dy = dy * act'(y) in place (dy belongs to this layer), then
  *   dweight = x^T * dy,  dbias = colsum(dy),  dx = dy * weight^T
  * The weight layout (D, O) is the book's (x W + b). All three products run
  * on the threaded GEMM, which splits C by columns or rows: deterministic. */
+#include "activation.h"
 #include "layer.h"
 
 #include <stdlib.h>
 
 struct affine_conf {
-    int outputs;
+    int outputs, bias;
     struct init_spec init;
+    struct activation act;
 };
 
 static int affine_parse(struct layer *l, struct config *cfg, struct config_section *s)
 {
     struct affine_conf *c = calloc(1, sizeof *c);
     l->conf = c;
-    long outputs;
+    if (!c)
+        return -1;
+    long outputs, bias;
     int rc = 0;
     if (!config_find(s, "outputs")) {
         config_error(cfg, s, NULL, "outputs: missing (the number of output units)");
@@ -26,7 +32,12 @@ static int affine_parse(struct layer *l, struct config *cfg, struct config_secti
     }
     if (config_get_int(cfg, s, "outputs", &outputs, 1, 1, 1 << 24) < 0)
         rc = -1;
+    if (config_get_int(cfg, s, "bias", &bias, 1, 0, 1) < 0)
+        rc = -1;
+    if (activation_parse(cfg, s, &c->act) < 0)
+        rc = -1;
     c->outputs = (int)outputs;
+    c->bias = (int)bias;
     c->init = l->default_init;
     if (layer_parse_init(cfg, s, &c->init) < 0)
         rc = -1;
@@ -42,31 +53,42 @@ static int affine_shape(struct layer *l, char *err, size_t errlen)
     l->out = (struct shape){c->outputs, 1, 1};
     int wdims[2] = {(int)D, c->outputs}, bdims[1] = {c->outputs};
     layer_add_param(l, "weight", 2, wdims, (int)D, c->init);
-    layer_add_param(l, "bias", 1, bdims, (int)D, (struct init_spec){INIT_ZERO, 0});
+    if (c->bias)
+        layer_add_param(l, "bias", 1, bdims, (int)D, (struct init_spec){INIT_ZERO, 0});
     l->flops = 2.0 * D * c->outputs + c->outputs;
     return 0;
 }
 
 static void affine_forward(struct layer *l, const struct layer_run *run)
 {
+    const struct affine_conf *c = l->conf;
     const long D = shape_size(l->in[0]), O = l->out.c;
-    const float *bias = l->params[1].data;
     gemm(run->gemm, GEMM_N, GEMM_N, run->n, O, D, 1.0f, l->x[0], D, l->params[0].data, O, 0.0f, l->y, O);
-    for (int i = 0; i < run->n; i++)
-        for (long j = 0; j < O; j++)
-            l->y[i * O + j] += bias[j];
+    if (c->bias) {
+        const float *bias = l->params[1].data;
+        for (int i = 0; i < run->n; i++)
+            for (long j = 0; j < O; j++)
+                l->y[i * O + j] += bias[j];
+    }
+    if (c->act.kind != ACT_NONE)
+        activation_forward(&c->act, l->y, l->y, run->n * O, run->threads);
 }
 
 static void affine_backward(struct layer *l, const struct layer_run *run)
 {
+    const struct affine_conf *c = l->conf;
     const long D = shape_size(l->in[0]), O = l->out.c;
+    if (c->act.kind != ACT_NONE)
+        activation_backward(&c->act, l->y, l->dy, l->dy, run->n * O, 0, run->threads);
     gemm(run->gemm, GEMM_T, GEMM_N, D, O, run->n, 1.0f, l->x[0], D, l->dy, O, 0.0f, l->params[0].grad, O);
-    float *dbias = l->params[1].grad;
-    for (long j = 0; j < O; j++)
-        dbias[j] = 0.0f;
-    for (int i = 0; i < run->n; i++)
+    if (c->bias) {
+        float *dbias = l->params[1].grad;
         for (long j = 0; j < O; j++)
-            dbias[j] += l->dy[i * O + j];
+            dbias[j] = 0.0f;
+        for (int i = 0; i < run->n; i++)
+            for (long j = 0; j < O; j++)
+                dbias[j] += l->dy[i * O + j];
+    }
     if (l->dx[0])
         gemm(run->gemm, GEMM_N, GEMM_T, run->n, D, O, 1.0f, l->dy, O, l->params[0].data, O,
              l->dx_overwrite[0] ? 0.0f : 1.0f, l->dx[0], D);

@@ -1,18 +1,24 @@
 /* layer_conv.c - 2-D convolution by im2col + GEMM, one image at a time.
  *
- *   x: (N, C, H, W), weight: (F, C, KH, KW), bias: (F) -> y: (N, F, OH, OW)
- *   forward, per image:   col = im2col(x_i)           (C*KH*KW, P), P = OH*OW
- *                         y_i = weight * col + bias    (F, P), already NCHW
- *   backward, per image:  dweight += dy_i * col^T      (F, C*KH*KW)
- *                         dbias   += rowsum(dy_i)
- *                         dx_i     = col2im(weight^T * dy_i)
+ *   x: (N, C, H, W), weight: (F, C/G, KH, KW), bias: (F) -> y: (N, F, OH, OW)
+ * with G groups (G = C: depthwise): group g maps input channels
+ * [g*C/G, (g+1)*C/G) to filters [g*F/G, (g+1)*F/G). Per image and group:
+ *   forward:   col = im2col(x_g)            (C/G*KH*KW, P), P = OH*OW
+ *              y_g = weight_g * col + bias  (F/G, P), already NCHW
+ *              y = act(y), in place, when `activation` is set
+ *   backward:  dy = dy * act'(y), in place (dy belongs to this layer)
+ *              dweight_g += dy_g * col^T     (F/G, C/G*KH*KW)
+ *              dbias     += rowsum(dy)
+ *              dx_g       = col2im(weight_g^T * dy_g)
  * Images are split into one contiguous range per thread; each thread
  * accumulates its own partial dweight/dbias in its scratch, and the partials
  * are summed in thread order afterwards, so results are identical run after
  * run at a given thread count. A 1x1 convolution at stride 1 without padding
- * skips im2col: the image already is its column matrix. */
-#include "layer.h"
+ * skips im2col: the image (or the group's channels) already is its column
+ * matrix. */
+#include "activation.h"
 #include "im2col.h"
+#include "layer.h"
 
 #include "parallel.h"
 
@@ -21,16 +27,19 @@
 #include <string.h>
 
 struct conv_conf {
-    int filters, kh, kw, sh, sw, ph, pw, bias;
+    int filters, groups, kh, kw, sh, sw, ph, pw, dh, dw, bias;
     struct init_spec init;
-    struct conv_geometry g;   /* set by shape() */
+    struct activation act;
+    struct conv_geometry g;   /* one group's geometry (g.c = C/G), set by shape() */
 };
 
 static int conv_parse(struct layer *l, struct config *cfg, struct config_section *s)
 {
     struct conv_conf *c = calloc(1, sizeof *c);
     l->conf = c;
-    long filters, bias;
+    if (!c)
+        return -1;
+    long filters, bias, groups;
     int rc = 0;
     if (!config_find(s, "filters")) {
         config_error(cfg, s, NULL, "filters: missing (the number of output channels)");
@@ -44,11 +53,17 @@ static int conv_parse(struct layer *l, struct config *cfg, struct config_section
     }
     if (layer_parse_pair(cfg, s, "size", &c->kh, &c->kw, 1, 1, 1024) < 0 ||
         layer_parse_pair(cfg, s, "stride", &c->sh, &c->sw, 1, 1, 1024) < 0 ||
-        layer_parse_pair(cfg, s, "pad", &c->ph, &c->pw, 0, 0, 1024) < 0)
+        layer_parse_pair(cfg, s, "pad", &c->ph, &c->pw, 0, 0, 1024) < 0 ||
+        layer_parse_pair(cfg, s, "dilation", &c->dh, &c->dw, 1, 1, 1024) < 0)
+        rc = -1;
+    if (config_get_int(cfg, s, "groups", &groups, 1, 1, 65536) < 0)
         rc = -1;
     if (config_get_int(cfg, s, "bias", &bias, 1, 0, 1) < 0)
         rc = -1;
+    if (activation_parse(cfg, s, &c->act) < 0)
+        rc = -1;
     c->filters = (int)filters;
+    c->groups = (int)groups;
     c->bias = (int)bias;
     c->init = l->default_init;
     if (layer_parse_init(cfg, s, &c->init) < 0)
@@ -60,15 +75,24 @@ static int conv_shape(struct layer *l, char *err, size_t errlen)
 {
     struct conv_conf *c = l->conf;
     struct conv_geometry *g = &c->g;
-    *g = (struct conv_geometry){l->in[0].c, l->in[0].h, l->in[0].w, c->kh, c->kw, c->sh, c->sw, c->ph, c->pw, 0, 0};
-    g->oh = conv_output_size(g->h, g->kh, g->sh, g->ph);
-    g->ow = conv_output_size(g->w, g->kw, g->sw, g->pw);
+    const int C = l->in[0].c, G = c->groups;
+    if (C % G || c->filters % G) {
+        snprintf(err, errlen, "groups = %d must divide both the input channels (%d) and filters (%d)", G, C,
+                 c->filters);
+        return -1;
+    }
+    *g = (struct conv_geometry){C / G, l->in[0].h, l->in[0].w, c->kh, c->kw, c->sh, c->sw, c->ph, c->pw, 0, 0,
+                                c->dh, c->dw};
+    /* the window a dilated kernel spans */
+    const int eh = c->dh * (c->kh - 1) + 1, ew = c->dw * (c->kw - 1) + 1;
+    g->oh = conv_output_size(g->h, eh, g->sh, g->ph);
+    g->ow = conv_output_size(g->w, ew, g->sw, g->pw);
     if (g->oh < 0) {
-        layer_size_error(err, errlen, "output height", g->h, g->kh, g->sh, g->ph);
+        layer_size_error(err, errlen, "output height", g->h, eh, g->sh, g->ph);
         return -1;
     }
     if (g->ow < 0) {
-        layer_size_error(err, errlen, "output width", g->w, g->kw, g->sw, g->pw);
+        layer_size_error(err, errlen, "output width", g->w, ew, g->sw, g->pw);
         return -1;
     }
     l->out = (struct shape){c->filters, g->oh, g->ow};
@@ -79,8 +103,8 @@ static int conv_shape(struct layer *l, char *err, size_t errlen)
         int bdims[1] = {c->filters};
         layer_add_param(l, "bias", 1, bdims, (int)taps, (struct init_spec){INIT_ZERO, 0});
     }
-    /* col (taps x P) for im2col, the same again for the input gradient,
-     * and this thread's partial weight and bias gradients. */
+    /* one group's col (taps x P) for im2col, the same again for the input
+     * gradient, and this thread's partial weight and bias gradients. */
     l->scratch_floats = 2 * taps * P + (long)c->filters * taps + c->filters;
     l->flops = 2.0 * c->filters * taps * P + (c->bias ? (double)c->filters * P : 0);
     return 0;
@@ -95,7 +119,8 @@ static void conv_forward(struct layer *l, const struct layer_run *run)
 {
     struct conv_conf *c = l->conf;
     const struct conv_geometry *g = &c->g;
-    const long taps = (long)g->c * g->kh * g->kw, P = (long)g->oh * g->ow;
+    const int G = c->groups, Fg = c->filters / G;
+    const long taps = (long)g->c * g->kh * g->kw, P = (long)g->oh * g->ow, HW = (long)g->h * g->w;
     const long in_size = shape_size(l->in[0]), out_size = (long)c->filters * P;
     const float *weight = l->params[0].data, *bias = c->bias ? l->params[1].data : NULL;
 #pragma omp parallel num_threads(run->threads)
@@ -104,19 +129,23 @@ static void conv_forward(struct layer *l, const struct layer_run *run)
         split_range(run->n, t, omp_get_num_threads(), &lo, &hi);
         float *col = run->scratch + t * run->scratch_stride;
         for (int i = lo; i < hi; i++) {
-            const float *x = l->x[0] + i * in_size;
             float *y = l->y + i * out_size;
-            const float *cols = x;
-            if (!is_pointwise(g)) {
-                im2col(x, g, col);
-                cols = col;
+            for (int gi = 0; gi < G; gi++) {
+                const float *x = l->x[0] + i * in_size + gi * g->c * HW;
+                const float *cols = x;
+                if (!is_pointwise(g)) {
+                    im2col(x, g, col);
+                    cols = col;
+                }
+                gemm_serial(&run->gemm->buffers[t], GEMM_N, GEMM_N, Fg, P, taps, 1.0f, weight + gi * Fg * taps,
+                            taps, cols, P, 0.0f, y + gi * Fg * P, P);
             }
-            gemm_serial(&run->gemm->buffers[t], GEMM_N, GEMM_N, c->filters, P, taps, 1.0f, weight, taps, cols, P,
-                        0.0f, y, P);
             if (bias)
                 for (int f = 0; f < c->filters; f++)
                     for (long p = 0; p < P; p++)
                         y[f * P + p] += bias[f];
+            if (c->act.kind != ACT_NONE)
+                activation_forward(&c->act, y, y, out_size, 1);
         }
     }
 }
@@ -125,11 +154,13 @@ static void conv_backward(struct layer *l, const struct layer_run *run)
 {
     struct conv_conf *c = l->conf;
     const struct conv_geometry *g = &c->g;
-    const int F = c->filters;
-    const long taps = (long)g->c * g->kh * g->kw, P = (long)g->oh * g->ow;
+    const int F = c->filters, G = c->groups, Fg = F / G;
+    const long taps = (long)g->c * g->kh * g->kw, P = (long)g->oh * g->ow, HW = (long)g->h * g->w;
     const long in_size = shape_size(l->in[0]), out_size = (long)F * P;
     const long partial_size = (long)F * taps + F;
     const float *weight = l->params[0].data;
+    if (c->act.kind != ACT_NONE)
+        activation_backward(&c->act, l->y, l->dy, l->dy, run->n * out_size, 0, run->threads);
     int team = 1;
 #pragma omp parallel num_threads(run->threads)
     {
@@ -140,35 +171,38 @@ static void conv_backward(struct layer *l, const struct layer_run *run)
         float *scratch = run->scratch + t * run->scratch_stride;
         float *dweight = scratch, *dbias = scratch + (long)F * taps;
         float *col = scratch + partial_size, *dcol = col + taps * P;
+        struct gemm_buffers *gb = &run->gemm->buffers[t];
         memset(dweight, 0, sizeof(float) * partial_size);
         for (int i = lo; i < hi; i++) {
-            const float *x = l->x[0] + i * in_size;
             const float *dy = l->dy + i * out_size;
-            const float *cols = x;
-            if (!is_pointwise(g)) {
-                im2col(x, g, col);
-                cols = col;
+            for (int gi = 0; gi < G; gi++) {
+                const float *x = l->x[0] + i * in_size + gi * g->c * HW;
+                const float *dyg = dy + gi * Fg * P, *wg = weight + gi * Fg * taps;
+                const float *cols = x;
+                if (!is_pointwise(g)) {
+                    im2col(x, g, col);
+                    cols = col;
+                }
+                gemm_serial(gb, GEMM_N, GEMM_T, Fg, taps, P, 1.0f, dyg, P, cols, P, 1.0f, dweight + gi * Fg * taps,
+                            taps);
+                if (!l->dx[0])
+                    continue;
+                float *dx = l->dx[0] + i * in_size + gi * g->c * HW;
+                if (is_pointwise(g)) {
+                    gemm_serial(gb, GEMM_T, GEMM_N, taps, P, Fg, 1.0f, wg, taps, dyg, P,
+                                l->dx_overwrite[0] ? 0.0f : 1.0f, dx, P);
+                } else {
+                    gemm_serial(gb, GEMM_T, GEMM_N, taps, P, Fg, 1.0f, wg, taps, dyg, P, 0.0f, dcol, P);
+                    if (l->dx_overwrite[0])
+                        memset(dx, 0, sizeof(float) * g->c * HW);
+                    col2im(dcol, g, dx);
+                }
             }
-            gemm_serial(&run->gemm->buffers[t], GEMM_N, GEMM_T, F, taps, P, 1.0f, dy, P, cols, P, 1.0f, dweight,
-                        taps);
             for (int f = 0; f < F; f++) {
                 float sum = 0.0f;
                 for (long p = 0; p < P; p++)
                     sum += dy[f * P + p];
                 dbias[f] += sum;
-            }
-            if (l->dx[0]) {
-                float *dx = l->dx[0] + i * in_size;
-                if (is_pointwise(g)) {
-                    gemm_serial(&run->gemm->buffers[t], GEMM_T, GEMM_N, taps, P, F, 1.0f, weight, taps, dy, P,
-                                l->dx_overwrite[0] ? 0.0f : 1.0f, dx, P);
-                } else {
-                    gemm_serial(&run->gemm->buffers[t], GEMM_T, GEMM_N, taps, P, F, 1.0f, weight, taps, dy, P, 0.0f,
-                                dcol, P);
-                    if (l->dx_overwrite[0])
-                        memset(dx, 0, sizeof(float) * in_size);
-                    col2im(dcol, g, dx);
-                }
             }
         }
     }
@@ -191,10 +225,10 @@ static int conv_gemms(const struct layer *l, int batch, struct gemm_shape *out)
     (void)batch;
     const struct conv_conf *c = l->conf;
     const struct conv_geometry *g = &c->g;
-    long taps = (long)g->c * g->kh * g->kw, P = (long)g->oh * g->ow;
-    out[0] = (struct gemm_shape){"forward", GEMM_N, GEMM_N, c->filters, P, taps, 1};
-    out[1] = (struct gemm_shape){"weight gradient", GEMM_N, GEMM_T, c->filters, taps, P, 1};
-    out[2] = (struct gemm_shape){"input gradient", GEMM_T, GEMM_N, taps, P, c->filters, 1};
+    long taps = (long)g->c * g->kh * g->kw, P = (long)g->oh * g->ow, Fg = c->filters / c->groups;
+    out[0] = (struct gemm_shape){"forward", GEMM_N, GEMM_N, Fg, P, taps, c->groups};
+    out[1] = (struct gemm_shape){"weight gradient", GEMM_N, GEMM_T, Fg, taps, P, c->groups};
+    out[2] = (struct gemm_shape){"input gradient", GEMM_T, GEMM_N, taps, P, Fg, c->groups};
     return l->inputs[0] < 0 ? 2 : 3;  /* the first layer needs no input gradient */
 }
 

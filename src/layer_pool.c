@@ -192,3 +192,57 @@ const struct layer_ops layer_avgpool = {
     .type = "avgpool", .parse = avgpool_parse, .shape = pool_shape, .forward = pool_forward,
     .backward = pool_backward,
 };
+
+/* globalavgpool: one number per feature map, its mean.
+ *   x: (N, C, H, W) -> y: (N, C, 1, 1);  dx = dy[c] / (H*W) everywhere in map c. */
+static int global_parse(struct layer *l, struct config *cfg, struct config_section *s)
+{
+    (void)l;
+    (void)cfg;
+    (void)s;
+    return 0;
+}
+
+static int global_shape(struct layer *l, char *err, size_t errlen)
+{
+    (void)err;
+    (void)errlen;
+    l->out = (struct shape){l->in[0].c, 1, 1};
+    l->flops = (double)shape_size(l->in[0]);
+    return 0;
+}
+
+static void global_forward(struct layer *l, const struct layer_run *run)
+{
+    const long maps = (long)run->n * l->in[0].c, HW = (long)l->in[0].h * l->in[0].w;
+    const float *x = l->x[0];
+    float *y = l->y;
+#pragma omp parallel for num_threads(run->threads) schedule(static) if (maps * HW > 65536)
+    for (long m = 0; m < maps; m++) {
+        float sum = 0.0f;
+        for (long p = 0; p < HW; p++)
+            sum += x[m * HW + p];
+        y[m] = sum / HW;
+    }
+}
+
+static void global_backward(struct layer *l, const struct layer_run *run)
+{
+    if (!l->dx[0])
+        return;
+    const long maps = (long)run->n * l->in[0].c, HW = (long)l->in[0].h * l->in[0].w;
+    const float *dy = l->dy;
+    float *dx = l->dx[0];
+    const int add = !l->dx_overwrite[0];
+#pragma omp parallel for num_threads(run->threads) schedule(static) if (maps * HW > 65536)
+    for (long m = 0; m < maps; m++) {
+        float g = dy[m] / HW;
+        for (long p = 0; p < HW; p++)
+            dx[m * HW + p] = add ? dx[m * HW + p] + g : g;
+    }
+}
+
+const struct layer_ops layer_globalavgpool = {
+    .type = "globalavgpool", .parse = global_parse, .shape = global_shape, .forward = global_forward,
+    .backward = global_backward,
+};

@@ -44,6 +44,11 @@ static int parse_inputs(struct net *net, int index, struct config *cfg, struct c
     if (!e) {
         l->input_count = 1;
         l->inputs[0] = index - 1;  /* -1: the network input */
+        if (l->ops->min_inputs > 1) {
+            config_error(cfg, s, NULL, "input: missing (type %s joins %d or more layers: input = a, b)",
+                         l->ops->type, l->ops->min_inputs);
+            return -1;
+        }
         return 0;
     }
     char buf[512];
@@ -69,8 +74,13 @@ static int parse_inputs(struct net *net, int index, struct config *cfg, struct c
         }
         l->inputs[l->input_count++] = src;
     }
-    if (l->input_count != 1) {
-        config_error(cfg, s, e, "a %s layer takes exactly one input", l->ops->type);
+    int lo = l->ops->min_inputs ? l->ops->min_inputs : 1, hi = l->ops->max_inputs ? l->ops->max_inputs : 1;
+    if (l->input_count < lo || l->input_count > hi) {
+        if (lo == hi)
+            config_error(cfg, s, e, "type %s takes exactly %d input%s, not %d", l->ops->type, lo, lo == 1 ? "" : "s",
+                         l->input_count);
+        else
+            config_error(cfg, s, e, "type %s takes %d to %d inputs, not %d", l->ops->type, lo, hi, l->input_count);
         return -1;
     }
     return 0;
@@ -78,14 +88,21 @@ static int parse_inputs(struct net *net, int index, struct config *cfg, struct c
 
 static int allocate(struct net *net)
 {
-    /* parameters */
-    long total = 0;
+    /* parameters, and statistics */
+    long total = 0, stats = 0;
     for (int i = 0; i < net->count; i++)
-        for (int j = 0; j < net->layers[i].param_count; j++)
-            total += align_up(net->layers[i].params[j].size);
+        for (int j = 0; j < net->layers[i].param_count; j++) {
+            const struct param *p = &net->layers[i].params[j];
+            if (p->trainable)
+                total += align_up(p->size);
+            else
+                stats += align_up(p->size);
+        }
     net->param_floats = total;
+    net->statistic_floats = stats;
     net->params = alloc_floats(total);
     net->grads = alloc_floats(total);
+    net->statistics = alloc_floats(stats);
     /* activations, their gradients, layer state */
     long acts = 0, scratch = 0;
     for (int i = 0; i < net->count; i++) {
@@ -99,20 +116,27 @@ static int allocate(struct net *net)
     net->input_data = alloc_floats((long)net->batch * shape_size(net->input));
     net->scratch_stride = align_up(scratch);
     net->scratch = alloc_floats(net->scratch_stride * net->threads);
-    if (!net->params || !net->grads || !net->activations || !net->input_data || !net->scratch)
+    if (!net->params || !net->grads || !net->statistics || !net->activations || !net->input_data || !net->scratch)
         return -1;
     if (gemm_ctx_init(&net->gemm, net->threads, gemm_kernel_select()) < 0)
         return -1;
     cpu_flush_denormals(net->threads);
 
-    float *p = net->params, *g = net->grads, *a = net->activations;
+    float *p = net->params, *g = net->grads, *st = net->statistics, *a = net->activations;
     for (int i = 0; i < net->count; i++) {
         struct layer *l = &net->layers[i];
         for (int j = 0; j < l->param_count; j++) {
-            l->params[j].data = p;
-            l->params[j].grad = g;
-            p += align_up(l->params[j].size);
-            g += align_up(l->params[j].size);
+            struct param *pa = &l->params[j];
+            if (pa->trainable) {
+                pa->data = p;
+                pa->grad = g;
+                p += align_up(pa->size);
+                g += align_up(pa->size);
+            } else {
+                pa->data = st;
+                pa->grad = NULL;
+                st += align_up(pa->size);
+            }
         }
         long out = align_up((long)net->batch * shape_size(l->out));
         l->y = a;
@@ -135,6 +159,9 @@ static int allocate(struct net *net)
             l->x[k] = src < 0 ? net->input_data : net->layers[src].y;
             l->dx[k] = src < 0 ? NULL : net->layers[src].dy;
             l->dx_overwrite[k] = 1;
+            for (int m = 0; m < k; m++)   /* the same tensor twice: the first writes, the second adds */
+                if (l->inputs[m] == src)
+                    l->dx_overwrite[k] = 0;
             for (int later = i + 1; later < net->count; later++)
                 for (int m = 0; m < net->layers[later].input_count; m++)
                     if (net->layers[later].inputs[m] == src)
@@ -193,6 +220,7 @@ int net_plan(struct net *net, struct config *cfg, struct shape input)
         sections[net->count] = s;
         net->count++;
         snprintf(l->name, sizeof l->name, "%s", s->name);
+        l->index = net->count - 1;
         if (strlen(s->name) >= LAYER_NAME_MAX) {
             config_error(cfg, s, NULL, "layer name longer than %d characters", LAYER_NAME_MAX - 1);
             failed = 1;
@@ -294,6 +322,7 @@ void net_free(struct net *net)
     free(net->layers);
     free(net->params);
     free(net->grads);
+    free(net->statistics);
     free(net->input_data);
     free(net->activations);
     free(net->scratch);
@@ -316,10 +345,11 @@ void net_init_params(struct net *net, uint64_t seed)
             case INIT_NORMAL: scale = p->init.arg; break;
             case INIT_UNIFORM: scale = p->init.arg; break;
             case INIT_ZERO: break;
+            case INIT_CONSTANT: break;
             }
             for (long e = 0; e < p->size; e++) {
-                if (p->init.kind == INIT_ZERO)
-                    p->data[e] = 0.0f;
+                if (p->init.kind == INIT_ZERO || p->init.kind == INIT_CONSTANT)
+                    p->data[e] = p->init.arg;
                 else if (p->init.kind == INIT_UNIFORM)
                     p->data[e] = scale * (2.0f * rng_uniform(&rng) - 1.0f);
                 else
@@ -330,7 +360,8 @@ void net_init_params(struct net *net, uint64_t seed)
 
 static struct layer_run make_run(struct net *net, int n, const uint8_t *labels, int train)
 {
-    return (struct layer_run){n, net->threads, &net->gemm, net->scratch, net->scratch_stride, labels, train};
+    return (struct layer_run){n,      net->threads, &net->gemm, net->scratch, net->scratch_stride,
+                              labels, train,        net->seed,  net->step};
 }
 
 double net_forward(struct net *net, int n, const uint8_t *labels, int *correct, int train)

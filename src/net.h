@@ -24,8 +24,11 @@ struct net {
     struct layer *layers;
     int count;
     int classes;             /* outputs of the loss layer */
-    float *params, *grads;   /* arenas, param_floats each */
+    float *params, *grads;   /* arenas of the trainable parameters, param_floats each */
     long param_floats;
+    float *statistics;       /* arena of the untrained ones (batchnorm's running mean, variance) */
+    long statistic_floats;
+    uint64_t seed, step;     /* set by the trainer before a step: random layers draw from them */
     float *input_data;       /* (batch, input): the caller fills it */
     float *activations;      /* arena of every y, dy and layer state */
     float *scratch;          /* threads * scratch_stride */

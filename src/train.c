@@ -224,6 +224,8 @@ static const char *first_bad_gradient(const struct net *net)
     for (int i = net->count - 1; i >= 0; i--) {
         const struct layer *l = &net->layers[i];
         for (int j = 0; j < l->param_count; j++) {
+            if (!l->params[j].grad)
+                continue;
             float sum = 0.0f;
             for (long e = 0; e < l->params[j].size; e++)
                 sum += l->params[j].grad[e] * 0.0f;  /* 0 * x is NaN exactly when x is not finite */

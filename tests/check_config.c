@@ -63,7 +63,8 @@ START_TEST(test_unknown_layer_type)
 {
     expect(PRELUDE "[c1]\ntype = convolution\n[loss]\ntype = softmax\n", NULL,
            "test.ini:6: [c1] type: unknown layer type 'convolution' (expected one of: conv, maxpool, avgpool, "
-           "affine, relu, softmax)");
+           "globalavgpool, affine, relu, leaky, sigmoid, tanh, dropout, batchnorm, lrn, add, concat, scale, "
+           "softmax, l2, l1)");
 }
 END_TEST
 
@@ -131,6 +132,44 @@ START_TEST(test_inputs)
            "test.ini:7: [c1] input: 'loss' comes later in the file; a layer reads only earlier layers");
     expect(PRELUDE "[a]\ntype = relu\n[b]\ntype = relu\n[loss]\ntype = softmax\ninput = a\n", NULL,
            "test.ini:7: [b] the output of [b] is not used by any layer");
+    /* graphs: input counts, shapes that do not join */
+    expect(PRELUDE "[a]\ntype = relu\n[b]\ntype = add\n[loss]\ntype = softmax\n", NULL,
+           "test.ini:7: [b] input: missing (type add joins 2 or more layers: input = a, b)");
+    expect(PRELUDE "[a]\ntype = relu\n[b]\ntype = relu\ninput = a, a\n[loss]\ntype = softmax\n", NULL,
+           "test.ini:9: [b] input: type relu takes exactly 1 input, not 2");
+    expect(PRELUDE "[a]\ntype = relu\n[b]\ntype = scale\ninput = a, a, a\n[loss]\ntype = softmax\n", NULL,
+           "test.ini:9: [b] input: type scale takes exactly 2 inputs, not 3");
+    expect(PRELUDE "[a]\ntype = conv\nfilters = 2\nsize = 3\n[b]\ntype = conv\nfilters = 2\nsize = 1\ninput = a\n"
+           "[c]\ntype = conv\nfilters = 2\nsize = 3\ninput = a\n[sum]\ntype = add\ninput = b, c\n"
+           "[loss]\ntype = softmax\n", NULL,
+           "test.ini:19: [sum] add needs inputs of one shape, but input 1 is 2 x 26 x 26 and input 2 is 2 x 24 x 24 "
+           "(a 1x1 conv with a stride on the shortcut matches them) (input 2 x 26 x 26)");
+    expect(PRELUDE "[a]\ntype = conv\nfilters = 2\nsize = 3\n[b]\ntype = maxpool\n[c]\ntype = concat\ninput = a, b\n"
+           "[loss]\ntype = softmax\n", NULL,
+           "test.ini:12: [c] concat joins channels of one height and width, but input 1 is 2 x 26 x 26 and input 2 "
+           "is 2 x 13 x 13 (input 2 x 26 x 26)");
+    expect(PRELUDE "[a]\ntype = conv\nfilters = 2\nsize = 3\n[b]\ntype = scale\ninput = a, a\n"
+           "[loss]\ntype = softmax\n", NULL,
+           "test.ini:10: [b] scale needs one weight per channel of input 1 (2 x 26 x 26), but input 2 is 2 x 26 x 26 "
+           "(input 2 x 26 x 26)");
+}
+END_TEST
+
+START_TEST(test_layer_keys)
+{
+    expect(PRELUDE "[a]\ntype = conv\nfilters = 3\nsize = 3\ngroups = 2\n[loss]\ntype = softmax\n", NULL,
+           "test.ini:5: [a] groups = 2 must divide both the input channels (1) and filters (3) (input 1 x 28 x 28)");
+    expect(PRELUDE "[a]\ntype = conv\nfilters = 3\nsize = 3\nactivation = gelu\n[loss]\ntype = softmax\n", NULL,
+           "test.ini:9: [a] activation: 'gelu' is not an activation (expected none, relu, leaky, sigmoid or tanh)");
+    expect(PRELUDE "[a]\ntype = conv\nfilters = 3\nsize = 3\ndilation = 14\n[loss]\ntype = softmax\n", NULL,
+           "test.ini:5: [a] output height: the window (29) is larger than the padded input (28 + 2*0 = 28)"
+           " (input 1 x 28 x 28)");
+    expect(PRELUDE "[a]\ntype = lrn\nsize = 4\n[loss]\ntype = softmax\n", NULL,
+           "test.ini:7: [a] size: must be odd (a window centred on each channel)");
+    expect(PRELUDE "[a]\ntype = dropout\nrate = 1\n[loss]\ntype = softmax\n", NULL,
+           "test.ini:7: [a] rate: 1 is out of range (expected 0 to 0.95)");
+    expect(PRELUDE "[a]\ntype = relu\nslope = 0.1\n[loss]\ntype = softmax\n", NULL,
+           "test.ini:7: [a] slope: unknown key");
 }
 END_TEST
 
@@ -252,6 +291,7 @@ Suite *config_suite(void)
     tcase_add_test(tc, test_output_size_not_whole);
     tcase_add_test(tc, test_loss_layer_placement);
     tcase_add_test(tc, test_inputs);
+    tcase_add_test(tc, test_layer_keys);
     tcase_add_test(tc, test_indentation_normalised);
     tcase_add_test(tc, test_line_errors);
     tcase_add_test(tc, test_binary_garbage);

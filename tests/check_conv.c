@@ -148,15 +148,18 @@ END_TEST
 
 /* im2col against its definition, for odd geometries. */
 static const struct conv_geometry geometries[] = {
-    {1, 4, 4, 3, 3, 1, 1, 0, 0, 0, 0}, {3, 7, 5, 3, 2, 2, 1, 1, 0, 0, 0}, {2, 9, 9, 5, 5, 2, 2, 2, 2, 0, 0},
-    {4, 6, 8, 1, 1, 1, 1, 0, 0, 0, 0}, {2, 7, 7, 3, 3, 2, 2, 1, 1, 0, 0}, {1, 3, 11, 3, 4, 1, 3, 2, 1, 0, 0},
+    {1, 4, 4, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1}, {3, 7, 5, 3, 2, 2, 1, 1, 0, 0, 0, 1, 1},
+    {2, 9, 9, 5, 5, 2, 2, 2, 2, 0, 0, 1, 1}, {4, 6, 8, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1},
+    {2, 7, 7, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1}, {1, 3, 11, 3, 4, 1, 3, 2, 1, 0, 0, 1, 1},
+    /* dilated: 3x3 taps 2 apart span 5x5; unequal dilations with stride */
+    {2, 9, 9, 3, 3, 1, 1, 2, 2, 0, 0, 2, 2}, {1, 11, 11, 3, 2, 3, 1, 1, 3, 0, 0, 3, 4},
 };
 
 START_TEST(test_im2col_col2im_direct)
 {
     struct conv_geometry g = geometries[_i];
-    g.oh = conv_output_size(g.h, g.kh, g.sh, g.ph);
-    g.ow = conv_output_size(g.w, g.kw, g.sw, g.pw);
+    g.oh = conv_output_size(g.h, g.dh * (g.kh - 1) + 1, g.sh, g.ph);
+    g.ow = conv_output_size(g.w, g.dw * (g.kw - 1) + 1, g.sw, g.pw);
     ck_assert_int_gt(g.oh, 0);
     ck_assert_int_gt(g.ow, 0);
     long P = (long)g.oh * g.ow, rows = (long)g.c * g.kh * g.kw, in = (long)g.c * g.h * g.w;
@@ -174,7 +177,7 @@ START_TEST(test_im2col_col2im_direct)
                 for (int oy = 0; oy < g.oh; oy++)
                     for (int ox = 0; ox < g.ow; ox++) {
                         long row = (c * g.kh + ki) * g.kw + kj, q = oy * g.ow + ox;
-                        int iy = oy * g.sh - g.ph + ki, ix = ox * g.sw - g.pw + kj;
+                        int iy = oy * g.sh - g.ph + ki * g.dh, ix = ox * g.sw - g.pw + kj * g.dw;
                         int inside = iy >= 0 && iy < g.h && ix >= 0 && ix < g.w;
                         float v = inside ? x[(c * g.h + iy) * g.w + ix] : 0.0f;
                         ck_assert_msg(col[row * P + q] == v, "col[%ld][%ld] = %g, want %g", row, q, col[row * P + q], v);

@@ -5,26 +5,16 @@
  * affine + softmax head, so both the layer's parameter gradients and its
  * dx are checked against the definition. */
 #include "test_util.h"
+#include "gradcheck.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Central differences of a float32 network: h large enough that the
- * rounding of the forward pass (~1e-7 relative) stays well under the
- * difference, small enough that curvature does not dominate. The loss is
- * summed in double. Tolerance: ABS_TOL absolute plus REL_TOL of the
- * larger magnitude, which float32 forward passes meet with margin. */
-#define STEP 1e-3
-#define ABS_TOL 2e-4
-#define REL_TOL 2e-2
+/* Every trained tensor of each case against central differences
+ * (gradcheck.c, shared with `cnnctl gradcheck`). */
 #define CHECKS_PER_TENSOR 24
-
-static double mean_loss(struct net *net, int n, const uint8_t *labels)
-{
-    return net_forward(net, n, labels, NULL, 1) / n;
-}
 
 static void gradcheck(const char *text, struct shape input, int n, int threads)
 {
@@ -40,31 +30,14 @@ static void gradcheck(const char *text, struct shape input, int n, int threads)
     uint8_t labels[64];
     for (int i = 0; i < n; i++)
         labels[i] = (uint8_t)rng_below(&r, net.classes);
-    mean_loss(&net, n, labels);
-    net_backward(&net, n, labels);
-    float *analytic = malloc(sizeof(float) * net.param_floats);
-    memcpy(analytic, net.grads, sizeof(float) * net.param_floats);
-    for (int li = 0; li < net.count; li++) {
-        struct layer *l = &net.layers[li];
-        for (int pi = 0; pi < l->param_count; pi++) {
-            struct param *p = &l->params[pi];
-            long step = p->size / CHECKS_PER_TENSOR + 1;
-            for (long e = 0; e < p->size; e += step) {
-                float saved = p->data[e];
-                p->data[e] = saved + (float)STEP;
-                double plus = mean_loss(&net, n, labels);
-                p->data[e] = saved - (float)STEP;
-                double minus = mean_loss(&net, n, labels);
-                p->data[e] = saved;
-                double numeric = (plus - minus) / (2 * STEP);
-                double a = analytic[p->data - net.params + e];
-                double tol = ABS_TOL + REL_TOL * fmax(fabs(a), fabs(numeric));
-                ck_assert_msg(fabs(a - numeric) <= tol, "%s.%s[%ld]: analytic %.6g, numerical %.6g (threads %d)",
-                              l->name, p->name, e, a, numeric, threads);
-            }
-        }
-    }
-    free(analytic);
+    net.seed = 5;
+    net.step = 7;
+    struct gradcheck_layer *result = calloc(net.count, sizeof *result);
+    ck_assert_double_ge(gradcheck_run(&net, n, labels, CHECKS_PER_TENSOR, result), 0.0);
+    for (int li = 0; li < net.count; li++)
+        ck_assert_msg(result[li].worst <= GRADCHECK_TOLERANCE, "[%s] %s: error %.3g (threads %d)",
+                      net.layers[li].name, result[li].where, result[li].worst, threads);
+    free(result);
     net_free(&net);
     config_free(&cfg);
 }
@@ -83,6 +56,37 @@ static const struct {
     {"[c1]\ntype = conv\nfilters = 2\nsize = 3\npad = 1\n[p]\ntype = maxpool\nsize = 3\nstride = 2\npad = 1\n" HEAD, {2, 9, 9}},
     {"[c1]\ntype = conv\nfilters = 2\nsize = 3\npad = 1\n[p]\ntype = avgpool\nsize = 2\n" HEAD, {2, 8, 8}},
     {"[c1]\ntype = conv\nfilters = 2\nsize = 3\nbias = 0\n[fc0]\ntype = affine\noutputs = 7\n" HEAD, {2, 8, 8}},
+    /* grouped, depthwise and dilated convolutions */
+    {"[c1]\ntype = conv\nfilters = 4\nsize = 3\npad = 1\n[g]\ntype = conv\nfilters = 6\nsize = 3\ngroups = 2\n"
+     "dilation = 2\npad = 2\n" HEAD, {2, 7, 7}},
+    {"[c1]\ntype = conv\nfilters = 4\nsize = 3\npad = 1\n[dw]\ntype = conv\nfilters = 4\nsize = 3\ngroups = 4\n"
+     "stride = 2\n[pw]\ntype = conv\nfilters = 5\nsize = 1\n" HEAD, {2, 7, 7}},
+    {"[c1]\ntype = conv\nfilters = 4\nsize = 3\n[pw]\ntype = conv\nfilters = 4\nsize = 1\ngroups = 2\n" HEAD, {3, 6, 6}},
+    {"[c1]\ntype = conv\nfilters = 3\nsize_h = 3\nsize_w = 2\ndilation_h = 2\ndilation_w = 3\n" HEAD, {2, 9, 9}},
+    /* activations, standalone and fused */
+    {"[c1]\ntype = conv\nfilters = 3\nsize = 3\n[a]\ntype = leaky\nslope = 0.1\n" HEAD, {2, 6, 6}},
+    {"[c1]\ntype = conv\nfilters = 3\nsize = 3\n[a]\ntype = sigmoid\n" HEAD, {2, 6, 6}},
+    {"[c1]\ntype = conv\nfilters = 3\nsize = 3\n[a]\ntype = tanh\n" HEAD, {2, 6, 6}},
+    {"[c1]\ntype = conv\nfilters = 3\nsize = 3\nactivation = tanh\n[c2]\ntype = conv\nfilters = 3\nsize = 3\n"
+     "activation = leaky\nslope = 0.2\n[fc0]\ntype = affine\noutputs = 6\nactivation = sigmoid\n" HEAD, {2, 7, 7}},
+    /* pooling to one value per map, dropout, batchnorm after conv and affine, LRN */
+    {"[c1]\ntype = conv\nfilters = 4\nsize = 3\n[gap]\ntype = globalavgpool\n" HEAD, {2, 6, 6}},
+    {"[c1]\ntype = conv\nfilters = 4\nsize = 3\n[d]\ntype = dropout\nrate = 0.3\n" HEAD, {2, 6, 6}},
+    {"[c1]\ntype = conv\nfilters = 3\nsize = 3\n[bn]\ntype = batchnorm\n"
+     "[fc0]\ntype = affine\noutputs = 6\n[bn2]\ntype = batchnorm\n" HEAD, {2, 6, 6}},
+    {"[c1]\ntype = conv\nfilters = 7\nsize = 3\n[n]\ntype = lrn\nsize = 3\nalpha = 0.5\nk = 1\n" HEAD, {2, 6, 6}},
+    /* graphs: residual add (one tensor read twice), concat, squeeze-and-excitation scale */
+    {"[c1]\ntype = conv\nfilters = 3\nsize = 3\npad = 1\n[c2]\ntype = conv\nfilters = 3\nsize = 3\npad = 1\n"
+     "[sum]\ntype = add\ninput = c1, c2\n[twice]\ntype = add\ninput = sum, sum\n" HEAD, {2, 6, 6}},
+    {"[c1]\ntype = conv\nfilters = 3\nsize = 3\npad = 1\n[a]\ntype = conv\nfilters = 2\nsize = 1\n"
+     "[b]\ntype = conv\nfilters = 4\nsize = 3\npad = 1\ninput = c1\n[cat]\ntype = concat\ninput = a, b, c1\n" HEAD,
+     {2, 6, 6}},
+    {"[c1]\ntype = conv\nfilters = 4\nsize = 3\n[sq]\ntype = globalavgpool\n[e1]\ntype = affine\noutputs = 2\n"
+     "activation = relu\n[e2]\ntype = affine\noutputs = 4\nactivation = sigmoid\n[se]\ntype = scale\ninput = c1, e2\n"
+     HEAD, {2, 6, 6}},
+    /* the regression losses */
+    {"[c1]\ntype = conv\nfilters = 3\nsize = 3\n[fc]\ntype = affine\noutputs = 5\n[loss]\ntype = l2\n", {2, 6, 6}},
+    {"[c1]\ntype = conv\nfilters = 3\nsize = 3\n[fc]\ntype = affine\noutputs = 5\n[loss]\ntype = l1\n", {2, 6, 6}},
     /* a whole small network: every layer type */
     {"[c1]\ntype = conv\nfilters = 4\nsize = 3\npad = 1\n[r1]\ntype = relu\n[p1]\ntype = maxpool\nsize = 2\n"
      "[c2]\ntype = conv\nfilters = 3\nsize = 2\nstride = 2\n[r2]\ntype = relu\n[p2]\ntype = avgpool\nsize = 2\n"

@@ -1,0 +1,36 @@
+/* activation.h - elementwise activations, as layers of their own (relu,
+ * leaky, sigmoid, tanh) and fused into conv and affine layers
+ * (`activation = relu`), where they run on the layer's output in place.
+ *
+ * Each derivative is computed from the output y alone, so the input need
+ * not be kept and the fused form can overwrite its pre-activation:
+ *   relu     y = max(0, x)          dy/dx = [y > 0]
+ *   leaky    y = x > 0 ? x : a*x    dy/dx = y > 0 ? 1 : a   (a > 0)
+ *   sigmoid  y = 1 / (1 + e^-x)     dy/dx = y (1 - y)
+ *   tanh     y = tanh x             dy/dx = 1 - y^2 */
+#ifndef CNNCTL_ACTIVATION_H
+#define CNNCTL_ACTIVATION_H
+
+#include "config.h"
+
+enum activation_kind { ACT_NONE, ACT_RELU, ACT_LEAKY, ACT_SIGMOID, ACT_TANH };
+
+struct activation {
+    enum activation_kind kind;
+    float slope;   /* leaky only */
+};
+
+/* "relu" -> ACT_RELU; -1 for an unknown name. "none" is ACT_NONE. */
+int activation_from_name(const char *name, enum activation_kind *out);
+const char *activation_name(enum activation_kind kind);
+
+/* The `activation` (and `slope`) keys of a conv or affine section. */
+int activation_parse(struct config *cfg, struct config_section *s, struct activation *out);
+
+/* y = f(x) for count values; x and y may be the same array. */
+void activation_forward(const struct activation *a, const float *x, float *y, long count, int threads);
+/* dx = dy * f'(y) (or dx += ... when accumulate); dx and dy may be the same array. */
+void activation_backward(const struct activation *a, const float *y, const float *dy, float *dx, long count,
+                         int accumulate, int threads);
+
+#endif

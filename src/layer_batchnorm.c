@@ -1,0 +1,151 @@
+/* layer_batchnorm.c - batch normalisation per channel (Ioffe and Szegedy).
+ *
+ *   x: (N, C, H, W) (an affine output is (N, C, 1, 1)); per channel c, over
+ *   its M = N*H*W values:
+ *     train: mean, var = the batch's (biased) mean and variance
+ *            xhat = (x - mean) / sqrt(var + eps),  y = gamma * xhat + beta
+ *            running = momentum * running + (1 - momentum) * batch value
+ *            (the variance unbiased, M / (M - 1), as PyTorch keeps it)
+ *     eval:  the same with the running mean and variance
+ *   backward (train): with g = dy * gamma,
+ *     dx = inv_std / M * (M g - sum g - xhat * sum(g * xhat))
+ *     dgamma = sum(dy * xhat),  dbeta = sum(dy)
+ * gamma and beta are trained; running_mean and running_var are statistics:
+ * kept in checkpoints, never touched by the optimizer. xhat stays in the
+ * layer's state for backward. Channels run in parallel, each summed in one
+ * fixed order: deterministic at any thread count. */
+#include "layer.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+struct batchnorm_conf {
+    float momentum, eps;
+    int channels;
+    float inv_std[];   /* per channel, from the last training forward */
+};
+
+static int batchnorm_parse(struct layer *l, struct config *cfg, struct config_section *s)
+{
+    struct batchnorm_conf *c = calloc(1, sizeof *c);
+    l->conf = c;
+    if (!c)
+        return -1;
+    double momentum, eps;
+    int rc = 0;
+    if (config_get_float(cfg, s, "momentum", &momentum, 0.9, 0.0, 1.0) < 0)
+        rc = -1;
+    if (config_get_float(cfg, s, "eps", &eps, 1e-5, 1e-12, 1.0) < 0)
+        rc = -1;
+    c->momentum = (float)momentum;
+    c->eps = (float)eps;
+    return rc;
+}
+
+static int batchnorm_shape(struct layer *l, char *err, size_t errlen)
+{
+    const int C = l->in[0].c;
+    struct batchnorm_conf *c = realloc(l->conf, sizeof *c + sizeof(float) * C);
+    if (!c) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    l->conf = c;
+    c->channels = C;
+    l->out = l->in[0];
+    int dims[1] = {C};
+    layer_add_param(l, "gamma", 1, dims, 1, (struct init_spec){INIT_CONSTANT, 1.0f});
+    layer_add_param(l, "beta", 1, dims, 1, (struct init_spec){INIT_ZERO, 0.0f});
+    layer_add_statistic(l, "running_mean", C, 0.0f);
+    layer_add_statistic(l, "running_var", C, 1.0f);
+    l->state_floats = shape_size(l->out);   /* xhat */
+    l->flops = 4.0 * shape_size(l->out);
+    return 0;
+}
+
+static void batchnorm_forward(struct layer *l, const struct layer_run *run)
+{
+    struct batchnorm_conf *c = l->conf;
+    const int C = c->channels, N = run->n;
+    const long HW = (long)l->out.h * l->out.w, size = C * HW, M = N * HW;
+    const float *gamma = l->params[0].data, *beta = l->params[1].data;
+    float *rmean = l->params[2].data, *rvar = l->params[3].data;
+    const float *x = l->x[0];
+    float *y = l->y, *xhat = l->state;
+    const int train = run->train;
+#pragma omp parallel for num_threads(run->threads) schedule(static)
+    for (int ch = 0; ch < C; ch++) {
+        float mean, inv_std;
+        if (train) {
+            double sum = 0.0, sq = 0.0;   /* double: M can be 10^5 values */
+            for (int i = 0; i < N; i++)
+                for (long p = 0; p < HW; p++)
+                    sum += x[i * size + ch * HW + p];
+            mean = (float)(sum / M);
+            for (int i = 0; i < N; i++)
+                for (long p = 0; p < HW; p++) {
+                    double d = x[i * size + ch * HW + p] - mean;
+                    sq += d * d;
+                }
+            float var = (float)(sq / M);
+            inv_std = 1.0f / sqrtf(var + c->eps);
+            c->inv_std[ch] = inv_std;
+            float unbiased = M > 1 ? (float)(sq / (M - 1)) : var;
+            rmean[ch] = c->momentum * rmean[ch] + (1.0f - c->momentum) * mean;
+            rvar[ch] = c->momentum * rvar[ch] + (1.0f - c->momentum) * unbiased;
+        } else {
+            mean = rmean[ch];
+            inv_std = 1.0f / sqrtf(rvar[ch] + c->eps);
+        }
+        const float g = gamma[ch], b = beta[ch];
+        for (int i = 0; i < N; i++) {
+            const float *xs = x + i * size + ch * HW;
+            float *ys = y + i * size + ch * HW, *hs = xhat + i * size + ch * HW;
+            for (long p = 0; p < HW; p++) {
+                float h = (xs[p] - mean) * inv_std;
+                hs[p] = h;
+                ys[p] = g * h + b;
+            }
+        }
+    }
+}
+
+static void batchnorm_backward(struct layer *l, const struct layer_run *run)
+{
+    struct batchnorm_conf *c = l->conf;
+    const int C = c->channels, N = run->n;
+    const long HW = (long)l->out.h * l->out.w, size = C * HW, M = N * HW;
+    const float *gamma = l->params[0].data;
+    float *dgamma = l->params[0].grad, *dbeta = l->params[1].grad;
+    const float *dy = l->dy, *xhat = l->state;
+    float *dx = l->dx[0];
+    const int add = !l->dx_overwrite[0];
+#pragma omp parallel for num_threads(run->threads) schedule(static)
+    for (int ch = 0; ch < C; ch++) {
+        double sum_dy = 0.0, sum_dy_xhat = 0.0;
+        for (int i = 0; i < N; i++)
+            for (long p = 0; p < HW; p++) {
+                long e = i * size + ch * HW + p;
+                sum_dy += dy[e];
+                sum_dy_xhat += (double)dy[e] * xhat[e];
+            }
+        dgamma[ch] = (float)sum_dy_xhat;
+        dbeta[ch] = (float)sum_dy;
+        if (!dx)
+            continue;
+        /* with g = dy * gamma: sum g = gamma sum dy, sum g xhat = gamma sum dy xhat */
+        const float k = gamma[ch] * c->inv_std[ch] / M, s_dy = (float)sum_dy, s_dy_xhat = (float)sum_dy_xhat;
+        for (int i = 0; i < N; i++)
+            for (long p = 0; p < HW; p++) {
+                long e = i * size + ch * HW + p;
+                float v = k * ((float)M * dy[e] - s_dy - xhat[e] * s_dy_xhat);
+                dx[e] = add ? dx[e] + v : v;
+            }
+    }
+}
+
+const struct layer_ops layer_batchnorm = {
+    .type = "batchnorm", .parse = batchnorm_parse, .shape = batchnorm_shape, .forward = batchnorm_forward,
+    .backward = batchnorm_backward,
+};

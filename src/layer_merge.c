@@ -1,0 +1,193 @@
+/* layer_merge.c - layers that join several inputs (`input = a, b, ...`):
+ *
+ *   add     y = x0 + x1 + ...        all inputs of one shape (ResNet shortcuts)
+ *           dx_k = dy
+ *   concat  y = [x0; x1; ...]        along channels, same H and W (Inception)
+ *           dx_k = dy's slice k
+ *   scale   y[c] = x0[c] * x1[c]     x0: (C, H, W) feature maps, x1: C weights
+ *                                    (SENet's excitation, usually (C, 1, 1))
+ *           dx0[c] = dy[c] * x1[c],  dx1[c] = sum over H, W of dy[c] * x0[c] */
+#include "layer.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int merge_parse(struct layer *l, struct config *cfg, struct config_section *s)
+{
+    (void)l;
+    (void)cfg;
+    (void)s;
+    return 0;
+}
+
+static void shape_text(struct shape s, char *buf, size_t len)
+{
+    snprintf(buf, len, "%d x %d x %d", s.c, s.h, s.w);
+}
+
+static int add_shape(struct layer *l, char *err, size_t errlen)
+{
+    for (int k = 1; k < l->input_count; k++)
+        if (l->in[k].c != l->in[0].c || l->in[k].h != l->in[0].h || l->in[k].w != l->in[0].w) {
+            char a[48], b[48];
+            shape_text(l->in[0], a, sizeof a);
+            shape_text(l->in[k], b, sizeof b);
+            snprintf(err, errlen, "add needs inputs of one shape, but input 1 is %s and input %d is %s "
+                     "(a 1x1 conv with a stride on the shortcut matches them)", a, k + 1, b);
+            return -1;
+        }
+    l->out = l->in[0];
+    l->flops = (double)(l->input_count - 1) * shape_size(l->out);
+    return 0;
+}
+
+static void add_forward(struct layer *l, const struct layer_run *run)
+{
+    const long count = run->n * shape_size(l->out);
+    float *y = l->y;
+    memcpy(y, l->x[0], sizeof(float) * count);
+    for (int k = 1; k < l->input_count; k++) {
+        const float *x = l->x[k];
+#pragma omp parallel for simd num_threads(run->threads) schedule(static) if (count > 65536)
+        for (long e = 0; e < count; e++)
+            y[e] += x[e];
+    }
+}
+
+static void add_backward(struct layer *l, const struct layer_run *run)
+{
+    const long count = run->n * shape_size(l->out);
+    const float *dy = l->dy;
+    for (int k = 0; k < l->input_count; k++) {
+        float *dx = l->dx[k];
+        if (!dx)
+            continue;
+        if (l->dx_overwrite[k]) {
+            memcpy(dx, dy, sizeof(float) * count);
+            continue;
+        }
+#pragma omp parallel for simd num_threads(run->threads) schedule(static) if (count > 65536)
+        for (long e = 0; e < count; e++)
+            dx[e] += dy[e];
+    }
+}
+
+static int concat_shape(struct layer *l, char *err, size_t errlen)
+{
+    int channels = 0;
+    for (int k = 0; k < l->input_count; k++) {
+        if (l->in[k].h != l->in[0].h || l->in[k].w != l->in[0].w) {
+            char a[48], b[48];
+            shape_text(l->in[0], a, sizeof a);
+            shape_text(l->in[k], b, sizeof b);
+            snprintf(err, errlen, "concat joins channels of one height and width, but input 1 is %s and "
+                     "input %d is %s", a, k + 1, b);
+            return -1;
+        }
+        channels += l->in[k].c;
+    }
+    l->out = (struct shape){channels, l->in[0].h, l->in[0].w};
+    l->flops = 0;
+    return 0;
+}
+
+static void concat_forward(struct layer *l, const struct layer_run *run)
+{
+    const long out_size = shape_size(l->out);
+#pragma omp parallel for num_threads(run->threads) schedule(static)
+    for (int i = 0; i < run->n; i++) {
+        float *y = l->y + i * out_size;
+        for (int k = 0; k < l->input_count; k++) {
+            long part = shape_size(l->in[k]);
+            memcpy(y, l->x[k] + i * part, sizeof(float) * part);
+            y += part;
+        }
+    }
+}
+
+static void concat_backward(struct layer *l, const struct layer_run *run)
+{
+    const long out_size = shape_size(l->out);
+#pragma omp parallel for num_threads(run->threads) schedule(static)
+    for (int i = 0; i < run->n; i++) {
+        const float *dy = l->dy + i * out_size;
+        for (int k = 0; k < l->input_count; k++) {
+            long part = shape_size(l->in[k]);
+            float *dx = l->dx[k] ? l->dx[k] + i * part : NULL;
+            if (dx && l->dx_overwrite[k])
+                memcpy(dx, dy, sizeof(float) * part);
+            else if (dx)
+                for (long e = 0; e < part; e++)
+                    dx[e] += dy[e];
+            dy += part;
+        }
+    }
+}
+
+static int scale_shape(struct layer *l, char *err, size_t errlen)
+{
+    if (shape_size(l->in[1]) != l->in[0].c) {
+        char a[48], b[48];
+        shape_text(l->in[0], a, sizeof a);
+        shape_text(l->in[1], b, sizeof b);
+        snprintf(err, errlen, "scale needs one weight per channel of input 1 (%s), but input 2 is %s", a, b);
+        return -1;
+    }
+    l->out = l->in[0];
+    l->flops = (double)shape_size(l->out);
+    return 0;
+}
+
+static void scale_forward(struct layer *l, const struct layer_run *run)
+{
+    const int C = l->out.c;
+    const long HW = (long)l->out.h * l->out.w;
+#pragma omp parallel for num_threads(run->threads) schedule(static)
+    for (int i = 0; i < run->n; i++)
+        for (int ch = 0; ch < C; ch++) {
+            const float w = l->x[1][(long)i * C + ch];
+            const float *x = l->x[0] + ((long)i * C + ch) * HW;
+            float *y = l->y + ((long)i * C + ch) * HW;
+            for (long p = 0; p < HW; p++)
+                y[p] = x[p] * w;
+        }
+}
+
+static void scale_backward(struct layer *l, const struct layer_run *run)
+{
+    const int C = l->out.c;
+    const long HW = (long)l->out.h * l->out.w;
+#pragma omp parallel for num_threads(run->threads) schedule(static)
+    for (int i = 0; i < run->n; i++)
+        for (int ch = 0; ch < C; ch++) {
+            const long map = (long)i * C + ch;
+            const float w = l->x[1][map];
+            const float *x = l->x[0] + map * HW, *dy = l->dy + map * HW;
+            if (l->dx[0]) {
+                float *dx = l->dx[0] + map * HW;
+                for (long p = 0; p < HW; p++)
+                    dx[p] = l->dx_overwrite[0] ? dy[p] * w : dx[p] + dy[p] * w;
+            }
+            if (l->dx[1]) {
+                float sum = 0.0f;
+                for (long p = 0; p < HW; p++)
+                    sum += dy[p] * x[p];
+                l->dx[1][map] = l->dx_overwrite[1] ? sum : l->dx[1][map] + sum;
+            }
+        }
+}
+
+const struct layer_ops layer_add = {
+    .type = "add", .min_inputs = 2, .max_inputs = LAYER_MAX_INPUTS, .parse = merge_parse, .shape = add_shape,
+    .forward = add_forward, .backward = add_backward,
+};
+
+const struct layer_ops layer_concat = {
+    .type = "concat", .min_inputs = 2, .max_inputs = LAYER_MAX_INPUTS, .parse = merge_parse,
+    .shape = concat_shape, .forward = concat_forward, .backward = concat_backward,
+};
+
+const struct layer_ops layer_scale = {
+    .type = "scale", .min_inputs = 2, .max_inputs = 2, .parse = merge_parse, .shape = scale_shape,
+    .forward = scale_forward, .backward = scale_backward,
+};
