@@ -146,7 +146,7 @@ START_TEST(test_inputs)
            "(a 1x1 conv with a stride on the shortcut matches them) (input 2 x 26 x 26)");
     expect(PRELUDE "[a]\ntype = conv\nfilters = 2\nsize = 3\n[b]\ntype = maxpool\n[c]\ntype = concat\ninput = a, b\n"
            "[loss]\ntype = softmax\n", NULL,
-           "test.ini:12: [c] concat joins channels of one height and width, but input 1 is 2 x 26 x 26 and input 2 "
+           "test.ini:11: [c] concat joins channels of one height and width, but input 1 is 2 x 26 x 26 and input 2 "
            "is 2 x 13 x 13 (input 2 x 26 x 26)");
     expect(PRELUDE "[a]\ntype = conv\nfilters = 2\nsize = 3\n[b]\ntype = scale\ninput = a, a\n"
            "[loss]\ntype = softmax\n", NULL,
