@@ -150,7 +150,7 @@ START_TEST(test_inputs)
            "is 2 x 13 x 13 (input 2 x 26 x 26)");
     expect(PRELUDE "[a]\ntype = conv\nfilters = 2\nsize = 3\n[b]\ntype = scale\ninput = a, a\n"
            "[loss]\ntype = softmax\n", NULL,
-           "test.ini:10: [b] scale needs one weight per channel of input 1 (2 x 26 x 26), but input 2 is 2 x 26 x 26 "
+           "test.ini:9: [b] scale needs one weight per channel of input 1 (2 x 26 x 26), but input 2 is 2 x 26 x 26 "
            "(input 2 x 26 x 26)");
 }
 END_TEST
