@@ -157,22 +157,32 @@ struct throughput {
     double gflops;                   /* training, counting forward x 3 */
 };
 
-static int load_net(const char *path, struct net *net, int batch, int threads, struct config *cfg)
+/* The net of a config, and (when opt is not NULL) the config's optimizer
+ * with fresh state: training throughput includes its update. */
+static int load_net(const char *path, struct net *net, int batch, int threads, struct config *cfg,
+                    struct optimizer *opt)
 {
     if (config_load_file(cfg, path) < 0)
         return -1;
     struct settings st;
     int rc = settings_read(&st, cfg, "bench");
+    struct optim_config oc = st.optim;
     settings_free(&st);
     if (rc < 0 || net_build(net, cfg, (struct shape){1, 28, 28}, batch, threads) < 0) {
         for (int i = 0; i < cfg->error_count; i++)
             fprintf(stderr, "cnnctl: %s\n", cfg->errors[i]);
         return -1;
     }
+    if (opt && optim_init(opt, &oc, net->param_floats) < 0) {
+        fprintf(stderr, "cnnctl: out of memory for the optimizer of %s\n", path);
+        net_free(net);
+        return -1;
+    }
     return 0;
 }
 
-static double images_per_second(struct net *net, int n, int train, const uint8_t *labels, double seconds)
+static double images_per_second(struct net *net, struct optimizer *opt, int n, int train, const uint8_t *labels,
+                                double seconds)
 {
     double runs[3];
     for (int run = 0; run < 3; run++) {
@@ -182,7 +192,7 @@ static double images_per_second(struct net *net, int n, int train, const uint8_t
             net_forward(net, n, labels, NULL, train);
             if (train) {
                 net_backward(net, n, labels);
-                optim_sgd_step(net, 1e-6f);
+                optim_step(opt, net, 1e-6f, (uint64_t)steps);
             }
             steps++;
         } while ((t = now() - t0) < seconds / 3);
@@ -195,7 +205,8 @@ static int measure_config(const char *path, int threads, double seconds, int use
 {
     struct config cfg;
     struct net net;
-    if (load_net(path, &net, 100, threads, &cfg) < 0) {
+    struct optimizer opt;
+    if (load_net(path, &net, 100, threads, &cfg, &opt) < 0) {
         config_free(&cfg);
         return -1;
     }
@@ -211,12 +222,13 @@ static int measure_config(const char *path, int threads, double seconds, int use
     double flops = 0;
     for (int i = 0; i < net.count; i++)
         flops += net.layers[i].flops;
-    images_per_second(&net, 100, 1, labels, 0.3);  /* warm up */
-    out->train = images_per_second(&net, 100, 1, labels, seconds);
+    images_per_second(&net, &opt, 100, 1, labels, 0.3);  /* warm up */
+    out->train = images_per_second(&net, &opt, 100, 1, labels, seconds);
     out->gflops = out->train * flops * 3 / 1e9;
-    out->infer100 = images_per_second(&net, 100, 0, labels, seconds);
-    out->infer1 = images_per_second(&net, 1, 0, labels, seconds);
+    out->infer100 = images_per_second(&net, &opt, 100, 0, labels, seconds);
+    out->infer1 = images_per_second(&net, &opt, 1, 0, labels, seconds);
     net_free(&net);
+    optim_free(&opt);
     config_free(&cfg);
     return 0;
 }
@@ -227,7 +239,8 @@ static int profile_layers(const char *path, int threads, double seconds)
 {
     struct config cfg;
     struct net net;
-    if (load_net(path, &net, 100, threads, &cfg) < 0) {
+    struct optimizer opt;
+    if (load_net(path, &net, 100, threads, &cfg, &opt) < 0) {
         config_free(&cfg);
         return -1;
     }
@@ -255,7 +268,7 @@ static int profile_layers(const char *path, int threads, double seconds)
             bw[(size_t)i * cap + steps] = now() - a;
         }
         double a = now();
-        optim_sgd_step(&net, 1e-6f);
+        optim_step(&opt, &net, 1e-6f, (uint64_t)steps);
         upd[steps++] = now() - a;
     }
     printf("%s: ms per step of 100 images, median of %d steps, %d threads\n", path, steps, threads);
@@ -275,6 +288,7 @@ static int profile_layers(const char *path, int threads, double seconds)
     free(bw);
     free(upd);
     net_free(&net);
+    optim_free(&opt);
     config_free(&cfg);
     return 0;
 }
@@ -417,7 +431,7 @@ int cmd_bench(int argc, char **argv)
     for (int ci = 0; ci < config_count; ci++) {
         struct config cfg;
         struct net net;
-        if (load_net(configs[ci], &net, 100, 1, &cfg) == 0) {
+        if (load_net(configs[ci], &net, 100, 1, &cfg, NULL) == 0) {
             const char *base = strrchr(configs[ci], '/') ? strrchr(configs[ci], '/') + 1 : configs[ci];
             for (int li = 0; li < net.count; li++) {
                 const struct layer *l = &net.layers[li];

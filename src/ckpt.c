@@ -76,7 +76,8 @@ static void put_chunk_header(struct writer *w, const char tag[4], uint64_t len)
 }
 
 int ckpt_write(const char *path, const char *config_text, size_t config_len, const struct net *net,
-               const struct ckpt_stats *stats, const struct ckpt_train_state *state, char *err, size_t errlen)
+               const struct ckpt_stats *stats, const struct ckpt_train_state *state, const struct optimizer *opt,
+               char *err, size_t errlen)
 {
     struct atomic_file af;
     if (make_parent_dirs(path, err, errlen) < 0 || atomic_open(&af, path, err, errlen) < 0)
@@ -123,6 +124,13 @@ int ckpt_write(const char *path, const char *config_text, size_t config_len, con
                 put_u32(&w, (uint32_t)p->dims[d]);
             put_floats(&w, p->data, p->size);
         }
+    }
+    if (state && opt && opt->arrays > 0) {
+        put_chunk_header(&w, "OPTM", 12 + 4 * (uint64_t)opt->arrays * opt->n);
+        put_u32(&w, (uint32_t)opt->arrays);
+        put_u64(&w, (uint64_t)opt->n);
+        for (int a = 0; a < opt->arrays; a++)
+            put_floats(&w, opt->state[a], opt->n);
     }
     put_chunk_header(&w, "END", 0);  /* the string's NUL is the tag's 4th byte */
     uint32_t crc = (uint32_t)w.crc;
@@ -320,6 +328,21 @@ int ckpt_parse(unsigned char *data, size_t got, const char *path, struct ckpt *o
             t->epoch_correct = get_u64(q + 80);
             t->best_accuracy = get_f64(q + 88);
             out->has_state = 1;
+        } else if (memcmp(tag, "OPTM", 4) == 0) {
+            uint32_t arrays = len >= 12 ? get_u32(payload) : 0;
+            uint64_t floats = len >= 12 ? get_u64(payload + 4) : 0;
+            /* arrays <= OPTIM_MAX_ARRAYS and floats < 2^60 keep the product from overflowing */
+            if (len < 12 || out->optim_values || arrays == 0 || arrays > OPTIM_MAX_ARRAYS || floats >= (1ULL << 60) ||
+                len - 12 != 4 * (uint64_t)arrays * floats) {
+                ckpt_free(out);
+                return fail(err, errlen, path, "OPTM chunk at byte %zu: %llu bytes do not hold the %u arrays of "
+                            "%llu floats it declares (at most %d arrays, once)", at, (unsigned long long)len,
+                            arrays, (unsigned long long)floats, OPTIM_MAX_ARRAYS);
+            }
+            out->optim_arrays = (int)arrays;
+            out->optim_floats = floats;
+            out->optim_values = payload + 12;
+            out->optim_offset = at;
         } else if (memcmp(tag, "TENS", 4) == 0) {
             if (out->tensor_count == CKPT_MAX_TENSORS) {
                 ckpt_free(out);
@@ -386,6 +409,20 @@ int ckpt_load_params(const struct ckpt *c, struct net *net, const char *path, ch
     if (c->tensor_count != expected)
         return fail(err, errlen, path, "%d tensors, but the embedded config defines %d", c->tensor_count,
                     expected);
+    return 0;
+}
+
+int ckpt_load_optimizer(const struct ckpt *c, struct optimizer *opt, const char *path, char *err, size_t errlen)
+{
+    if (c->optim_arrays != opt->arrays || (opt->arrays && c->optim_floats != (uint64_t)opt->n))
+        return fail(err, errlen, path, "holds optimizer state of %d arrays of %llu floats, but optimizer %s of this "
+                    "network keeps %d of %ld", c->optim_arrays, (unsigned long long)c->optim_floats,
+                    optim_name(opt->c.kind), opt->arrays, opt->arrays ? opt->n : 0L);
+    for (int a = 0; a < opt->arrays; a++)
+        for (long e = 0; e < opt->n; e++) {
+            uint32_t bits = get_u32(c->optim_values + 4 * ((uint64_t)a * opt->n + e));
+            memcpy(&opt->state[a][e], &bits, 4);
+        }
     return 0;
 }
 

@@ -11,6 +11,10 @@
  *            TRST  the training state a resumed run continues from
  *            TENS  u16 name length, name ("conv1.weight"), u8 rank (1..4),
  *                  rank x u32 dims, then the float32 values
+ *            OPTM  the optimizer's state (momentum, Adam's moments): u32 array
+ *                  count A (1..2), u64 floats per array N (the parameter
+ *                  arena's, tensors in TENS order, each padded to 16 floats),
+ *                  then A x N float32; only with TRST, only when A > 0
  *            END\0 empty, the last chunk
  *   -4  4  CRC-32 (zlib's) of every byte before it
  * Readers verify everything before trusting anything: size, magic, version,
@@ -22,6 +26,7 @@
 #include <stdint.h>
 
 #include "net.h"
+#include "optim.h"
 
 #define CKPT_VERSION 1
 #define CKPT_MAX_TENSORS 4096
@@ -66,11 +71,16 @@ struct ckpt {
     struct ckpt_train_state state;
     struct ckpt_tensor *tensors;
     int tensor_count;
+    int optim_arrays;                    /* 0: no OPTM chunk */
+    uint64_t optim_floats;
+    const unsigned char *optim_values;   /* inside data */
+    size_t optim_offset;
 };
 
-/* state may be NULL (nothing to resume). */
+/* state may be NULL (nothing to resume); opt too (no optimizer state). */
 int ckpt_write(const char *path, const char *config_text, size_t config_len, const struct net *net,
-               const struct ckpt_stats *stats, const struct ckpt_train_state *state, char *err, size_t errlen);
+               const struct ckpt_stats *stats, const struct ckpt_train_state *state, const struct optimizer *opt,
+               char *err, size_t errlen);
 /* Reads and verifies; 0, or -1 with a one-line message naming the path and
  * the byte offset. */
 int ckpt_read(const char *path, struct ckpt *out, char *err, size_t errlen);
@@ -79,6 +89,9 @@ int ckpt_parse(unsigned char *data, size_t size, const char *path, struct ckpt *
 /* Copies the tensors into a net built from the same config: every
  * parameter must be there once, with the net's shape. */
 int ckpt_load_params(const struct ckpt *c, struct net *net, const char *path, char *err, size_t errlen);
+/* Copies the optimizer state into opt (initialised for the same network):
+ * the array count and size must match. */
+int ckpt_load_optimizer(const struct ckpt *c, struct optimizer *opt, const char *path, char *err, size_t errlen);
 void ckpt_free(struct ckpt *c);
 
 #endif

@@ -221,6 +221,7 @@ int cmd_train(int argc, char **argv)
     struct idx_labels train_lb = {0}, test_lb = {0};
     struct dataset all = {0}, test = {0};
     struct net net = {0};
+    struct optimizer opt = {0};
     int status = EXIT_INPUT;
     /* The whole config first (the input shape is in the images' header),
      * then the data. */
@@ -251,8 +252,14 @@ int cmd_train(int argc, char **argv)
         (test.count && dataset_check_labels(&test, st->test_labels, net.classes, err, sizeof err) < 0))
         goto fail;
     int n_train = all.count - (int)st->validation;
+    if (optim_init(&opt, &st->optim, net.param_floats) < 0) {
+        snprintf(err, sizeof err, "out of memory for the optimizer's state");
+        status = EXIT_RUNTIME;
+        goto fail;
+    }
     if (resume) {
-        if (ckpt_load_params(&ck, &net, resume, err, sizeof err) < 0)
+        if (ckpt_load_params(&ck, &net, resume, err, sizeof err) < 0 ||
+            ckpt_load_optimizer(&ck, &opt, resume, err, sizeof err) < 0)
             goto fail;
         if (ck.state.batch_in_epoch > (uint64_t)(n_train + st->batch - 1) / st->batch) {
             snprintf(err, sizeof err, "%s: stopped at batch %llu of an epoch, but this data has only %ld batches",
@@ -268,7 +275,7 @@ int cmd_train(int argc, char **argv)
     pin_path(&p.cfg, "train", "log", st->log_path);
     pin_path(&p.cfg, "train", "checkpoint", st->checkpoint_path);
 
-    struct train_job job = {&p.cfg, st, &net, dataset_slice(&all, 0, n_train),
+    struct train_job job = {&p.cfg, st, &net, &opt, dataset_slice(&all, 0, n_train),
                             dataset_slice(&all, n_train, (int)st->validation), test, quiet,
                             resume ? &ck.state : NULL, resume ? &ck.stats : NULL};
     status = train_run(&job, err, sizeof err);
@@ -280,6 +287,7 @@ fail:
 fail_printed:
 done:
     net_free(&net);
+    optim_free(&opt);
     idx_images_free(&train_im);
     idx_labels_free(&train_lb);
     idx_images_free(&test_im);

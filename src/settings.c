@@ -28,6 +28,94 @@ int settings_cpu_count(void)
     return n > 0 ? n : 1;
 }
 
+/* "N", "N epochs" or "N steps" (epochs when no unit is given). */
+static int read_count(struct config *cfg, struct config_section *sec, struct config_entry *e, long *n_out,
+                      int *in_steps)
+{
+    char *unit;
+    errno = 0;
+    long n = strtol(e->value, &unit, 10);
+    while (*unit == ' ' || *unit == '\t')
+        unit++;
+    int steps = strcmp(unit, "steps") == 0 || strcmp(unit, "step") == 0;
+    int epochs = !*unit || strcmp(unit, "epochs") == 0 || strcmp(unit, "epoch") == 0;
+    if (unit == e->value || errno || n < 0 || n > 1000000000 || !(steps || epochs)) {
+        config_error(cfg, sec, e, "'%s' is not a count of epochs or steps (expected N, N epochs or N steps, "
+                     "N from 0 to 1000000000)", e->value);
+        return -1;
+    }
+    *n_out = n;
+    *in_steps = steps;
+    return 0;
+}
+
+/* optimizer and its keys; a key of another optimizer is an error, not ignored */
+static int read_optimizer(struct settings *st, struct config *cfg, struct config_section *train)
+{
+    struct optim_config *o = &st->optim;
+    int before = cfg->error_count;
+    const char *name;
+    config_get_string(cfg, train, "optimizer", &name, "sgd");
+    if (optim_from_name(name, &o->kind) < 0)
+        config_error(cfg, train, config_find(train, "optimizer"),
+                     "unknown optimizer '%s' (expected sgd, momentum, nesterov, adagrad, rmsprop or adam)", name);
+    config_get_float(cfg, train, "lr", &st->lr, 0.1, 1e-12, 1e3);
+    struct config_entry *e;
+    if ((e = config_find(train, "lr")) != NULL && st->lr <= 0)
+        config_error(cfg, train, e, "must be positive");
+    config_get_float(cfg, train, "weight_decay", &o->weight_decay, 0.0, 0.0, 1.0);
+    int momentum = o->kind == OPT_MOMENTUM || o->kind == OPT_NESTEROV, adam = o->kind == OPT_ADAM;
+    int adaptive = o->kind == OPT_ADAGRAD || o->kind == OPT_RMSPROP || adam;
+    o->momentum = 0.9;
+    o->beta1 = 0.9;
+    o->beta2 = 0.999;
+    o->eps = o->kind == OPT_ADAGRAD ? 1e-10 : 1e-8;
+    o->decay = 0.99;
+    if (momentum)
+        config_get_float(cfg, train, "momentum", &o->momentum, 0.9, 0.0, 0.9999);
+    if (adam) {
+        config_get_float(cfg, train, "beta1", &o->beta1, 0.9, 0.0, 0.9999);
+        config_get_float(cfg, train, "beta2", &o->beta2, 0.999, 0.0, 0.999999);
+    }
+    if (adaptive)
+        config_get_float(cfg, train, "eps", &o->eps, o->eps, 1e-12, 1.0);
+    if (o->kind == OPT_RMSPROP)
+        config_get_float(cfg, train, "decay", &o->decay, 0.99, 0.0, 0.9999);
+    return cfg->error_count > before ? -1 : 0;
+}
+
+static int read_schedule(struct settings *st, struct config *cfg, struct config_section *train)
+{
+    int before = cfg->error_count;
+    const char *name;
+    config_get_string(cfg, train, "schedule", &name, "constant");
+    if (strcmp(name, "constant") == 0)
+        st->schedule = SCHED_CONSTANT;
+    else if (strcmp(name, "step") == 0)
+        st->schedule = SCHED_STEP;
+    else if (strcmp(name, "cosine") == 0)
+        st->schedule = SCHED_COSINE;
+    else
+        config_error(cfg, train, config_find(train, "schedule"),
+                     "unknown schedule '%s' (expected constant, step or cosine)", name);
+    st->gamma = 0.1;
+    st->lr_min = 0.0;
+    if (st->schedule == SCHED_STEP) {
+        struct config_entry *e = config_find(train, "step_size");
+        int in_steps = 0;
+        if (!e)
+            config_error(cfg, train, NULL, "step_size: missing (schedule = step lowers lr every N epochs or N steps)");
+        else if (read_count(cfg, train, e, &st->step_size, &in_steps) == 0 && st->step_size == 0)
+            config_error(cfg, train, e, "must be at least 1");
+        st->step_size_in_epochs = !in_steps;
+        config_get_float(cfg, train, "gamma", &st->gamma, 0.1, 0.0, 1.0);
+    }
+    if (st->schedule == SCHED_COSINE)
+        config_get_float(cfg, train, "lr_min", &st->lr_min, 0.0, 0.0, 1e3);
+    config_get_int(cfg, train, "warmup", &st->warmup, 0, 0, 1000000000);
+    return cfg->error_count > before ? -1 : 0;
+}
+
 int settings_read(struct settings *st, struct config *cfg, const char *run_name)
 {
     memset(st, 0, sizeof *st);
@@ -67,38 +155,17 @@ int settings_read(struct settings *st, struct config *cfg, const char *run_name)
     if (has_iterations == 1)
         st->epochs = 0;
     config_get_int(cfg, train, "batch", &st->batch, 100, 1, 65536);
-    const char *opt;
     struct config_entry *e;
-    config_get_string(cfg, train, "optimizer", &opt, "sgd");
-    if (strcmp(opt, "sgd") != 0)
-        config_error(cfg, train, config_find(train, "optimizer"), "unknown optimizer '%s' (expected: sgd)", opt);
-    snprintf(st->optimizer, sizeof st->optimizer, "%s", opt);
-    config_get_float(cfg, train, "lr", &st->lr, 0.1, 1e-12, 1e3);
-    if ((e = config_find(train, "lr")) != NULL && st->lr <= 0)
-        config_error(cfg, train, e, "must be positive");
+    read_optimizer(st, cfg, train);   /* errors are recorded in cfg */
+    read_schedule(st, cfg, train);
     long seed;
     config_get_int(cfg, train, "seed", &seed, 1, 0, LONG_MAX);
     st->seed = (uint64_t)seed;
     config_get_int(cfg, train, "threads", &st->threads, 0, 0, 1024);
     config_get_int(cfg, train, "log_every", &st->log_every, 100, 1, LONG_MAX / 2);
     st->checkpoint_every = 1;
-    if ((e = config_find(train, "checkpoint_every")) != NULL) {
-        /* "N", "N epochs" or "N steps" */
-        char *unit;
-        errno = 0;
-        long n = strtol(e->value, &unit, 10);
-        while (*unit == ' ' || *unit == '\t')
-            unit++;
-        int steps = strcmp(unit, "steps") == 0 || strcmp(unit, "step") == 0;
-        int epochs = !*unit || strcmp(unit, "epochs") == 0 || strcmp(unit, "epoch") == 0;
-        if (unit == e->value || errno || n < 0 || n > 1000000000 || !(steps || epochs))
-            config_error(cfg, train, e, "'%s' is not a count of epochs or steps (expected N, N epochs or N steps, "
-                         "N from 0 to 1000000000)", e->value);
-        else {
-            st->checkpoint_every = n;
-            st->checkpoint_in_steps = steps;
-        }
-    }
+    if ((e = config_find(train, "checkpoint_every")) != NULL)
+        read_count(cfg, train, e, &st->checkpoint_every, &st->checkpoint_in_steps);
     config_get_int(cfg, train, "keep", &st->keep, 0, 0, 1000000);
     const char *best;
     config_get_string(cfg, train, "best", &best, "");

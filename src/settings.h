@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "optim.h"
 
 struct settings {
     /* [data]: paths resolved (dir against the config's folder, files against dir);
@@ -15,8 +16,13 @@ struct settings {
     /* [train] */
     long epochs, iterations;   /* exactly one is non-zero */
     long batch;
-    char optimizer[16];
+    struct optim_config optim;
     double lr;
+    enum schedule_kind schedule;
+    double lr_min, gamma;       /* cosine's floor; step's factor */
+    long step_size;             /* step: every step_size steps, or epochs when step_size_in_epochs */
+    int step_size_in_epochs;
+    long warmup;                /* steps */
     uint64_t seed;
     long threads;              /* 0: every CPU this process may use */
     long log_every;

@@ -148,6 +148,8 @@ static FILE *open_log(const char *path, int resume, uint64_t rows, double *secon
 
 struct loop {
     struct train_job *job;
+    struct schedule schedule;
+    double lr;                   /* of the last step */
     struct ckpt_train_state state;
     struct ckpt_stats stats;
     FILE *log;
@@ -169,7 +171,7 @@ static int write_checkpoint(struct loop *lp, const char *path, char *err, size_t
 {
     size_t len;
     char *text = config_to_text(lp->job->cfg, &len);
-    int rc = ckpt_write(path, text, len, lp->job->net, &lp->stats, &lp->state, err, errlen);
+    int rc = ckpt_write(path, text, len, lp->job->net, &lp->stats, &lp->state, lp->job->optim, err, errlen);
     free(text);
     return rc;
 }
@@ -259,6 +261,9 @@ static int step(struct loop *lp, const uint32_t *order, int batch, uint8_t *labe
     int first = batch * net->batch;
     int n = job->train.count - first < net->batch ? job->train.count - first : net->batch;
     int correct = 0;
+    lp->lr = schedule_lr(&lp->schedule, s->step);
+    net->seed = job->st->seed;
+    net->step = s->step;
     dataset_batch(&job->train, order + first, 0, n, net->input_data, labels);
     double loss = net_forward(net, n, labels, &correct, 1);
     const char *bad = NULL, *what = "loss";
@@ -275,7 +280,7 @@ static int step(struct loop *lp, const uint32_t *order, int batch, uint8_t *labe
                      "the %s is not finite at step %llu (epoch %llu, batch %d): first in %s [%s]; training diverged. "
                      "Lower lr (now %g), or set on_nan = skip; %s%s",
                      what, (unsigned long long)s->step + 1, (unsigned long long)s->epoch, batch + 1,
-                     !isfinite(loss) ? "the output of" : "the gradient of", bad ? bad : "?", job->st->lr,
+                     !isfinite(loss) ? "the output of" : "the gradient of", bad ? bad : "?", lp->lr,
                      lp->wrote_checkpoint || access(job->st->checkpoint_path, F_OK) == 0
                          ? "the last good checkpoint is " : "no checkpoint was written",
                      lp->wrote_checkpoint || access(job->st->checkpoint_path, F_OK) == 0 ? job->st->checkpoint_path
@@ -284,7 +289,7 @@ static int step(struct loop *lp, const uint32_t *order, int batch, uint8_t *labe
         }
         s->skipped++;
     } else {
-        optim_sgd_step(net, (float)job->st->lr);
+        optim_step(job->optim, net, (float)lp->lr, s->step - s->skipped);
         s->window_loss += loss;
         s->window_images += n;
         s->window_correct += correct;
@@ -303,7 +308,7 @@ static int log_step_row(struct loop *lp, char *err, size_t errlen)
     double t = now_seconds();
     double images = s->window_images ? (double)s->window_images : NAN;
     fprintf(lp->log, "%llu,%llu,%.6f,%.4f,,%g,%.3f,%.1f,,%llu,step\n", (unsigned long long)s->epoch,
-            (unsigned long long)s->step, s->window_loss / images, s->window_correct / images, lp->job->st->lr,
+            (unsigned long long)s->step, s->window_loss / images, s->window_correct / images, lp->lr,
             elapsed(lp), s->window_images / (t - lp->window_start), (unsigned long long)s->skipped);
     lp->window_start = t;
     s->window_loss = 0;
@@ -328,7 +333,7 @@ static int end_epoch(struct loop *lp, double train_seconds, long epochs, char *e
         fprintf(lp->log, "%llu,%llu,%.6f,%.4f", (unsigned long long)s->epoch, (unsigned long long)s->step,
                 lp->stats.loss, s->epoch_correct / images);
         csv_accuracy(lp->log, val.accuracy, job->validation.count);
-        fprintf(lp->log, ",%g,%.3f,%.1f", job->st->lr, elapsed(lp), s->epoch_images / train_seconds);
+        fprintf(lp->log, ",%g,%.3f,%.1f", lp->lr, elapsed(lp), s->epoch_images / train_seconds);
         csv_accuracy(lp->log, test.accuracy, job->test.count);
         fprintf(lp->log, ",%llu,epoch\n", (unsigned long long)s->skipped);
         if (log_flush(lp, err, errlen) < 0)
@@ -368,6 +373,10 @@ int train_run(struct train_job *job, char *err, size_t errlen)
     const long epochs = (long)((total_steps + batches - 1) / batches);
 
     struct loop lp = {.job = job};
+    lp.schedule = (struct schedule){st->schedule, st->lr, st->lr_min, st->gamma,
+                                    (uint64_t)st->step_size * (st->step_size_in_epochs ? (uint64_t)batches : 1),
+                                    (uint64_t)st->warmup, total_steps};
+    lp.lr = schedule_lr(&lp.schedule, job->resume ? job->resume->step : 0);
     if (job->resume) {
         lp.state = *job->resume;
         lp.stats = *job->resume_stats;

@@ -9,12 +9,14 @@
 #include "config.h"
 #include "dataset.h"
 #include "net.h"
+#include "optim.h"
 #include "settings.h"
 
 struct train_job {
     struct config *cfg;          /* embedded in checkpoints as text */
     const struct settings *st;
     struct net *net;             /* built; fresh runs initialise it here */
+    struct optimizer *optim;     /* initialised for net; holds the checkpoint's state when resuming */
     struct dataset train, validation, test;   /* count 0: absent */
     int quiet;
     /* Resuming: the checkpoint's state and statistics (the net already

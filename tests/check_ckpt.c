@@ -36,7 +36,7 @@ static void write_test_ckpt(struct net *net, struct config *cfg)
     char err[512];
     size_t len;
     char *text = config_to_text(cfg, &len);
-    ck_assert_msg(ckpt_write(path, text, len, net, &st, NULL, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(ckpt_write(path, text, len, net, &st, NULL, NULL, err, sizeof err) == 0, "%s", err);
     free(text);
 }
 
@@ -208,7 +208,7 @@ START_TEST(test_write_failure_keeps_old_file)
     char err[512];
     struct ckpt_stats st = {0};
     /* /dev/full: the folder is not ours, so write into a read-only folder instead */
-    ck_assert_int_eq(ckpt_write("/proc/cnnctl-test/model.ckpt", "x", 1, &net, &st, NULL, err, sizeof err), -1);
+    ck_assert_int_eq(ckpt_write("/proc/cnnctl-test/model.ckpt", "x", 1, &net, &st, NULL, NULL, err, sizeof err), -1);
     ck_assert_ptr_nonnull(strstr(err, "cannot create"));
     net_free(&net);
     config_free(&cfg);

@@ -260,7 +260,7 @@ START_TEST(test_settings_rules)
     expect("[data]\n[train]\nepochs = 2\niterations = 100\n" SIMPLE_NET, NULL,
            "test.ini:4: [train] iterations: give epochs or iterations, not both");
     expect("[data]\n[train]\noptimizer = adamw\n" SIMPLE_NET, NULL,
-           "test.ini:3: [train] optimizer: unknown optimizer 'adamw' (expected: sgd)");
+           "test.ini:3: [train] optimizer: unknown optimizer 'adamw' (expected sgd, momentum, nesterov, adagrad, rmsprop or adam)");
     expect("[data]\n[train]\n[net]\ninit = gauss\n" SIMPLE_NET, NULL,
            "test.ini:4: [net] init: 'gauss' is not an initialiser (expected he, xavier, normal:STD or uniform:A, "
            "with STD and A from 0 to 100)");

@@ -8,6 +8,7 @@ int main(void)
     SRunner *sr = srunner_create(gemm_suite());
     srunner_add_suite(sr, conv_suite());
     srunner_add_suite(sr, gradient_suite());
+    srunner_add_suite(sr, optim_suite());
     srunner_add_suite(sr, config_suite());
     srunner_add_suite(sr, idx_suite());
     srunner_add_suite(sr, ckpt_suite());

@@ -14,22 +14,38 @@
 #include <unistd.h>
 
 static char *dir;
-static char config_path[4096];
+static char config_path[4096], stateful_path[4096];
+
+/* Plain SGD, and a run with state in every place a checkpoint must carry:
+ * Adam's moments and step count, a schedule's position, dropout masks,
+ * batchnorm's running statistics, augmentation draws. */
+static const char *const variants[2][2] = {
+    {"lr = 0.05\n",
+     "[c1]\ntype = conv\nfilters = 8\nsize = 5\n[r1]\ntype = relu\n[p1]\ntype = maxpool\nsize = 2\n"},
+    {"lr = 0.002\noptimizer = adam\nschedule = cosine\nwarmup = 20\n",
+     "[c1]\ntype = conv\nfilters = 8\nsize = 5\n[bn]\ntype = batchnorm\n[r1]\ntype = relu\n"
+     "[p1]\ntype = maxpool\nsize = 2\n[drop]\ntype = dropout\nrate = 0.3\n"},
+};
+
+static void write_variant(char *path, size_t len, const char *name, int v)
+{
+    snprintf(path, len, "%s/%s.ini", dir, name);
+    char text[2048];
+    snprintf(text, sizeof text,
+             "[data]\ndir = .\ntest_images =\nvalidation = 200\n"
+             "[train]\nepochs = 6\nbatch = 20\n%sseed = 11\nthreads = 2\nlog_every = 7\n"
+             "checkpoint_every = 13 steps\nlog = %s/r/log.csv\ncheckpoint = %s/r/m.ckpt\n"
+             "%s[fc]\ntype = affine\noutputs = 10\n[loss]\ntype = softmax\n",
+             variants[v][0], dir, dir, variants[v][1]);
+    ck_assert_int_eq(write_file(path, text), 0);
+}
 
 static void setup(void)
 {
     dir = make_temp_dir();
     write_synthetic_idx(dir, "train", 2000, 28, 28, 10, 5);
-    snprintf(config_path, sizeof config_path, "%s/run.ini", dir);
-    char text[2048];
-    snprintf(text, sizeof text,
-             "[data]\ndir = .\ntest_images =\nvalidation = 200\n"
-             "[train]\nepochs = 6\nbatch = 20\nlr = 0.05\nseed = 11\nthreads = 2\nlog_every = 7\n"
-             "checkpoint_every = 13 steps\nlog = %s/r/log.csv\ncheckpoint = %s/r/m.ckpt\n"
-             "[c1]\ntype = conv\nfilters = 8\nsize = 5\n[r1]\ntype = relu\n[p1]\ntype = maxpool\nsize = 2\n"
-             "[fc]\ntype = affine\noutputs = 10\n[loss]\ntype = softmax\n",
-             dir, dir);
-    ck_assert_int_eq(write_file(config_path, text), 0);
+    write_variant(config_path, sizeof config_path, "run", 0);
+    write_variant(stateful_path, sizeof stateful_path, "stateful", 1);
 }
 
 static void teardown(void)
@@ -79,18 +95,24 @@ static pid_t spawn(const char *args)
 }
 
 /* The uninterrupted run, its results moved to ref/. */
-static void reference_run(void)
+static void reference_run_of(const char *path)
 {
     char *err;
-    int rc = run_cnnctl(NULL, &err, "train -q '%s'", config_path);
+    int rc = run_cnnctl(NULL, &err, "train -q '%s'", path);
     ck_assert_msg(rc == 0, "%s", err);
     free(err);
     ck_assert_int_eq(rename(in_dir("r"), in_dir("ref")), 0);
 }
 
+static void reference_run(void)
+{
+    reference_run_of(config_path);
+}
+
 START_TEST(test_sigkill_anywhere_then_resume)
 {
-    reference_run();
+    const char *path = _i ? stateful_path : config_path;
+    reference_run_of(path);
     /* Kill at random moments until the run finishes on its own; each time,
      * go on from whatever checkpoint there is. */
     unsigned seed = (unsigned)time(NULL) ^ (unsigned)getpid();
@@ -102,7 +124,7 @@ START_TEST(test_sigkill_anywhere_then_resume)
         if (file_exists(in_dir("r/m.ckpt")))
             snprintf(args, sizeof args, "train -q --resume '%s'", in_dir("r/m.ckpt"));
         else
-            snprintf(args, sizeof args, "train -q '%s'", config_path);
+            snprintf(args, sizeof args, "train -q '%s'", path);
         pid_t pid = spawn(args);
         sleep_us(10000 + rand() % 150000);
         int status;
@@ -119,7 +141,7 @@ START_TEST(test_sigkill_anywhere_then_resume)
         ck_assert_int_eq(run_cnnctl(NULL, &err, "train -q --resume '%s'", in_dir("r/m.ckpt")), 0);
         free(err);
     }
-    fprintf(stderr, "kill/resume test: %d kills\n", kills);
+    fprintf(stderr, "kill/resume test (%s): %d kills\n", path, kills);
     assert_same_files(in_dir("ref/m.ckpt"), in_dir("r/m.ckpt"));
     char *a = log_without_timing(in_dir("ref/log.csv")), *b = log_without_timing(in_dir("r/log.csv"));
     ck_assert_str_eq(a, b);
@@ -162,6 +184,12 @@ START_TEST(test_resume_errors)
     ck_assert_int_eq(run_cnnctl(NULL, &err, "train '%s' --resume '%s' --set c1.filters=4", config_path,
                                 in_dir("r/m.ckpt")), 2);
     ck_assert_ptr_nonnull(strstr(err, "tensor 'c1.weight' at byte"));
+    free(err);
+    /* another optimizer: the checkpoint has no state for it */
+    ck_assert_int_eq(run_cnnctl(NULL, &err, "train --resume '%s' --set train.optimizer=adam --set train.epochs=2",
+                                in_dir("r/m.ckpt")), 2);
+    ck_assert_ptr_nonnull(strstr(err, "holds optimizer state of 0 arrays of 0 floats, but optimizer adam of this "
+                                      "network keeps 2 of"));
     free(err);
     /* a log that lost rows */
     ck_assert_int_eq(write_file(in_dir("r/log.csv"), "epoch\n"), 0);
@@ -277,7 +305,7 @@ Suite *resume_suite(void)
     TCase *tc = tcase_create("runs");
     tcase_set_timeout(tc, 180);
     tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, test_sigkill_anywhere_then_resume);
+    tcase_add_loop_test(tc, test_sigkill_anywhere_then_resume, 0, 2);
     tcase_add_test(tc, test_sigterm_and_sigint_checkpoint_and_exit);
     tcase_add_test(tc, test_resume_errors);
     tcase_add_test(tc, test_failed_write_keeps_checkpoint);
