@@ -25,7 +25,8 @@ static float *alloc_floats(long count)
 
 int net_is_settings_section(const char *name)
 {
-    return strcmp(name, "data") == 0 || strcmp(name, "train") == 0 || strcmp(name, "net") == 0;
+    return strcmp(name, "data") == 0 || strcmp(name, "train") == 0 || strcmp(name, "net") == 0 ||
+           strcmp(name, "augment") == 0;
 }
 
 static int find_layer(const struct net *net, int before, const char *name)

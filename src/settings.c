@@ -158,6 +158,7 @@ int settings_read(struct settings *st, struct config *cfg, const char *run_name)
     struct config_entry *e;
     read_optimizer(st, cfg, train);   /* errors are recorded in cfg */
     read_schedule(st, cfg, train);
+    augment_read(&st->augment, cfg);
     long seed;
     config_get_int(cfg, train, "seed", &seed, 1, 0, LONG_MAX);
     st->seed = (uint64_t)seed;

@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 
+#include "augment.h"
 #include "config.h"
 #include "optim.h"
 
@@ -32,6 +33,7 @@ struct settings {
     long keep;                 /* numbered checkpoints kept besides the latest */
     char *best_path;           /* NULL, or where the best-validation checkpoint goes */
     int skip_nan;              /* on_nan = skip: drop a non-finite batch, go on */
+    struct augment augment;    /* [augment] */
 };
 
 /* run_name names the default run folder runs/NAME/ (the config file's base

@@ -150,6 +150,7 @@ struct loop {
     struct train_job *job;
     struct schedule schedule;
     double lr;                   /* of the last step */
+    float *augment_scratch;      /* one image */
     struct ckpt_train_state state;
     struct ckpt_stats stats;
     FILE *log;
@@ -265,6 +266,8 @@ static int step(struct loop *lp, const uint32_t *order, int batch, uint8_t *labe
     net->seed = job->st->seed;
     net->step = s->step;
     dataset_batch(&job->train, order + first, 0, n, net->input_data, labels);
+    augment_batch(&job->st->augment, net->input_data, n, net->input.c, net->input.h, net->input.w, job->st->seed,
+                  s->step, lp->augment_scratch);
     double loss = net_forward(net, n, labels, &correct, 1);
     const char *bad = NULL, *what = "loss";
     if (!isfinite(loss))
@@ -392,9 +395,11 @@ int train_run(struct train_job *job, char *err, size_t errlen)
 
     uint32_t *order = malloc(sizeof *order * n_train);
     uint8_t *labels = malloc(net->batch);
-    if (!order || !labels) {
+    lp.augment_scratch = malloc(sizeof(float) * shape_size(net->input));
+    if (!order || !labels || !lp.augment_scratch) {
         free(order);
         free(labels);
+        free(lp.augment_scratch);
         if (lp.log)
             fclose(lp.log);
         snprintf(err, errlen, "out of memory");
@@ -476,5 +481,6 @@ done:
     }
     free(order);
     free(labels);
+    free(lp.augment_scratch);
     return status;
 }

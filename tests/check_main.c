@@ -9,6 +9,7 @@ int main(void)
     srunner_add_suite(sr, conv_suite());
     srunner_add_suite(sr, gradient_suite());
     srunner_add_suite(sr, optim_suite());
+    srunner_add_suite(sr, augment_suite());
     srunner_add_suite(sr, config_suite());
     srunner_add_suite(sr, idx_suite());
     srunner_add_suite(sr, ckpt_suite());

@@ -24,7 +24,8 @@ static const char *const variants[2][2] = {
      "[c1]\ntype = conv\nfilters = 8\nsize = 5\n[r1]\ntype = relu\n[p1]\ntype = maxpool\nsize = 2\n"},
     {"lr = 0.002\noptimizer = adam\nschedule = cosine\nwarmup = 20\n",
      "[c1]\ntype = conv\nfilters = 8\nsize = 5\n[bn]\ntype = batchnorm\n[r1]\ntype = relu\n"
-     "[p1]\ntype = maxpool\nsize = 2\n[drop]\ntype = dropout\nrate = 0.3\n"},
+     "[p1]\ntype = maxpool\nsize = 2\n[drop]\ntype = dropout\nrate = 0.3\n"
+     "[augment]\nshift = 2\nflip = 1\nrotate = 10\n"},
 };
 
 static void write_variant(char *path, size_t len, const char *name, int v)

@@ -14,6 +14,7 @@ Suite *gemm_suite(void);
 Suite *conv_suite(void);
 Suite *gradient_suite(void);
 Suite *optim_suite(void);
+Suite *augment_suite(void);
 Suite *config_suite(void);
 Suite *idx_suite(void);
 Suite *ckpt_suite(void);
