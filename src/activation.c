@@ -42,9 +42,16 @@ int activation_parse(struct config *cfg, struct config_section *s, struct activa
     return rc;
 }
 
-void activation_forward(const struct activation *a, const float *x, float *y, long count, int threads)
+void activation_forward(const struct activation *a, const float *x, float *y, long count, int threads,
+                        const float *pattern)
 {
     const float slope = a->slope;
+    if (pattern && (a->kind == ACT_RELU || a->kind == ACT_LEAKY)) {
+        const float below = a->kind == ACT_RELU ? 0.0f : slope;
+        for (long i = 0; i < count; i++)
+            y[i] = pattern[i] > 0.0f ? x[i] : below * x[i];
+        return;
+    }
     switch (a->kind) {
     case ACT_NONE:
         if (x != y)

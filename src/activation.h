@@ -27,8 +27,11 @@ const char *activation_name(enum activation_kind kind);
 /* The `activation` (and `slope`) keys of a conv or affine section. */
 int activation_parse(struct config *cfg, struct config_section *s, struct activation *out);
 
-/* y = f(x) for count values; x and y may be the same array. */
-void activation_forward(const struct activation *a, const float *x, float *y, long count, int threads);
+/* y = f(x) for count values; x and y may be the same array. With pattern
+ * (gradcheck's frozen forward), relu and leaky take their piece from
+ * pattern > 0 instead of x > 0: the kinks stay where pattern had them. */
+void activation_forward(const struct activation *a, const float *x, float *y, long count, int threads,
+                        const float *pattern);
 /* dx = dy * f'(y) (or dx += ... when accumulate); dx and dy may be the same array. */
 void activation_backward(const struct activation *a, const float *y, const float *dy, float *dx, long count,
                          int accumulate, int threads);

@@ -64,6 +64,7 @@ struct layer_run {
     const uint8_t *labels;    /* n labels, for the loss layer */
     int train;
     uint64_t seed, step;      /* for random layers (dropout): a mask is a function of these */
+    int frozen;               /* gradcheck: every kink as in the last forward (see gradcheck.h) */
 };
 
 struct layer_ops;
@@ -80,6 +81,7 @@ struct layer {
     float *dx[LAYER_MAX_INPUTS];
     int dx_overwrite[LAYER_MAX_INPUTS];
     float *y, *dy;
+    const float *frozen_y;    /* gradcheck: y of the forward whose kinks a frozen forward keeps */
     struct param params[LAYER_MAX_PARAMS];
     int param_count;
     long scratch_floats;   /* per thread, set by shape() */

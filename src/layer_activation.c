@@ -34,7 +34,8 @@ static int activation_layer_shape(struct layer *l, char *err, size_t errlen)
 
 static void activation_layer_forward(struct layer *l, const struct layer_run *run)
 {
-    activation_forward(l->conf, l->x[0], l->y, run->n * shape_size(l->out), run->threads);
+    activation_forward(l->conf, l->x[0], l->y, run->n * shape_size(l->out), run->threads,
+                       run->frozen ? l->frozen_y : NULL);
 }
 
 static void activation_layer_backward(struct layer *l, const struct layer_run *run)

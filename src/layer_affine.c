@@ -71,7 +71,7 @@ static void affine_forward(struct layer *l, const struct layer_run *run)
                 l->y[i * O + j] += bias[j];
     }
     if (c->act.kind != ACT_NONE)
-        activation_forward(&c->act, l->y, l->y, run->n * O, run->threads);
+        activation_forward(&c->act, l->y, l->y, run->n * O, run->threads, run->frozen ? l->frozen_y : NULL);
 }
 
 static void affine_backward(struct layer *l, const struct layer_run *run)

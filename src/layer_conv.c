@@ -145,7 +145,7 @@ static void conv_forward(struct layer *l, const struct layer_run *run)
                     for (long p = 0; p < P; p++)
                         y[f * P + p] += bias[f];
             if (c->act.kind != ACT_NONE)
-                activation_forward(&c->act, y, y, out_size, 1);
+                activation_forward(&c->act, y, y, out_size, 1, run->frozen ? l->frozen_y + i * out_size : NULL);
         }
     }
 }

@@ -40,10 +40,12 @@ static double regression_loss(struct layer *l, const struct layer_run *run, int 
     int right = 0;
     for (int i = 0; i < run->n; i++) {
         const float *x = l->x[0] + (long)i * K;
+        /* gradcheck's frozen forward: |d| keeps the sign it had (y is x) */
+        const float *base = run->frozen ? l->frozen_y + (long)i * K : x;
         int best = 0;
         for (int k = 0; k < K; k++) {
-            double d = (double)x[k] - (k == run->labels[i] ? 1.0 : 0.0);
-            total += squared ? 0.5 * d * d : fabs(d);
+            double t = k == run->labels[i] ? 1.0 : 0.0, d = (double)x[k] - t;
+            total += squared ? 0.5 * d * d : (base[k] - t < 0 ? -d : d);
             if (x[k] > x[best])
                 best = k;
         }

@@ -14,6 +14,7 @@ static const char usage[] =
     "  train CONFIG        train a network; writes a log CSV and checkpoints\n"
     "  eval CHECKPOINT     evaluate a checkpoint on its test set or given files\n"
     "  summary CONFIG      print the layers, output shapes, parameters and FLOPs\n"
+    "  gradcheck CONFIG    compare every gradient with central differences\n"
     "  bench [CONFIG...]   measure the GEMM and training speed on this machine\n"
     "\n"
     "  cnnctl VERB --help  options of one verb\n"
@@ -43,6 +44,8 @@ int main(int argc, char **argv)
         return cmd_eval(argc - 1, argv + 1);
     if (strcmp(verb, "summary") == 0)
         return cmd_summary(argc - 1, argv + 1);
+    if (strcmp(verb, "gradcheck") == 0)
+        return cmd_gradcheck(argc - 1, argv + 1);
     if (strcmp(verb, "bench") == 0)
         return cmd_bench(argc - 1, argv + 1);
     fprintf(stderr, "cnnctl: unknown verb '%s'\nTry 'cnnctl --help'.\n", verb);

@@ -114,6 +114,7 @@ static int allocate(struct net *net)
             scratch = l->scratch_floats;
     }
     net->activations = alloc_floats(acts);
+    net->activation_floats = acts;
     net->input_data = alloc_floats((long)net->batch * shape_size(net->input));
     net->scratch_stride = align_up(scratch);
     net->scratch = alloc_floats(net->scratch_stride * net->threads);
@@ -362,7 +363,7 @@ void net_init_params(struct net *net, uint64_t seed)
 static struct layer_run make_run(struct net *net, int n, const uint8_t *labels, int train)
 {
     return (struct layer_run){n,      net->threads, &net->gemm, net->scratch, net->scratch_stride,
-                              labels, train,        net->seed,  net->step};
+                              labels, train,        net->seed,  net->step,  net->frozen};
 }
 
 double net_forward(struct net *net, int n, const uint8_t *labels, int *correct, int train)

@@ -31,6 +31,8 @@ struct net {
     uint64_t seed, step;     /* set by the trainer before a step: random layers draw from them */
     float *input_data;       /* (batch, input): the caller fills it */
     float *activations;      /* arena of every y, dy and layer state */
+    long activation_floats;
+    int frozen;              /* gradcheck: forward with the kinks of the last one (layer_run.frozen) */
     float *scratch;          /* threads * scratch_stride */
     long scratch_stride;
     struct gemm_ctx gemm;

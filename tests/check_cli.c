@@ -233,6 +233,45 @@ START_TEST(test_summary)
 END_TEST
 
 /* Real digits, when the shared datasets are next to the project. */
+/* `cnnctl gradcheck` on a network with every layer type, and each loss. */
+START_TEST(test_gradcheck_every_layer)
+{
+    char text[4096];
+    snprintf(text, sizeof text,
+             "[data]\ndir = .\n[train]\nseed = 5\n"
+             "[c1]\ntype = conv\nfilters = 6\nsize = 3\npad = 1\n[bn1]\ntype = batchnorm\n[r1]\ntype = relu\n"
+             "[n1]\ntype = lrn\nsize = 3\n"
+             "[dw]\ntype = conv\nfilters = 6\nsize = 3\npad = 2\ndilation = 2\ngroups = 6\nactivation = leaky\n"
+             "[pw]\ntype = conv\nfilters = 6\nsize = 1\n[sum]\ntype = add\ninput = pw, n1\n"
+             "[p1]\ntype = maxpool\nsize = 2\n"
+             "[a]\ntype = conv\nfilters = 4\nsize = 1\nactivation = tanh\n"
+             "[b]\ntype = conv\nfilters = 4\nsize = 3\npad = 1\ninput = p1\n[bs]\ntype = sigmoid\n"
+             "[cat]\ntype = concat\ninput = a, bs\n[sq]\ntype = globalavgpool\n"
+             "[e1]\ntype = affine\noutputs = 4\nactivation = relu\n"
+             "[e2]\ntype = affine\noutputs = 8\nactivation = sigmoid\n[se]\ntype = scale\ninput = cat, e2\n"
+             "[p2]\ntype = avgpool\nsize = 2\n[lk]\ntype = leaky\n[th]\ntype = tanh\n"
+             "[d]\ntype = dropout\nrate = 0.2\n[fc]\ntype = affine\noutputs = 4\n[loss]\ntype = softmax\n");
+    ck_assert_int_eq(write_file(in_dir("every.ini"), text), 0);
+    const char *losses[] = {"softmax", "l2", "l1"};
+    for (int i = 0; i < 3; i++) {
+        char *out, *err;
+        int rc = run_cnnctl(&out, &err, "gradcheck '%s' --set loss.type=%s --images 3 --threads 2",
+                            in_dir("every.ini"), losses[i]);
+        ck_assert_msg(rc == 0, "%s: exit %d\n%s%s", losses[i], rc, out, err);
+        ck_assert_ptr_nonnull(strstr(out, "every layer agrees with central differences"));
+        const char *trained[] = {"c1 ", "bn1 ", "dw ", "pw ", "a ", "b ", "e1 ", "e2 ", "fc "};
+        for (int k = 0; k < 9; k++)
+            ck_assert_msg(strstr(out, trained[k]) != NULL, "no row for %s in\n%s", trained[k], out);
+        free(out);
+        free(err);
+    }
+    char *err;
+    ck_assert_int_eq(run_cnnctl(NULL, &err, "gradcheck '%s' --images 0", in_dir("every.ini")), 2);
+    ck_assert_ptr_nonnull(strstr(err, "--images: '0' is not a whole number from 1 to 256"));
+    free(err);
+}
+END_TEST
+
 START_TEST(test_real_mnist_lenet5)
 {
     const char *shared = getenv("SHARED_DATASETS");
@@ -270,6 +309,7 @@ Suite *cli_suite(void)
     tcase_add_test(tc, test_data_errors);
     tcase_add_test(tc, test_usage);
     tcase_add_test(tc, test_summary);
+    tcase_add_test(tc, test_gradcheck_every_layer);
     tcase_add_test(tc, test_real_mnist_lenet5);
     suite_add_tcase(s, tc);
     return s;
