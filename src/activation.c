@@ -80,6 +80,33 @@ void activation_forward(const struct activation *a, const float *x, float *y, lo
     }
 }
 
+void activation_add_bias(const struct activation *a, float *y, long count, float bias)
+{
+    if (a->kind == ACT_RELU) {
+#pragma omp simd
+        for (long i = 0; i < count; i++) {
+            float v = y[i] + bias;
+            y[i] = v > 0.0f ? v : 0.0f;
+        }
+        return;
+    }
+    if (a->kind == ACT_LEAKY) {
+        const float slope = a->slope;
+#pragma omp simd
+        for (long i = 0; i < count; i++) {
+            float v = y[i] + bias;
+            y[i] = v > 0.0f ? v : slope * v;
+        }
+        return;
+    }
+    if (bias != 0.0f) {
+#pragma omp simd
+        for (long i = 0; i < count; i++)
+            y[i] += bias;
+    }
+    activation_forward(a, y, y, count, 1, NULL);
+}
+
 /* The derivative from the output. For leaky, y > 0 exactly when x > 0
  * because the slope is positive; with slope 0 it is ReLU. */
 static inline float derivative(enum activation_kind kind, float slope, float y)

@@ -5,9 +5,8 @@
  *     pc: the K dimension in blocks of KC       -> pack B (KC x NC) into NR-wide panels
  *       ic: rows of C in blocks of MC          -> pack A (MC x KC) into MR-tall panels
  *         jr: NR columns, ir: MR rows         -> micro-kernel on one MR x NR tile
- * Packing pads partial panels with zeros, so the kernel always runs a full
- * tile; edge tiles land in a small local buffer and only the valid part is
- * merged into C. alpha is folded into the packing of A. */
+ * Packing pads partial panels with zeros, so the kernel always computes a
+ * full tile; on edge tiles it stores only the valid rows and columns. alpha is folded into the packing of A. */
 #include "gemm.h"
 
 #include "parallel.h"
@@ -208,7 +207,6 @@ void gemm_serial(struct gemm_buffers *w, enum gemm_trans ta, enum gemm_trans tb,
         beta = 1.0f;
     }
     const int MR = kr->mr, NR = kr->nr;
-    float tile[16 * 64] __attribute__((aligned(64)));  /* MR * NR of any kernel fits */
 
     for (long jc = 0; jc < n; jc += kr->nc) {
         long nc = min_long(kr->nc, n - jc);
@@ -226,14 +224,7 @@ void gemm_serial(struct gemm_buffers *w, enum gemm_trans ta, enum gemm_trans tb,
                         long mr = min_long(MR, mc - ir);
                         const float *ap = w->a_pack + ir * kc;
                         float *c = C + (ic + ir) * ldc + jc + jr;
-                        if (mr == MR && nr == NR) {
-                            kr->run(kc, ap, bp, c, ldc, accumulate);
-                            continue;
-                        }
-                        kr->run(kc, ap, bp, tile, NR, 0);
-                        for (long i = 0; i < mr; i++)
-                            for (long j = 0; j < nr; j++)
-                                c[i * ldc + j] = accumulate ? c[i * ldc + j] + tile[i * NR + j] : tile[i * NR + j];
+                        kr->run(kc, ap, bp, c, ldc, accumulate, (int)mr, (int)nr);
                     }
                 }
             }

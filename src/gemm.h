@@ -12,11 +12,13 @@
 
 enum gemm_trans { GEMM_N = 0, GEMM_T = 1 };
 
-/* c (MR x NR, row stride ldc) = [c +] a_panel * b_panel; accumulate says
- * whether c is added to (1) or overwritten without being read (0).
- * a: kc x MR, k-major (a[p*MR + i]); b: kc x NR, k-major (b[p*NR + j]). */
+/* c (mr x nr of the MR x NR tile, row stride ldc) = [c +] a_panel * b_panel;
+ * accumulate says whether c is added to (1) or overwritten without being
+ * read (0). Only the first mr rows and nr columns of c are touched, so edge
+ * tiles need no copy. a: kc x MR, k-major (a[p*MR + i]); b: kc x NR, k-major
+ * (b[p*NR + j]). */
 typedef void (*gemm_microkernel_fn)(long kc, const float *a, const float *b, float *c, long ldc,
-                                    int accumulate);
+                                    int accumulate, int mr, int nr);
 
 struct gemm_kernel {
     const char *name;   /* "avx512", "avx2", "generic" */

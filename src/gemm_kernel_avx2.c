@@ -8,7 +8,7 @@
 #define MR 6
 #define NR 16
 
-static void kernel_6x16(long kc, const float *a, const float *b, float *c, long ldc, int accumulate)
+static void kernel_6x16(long kc, const float *a, const float *b, float *c, long ldc, int accumulate, int mr, int nr)
 {
     __m256 c0a = _mm256_setzero_ps(), c0b = _mm256_setzero_ps();
     __m256 c1a = _mm256_setzero_ps(), c1b = _mm256_setzero_ps();
@@ -27,9 +27,22 @@ static void kernel_6x16(long kc, const float *a, const float *b, float *c, long 
         ROW(0) ROW(1) ROW(2) ROW(3) ROW(4) ROW(5)
 #undef ROW
     }
+    /* Edge tiles narrower than NR go through a local tile; rows past mr are
+     * not stored. */
+    float tile[MR * NR];
+    float *out = c;
+    long ldo = ldc;
+    if (nr < NR) {
+        out = tile;
+        ldo = NR;
+        if (accumulate)
+            for (int i = 0; i < mr; i++)
+                for (int j = 0; j < nr; j++)
+                    tile[i * NR + j] = c[i * ldc + j];
+    }
 #define STORE(i)                                                                   \
-    {                                                                              \
-        float *ci = c + i * ldc;                                                   \
+    if (i < mr) {                                                                  \
+        float *ci = out + i * ldo;                                                 \
         if (accumulate) {                                                          \
             c##i##a = _mm256_add_ps(_mm256_loadu_ps(ci), c##i##a);                 \
             c##i##b = _mm256_add_ps(_mm256_loadu_ps(ci + 8), c##i##b);             \
@@ -38,6 +51,10 @@ static void kernel_6x16(long kc, const float *a, const float *b, float *c, long 
         _mm256_storeu_ps(ci + 8, c##i##b);                                         \
     }
     STORE(0) STORE(1) STORE(2) STORE(3) STORE(4) STORE(5)
+    if (nr < NR)
+        for (int i = 0; i < mr; i++)
+            for (int j = 0; j < nr; j++)
+                c[i * ldc + j] = tile[i * NR + j];
 #undef STORE
 }
 

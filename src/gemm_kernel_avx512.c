@@ -10,7 +10,7 @@
 #define MR 12
 #define NR 32
 
-static void kernel_12x32(long kc, const float *a, const float *b, float *c, long ldc, int accumulate)
+static void kernel_12x32(long kc, const float *a, const float *b, float *c, long ldc, int accumulate, int mr, int nr)
 {
     __m512 c0a = _mm512_setzero_ps(), c0b = _mm512_setzero_ps();
     __m512 c1a = _mm512_setzero_ps(), c1b = _mm512_setzero_ps();
@@ -35,15 +35,18 @@ static void kernel_12x32(long kc, const float *a, const float *b, float *c, long
         ROW(0) ROW(1) ROW(2) ROW(3) ROW(4) ROW(5) ROW(6) ROW(7) ROW(8) ROW(9) ROW(10) ROW(11)
 #undef ROW
     }
+    /* Edge tiles: rows past mr are not stored, columns past nr are masked. */
+    const __mmask16 ma = nr >= 16 ? 0xFFFF : (__mmask16)((1u << nr) - 1);
+    const __mmask16 mb = nr >= 32 ? 0xFFFF : nr <= 16 ? 0 : (__mmask16)((1u << (nr - 16)) - 1);
 #define STORE(i)                                                                   \
-    {                                                                              \
+    if (i < mr) {                                                                  \
         float *ci = c + i * ldc;                                                   \
         if (accumulate) {                                                          \
-            c##i##a = _mm512_add_ps(_mm512_loadu_ps(ci), c##i##a);                 \
-            c##i##b = _mm512_add_ps(_mm512_loadu_ps(ci + 16), c##i##b);            \
+            c##i##a = _mm512_add_ps(_mm512_maskz_loadu_ps(ma, ci), c##i##a);       \
+            c##i##b = _mm512_add_ps(_mm512_maskz_loadu_ps(mb, ci + 16), c##i##b);  \
         }                                                                          \
-        _mm512_storeu_ps(ci, c##i##a);                                             \
-        _mm512_storeu_ps(ci + 16, c##i##b);                                        \
+        _mm512_mask_storeu_ps(ci, ma, c##i##a);                                    \
+        _mm512_mask_storeu_ps(ci + 16, mb, c##i##b);                               \
     }
     STORE(0) STORE(1) STORE(2) STORE(3) STORE(4) STORE(5)
     STORE(6) STORE(7) STORE(8) STORE(9) STORE(10) STORE(11)

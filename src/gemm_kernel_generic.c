@@ -5,15 +5,15 @@
 #define MR 4
 #define NR 16
 
-static void kernel_4x16(long kc, const float *a, const float *b, float *c, long ldc, int accumulate)
+static void kernel_4x16(long kc, const float *a, const float *b, float *c, long ldc, int accumulate, int mr, int nr)
 {
     float acc[MR][NR] = {{0}};
     for (long p = 0; p < kc; p++, a += MR, b += NR)
         for (int i = 0; i < MR; i++)
             for (int j = 0; j < NR; j++)
                 acc[i][j] += a[i] * b[j];
-    for (int i = 0; i < MR; i++)
-        for (int j = 0; j < NR; j++)
+    for (int i = 0; i < mr; i++)
+        for (int j = 0; j < nr; j++)
             c[i * ldc + j] = accumulate ? c[i * ldc + j] + acc[i][j] : acc[i][j];
 }
 

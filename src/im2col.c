@@ -77,8 +77,14 @@ void col2im(const float *col, const struct conv_geometry *g, float *dx)
                     const float *src = row + oy * g->ow;
                     float *dst = dx + ((long)c * g->h + iy) * g->w;
                     const int shift = kj * g->dw - g->pw;
-                    for (int ox = lo; ox < hi; ox++)
-                        dst[ox * g->sw + shift] += src[ox];
+                    if (g->sw == 1) {
+                        float *d = dst + shift;  /* a plain vector add */
+                        for (int ox = lo; ox < hi; ox++)
+                            d[ox] += src[ox];
+                    } else {
+                        for (int ox = lo; ox < hi; ox++)
+                            dst[ox * g->sw + shift] += src[ox];
+                    }
                 }
             }
 }

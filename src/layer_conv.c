@@ -140,12 +140,17 @@ static void conv_forward(struct layer *l, const struct layer_run *run)
                 gemm_serial(&run->gemm->buffers[t], GEMM_N, GEMM_N, Fg, P, taps, 1.0f, weight + gi * Fg * taps,
                             taps, cols, P, 0.0f, y + gi * Fg * P, P);
             }
-            if (bias)
+            if (run->frozen) {
+                /* gradcheck: the activation keeps the unshifted run's pieces */
+                if (bias)
+                    for (int f = 0; f < c->filters; f++)
+                        for (long p = 0; p < P; p++)
+                            y[f * P + p] += bias[f];
+                activation_forward(&c->act, y, y, out_size, 1, l->frozen_y + i * out_size);
+            } else if (bias || c->act.kind != ACT_NONE) {
                 for (int f = 0; f < c->filters; f++)
-                    for (long p = 0; p < P; p++)
-                        y[f * P + p] += bias[f];
-            if (c->act.kind != ACT_NONE)
-                activation_forward(&c->act, y, y, out_size, 1, run->frozen ? l->frozen_y + i * out_size : NULL);
+                    activation_add_bias(&c->act, y + f * P, P, bias ? bias[f] : 0.0f);
+            }
         }
     }
 }
