@@ -64,6 +64,33 @@ static int batchnorm_shape(struct layer *l, char *err, size_t errlen)
     return 0;
 }
 
+static float row_sum(const float *x, long n)
+{
+    float s = 0.0f;
+#pragma omp simd reduction(+ : s)
+    for (long p = 0; p < n; p++)
+        s += x[p];
+    return s;
+}
+
+static float row_sq_dev(const float *x, long n, float mean)
+{
+    float s = 0.0f;
+#pragma omp simd reduction(+ : s)
+    for (long p = 0; p < n; p++)
+        s += (x[p] - mean) * (x[p] - mean);
+    return s;
+}
+
+static float row_dot(const float *a, const float *b, long n)
+{
+    float s = 0.0f;
+#pragma omp simd reduction(+ : s)
+    for (long p = 0; p < n; p++)
+        s += a[p] * b[p];
+    return s;
+}
+
 static void batchnorm_forward(struct layer *l, const struct layer_run *run)
 {
     struct batchnorm_conf *c = l->conf;
@@ -78,16 +105,14 @@ static void batchnorm_forward(struct layer *l, const struct layer_run *run)
     for (int ch = 0; ch < C; ch++) {
         float mean, inv_std;
         if (train) {
-            double sum = 0.0, sq = 0.0;   /* double: M can be 10^5 values */
+            /* float sums over one feature map (vectorised, fixed order),
+             * added in double: M can be 10^5 values */
+            double sum = 0.0, sq = 0.0;
             for (int i = 0; i < N; i++)
-                for (long p = 0; p < HW; p++)
-                    sum += x[i * size + ch * HW + p];
+                sum += row_sum(x + i * size + ch * HW, HW);
             mean = (float)(sum / M);
             for (int i = 0; i < N; i++)
-                for (long p = 0; p < HW; p++) {
-                    double d = x[i * size + ch * HW + p] - mean;
-                    sq += d * d;
-                }
+                sq += row_sq_dev(x + i * size + ch * HW, HW, mean);
             float var = (float)(sq / M);
             inv_std = 1.0f / sqrtf(var + c->eps);
             c->inv_std[ch] = inv_std;
@@ -102,6 +127,7 @@ static void batchnorm_forward(struct layer *l, const struct layer_run *run)
         for (int i = 0; i < N; i++) {
             const float *xs = x + i * size + ch * HW;
             float *ys = y + i * size + ch * HW, *hs = xhat + i * size + ch * HW;
+#pragma omp simd
             for (long p = 0; p < HW; p++) {
                 float h = (xs[p] - mean) * inv_std;
                 hs[p] = h;
@@ -124,24 +150,32 @@ static void batchnorm_backward(struct layer *l, const struct layer_run *run)
 #pragma omp parallel for num_threads(run->threads) schedule(static)
     for (int ch = 0; ch < C; ch++) {
         double sum_dy = 0.0, sum_dy_xhat = 0.0;
-        for (int i = 0; i < N; i++)
-            for (long p = 0; p < HW; p++) {
-                long e = i * size + ch * HW + p;
-                sum_dy += dy[e];
-                sum_dy_xhat += (double)dy[e] * xhat[e];
-            }
+        for (int i = 0; i < N; i++) {
+            long e = i * size + ch * HW;
+            sum_dy += row_sum(dy + e, HW);
+            sum_dy_xhat += row_dot(dy + e, xhat + e, HW);
+        }
         dgamma[ch] = (float)sum_dy_xhat;
         dbeta[ch] = (float)sum_dy;
         if (!dx)
             continue;
         /* with g = dy * gamma: sum g = gamma sum dy, sum g xhat = gamma sum dy xhat */
         const float k = gamma[ch] * c->inv_std[ch] / M, s_dy = (float)sum_dy, s_dy_xhat = (float)sum_dy_xhat;
-        for (int i = 0; i < N; i++)
-            for (long p = 0; p < HW; p++) {
-                long e = i * size + ch * HW + p;
-                float v = k * ((float)M * dy[e] - s_dy - xhat[e] * s_dy_xhat);
-                dx[e] = add ? dx[e] + v : v;
+        const float fM = (float)M;
+        for (int i = 0; i < N; i++) {
+            const long e = i * size + ch * HW;
+            const float *dys = dy + e, *hs = xhat + e;
+            float *dxs = dx + e;
+            if (add) {
+#pragma omp simd
+                for (long p = 0; p < HW; p++)
+                    dxs[p] += k * (fM * dys[p] - s_dy - hs[p] * s_dy_xhat);
+            } else {
+#pragma omp simd
+                for (long p = 0; p < HW; p++)
+                    dxs[p] = k * (fM * dys[p] - s_dy - hs[p] * s_dy_xhat);
             }
+        }
     }
 }
 
