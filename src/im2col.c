@@ -6,10 +6,10 @@
 
 #include <string.h>
 
-int conv_output_size(int in, int k, int stride, int pad)
+int conv_output_size(int in, int k, int stride, int pad, int floor)
 {
     long span = (long)in + 2L * pad - k;
-    if (span < 0 || stride <= 0 || span % stride)
+    if (span < 0 || stride <= 0 || (span % stride && !floor))
         return -1;
     return (int)(span / stride + 1);
 }

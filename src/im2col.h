@@ -21,9 +21,11 @@ struct conv_geometry {
     int dh, dw;       /* dilation, 1 for a plain convolution */
 };
 
-/* The output-size formula. Returns the size, or -1 if
- * (in + 2*pad - k) is negative or not divisible by stride. */
-int conv_output_size(int in, int k, int stride, int pad);
+/* The output-size formula OH = (H + 2P - FH)/S + 1. Returns the size, or -1
+ * if (in + 2*pad - k) is negative, or not divisible by stride unless floor
+ * is set (then the last rows the stride cannot reach are left out, as
+ * PyTorch and Caffe do). */
+int conv_output_size(int in, int k, int stride, int pad, int floor);
 
 /* x: (C, H, W) -> col: (C*KH*KW, OH*OW) */
 void im2col(const float *x, const struct conv_geometry *g, float *col);

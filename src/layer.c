@@ -97,6 +97,20 @@ struct param *layer_add_statistic(struct layer *l, const char *name, int count, 
     return p;
 }
 
+int layer_parse_rounding(struct config *cfg, struct config_section *s, int *floor)
+{
+    *floor = 0;
+    struct config_entry *e = config_find(s, "rounding");
+    if (!e || strcmp(e->value, "exact") == 0)
+        return 0;
+    if (strcmp(e->value, "floor") == 0) {
+        *floor = 1;
+        return 0;
+    }
+    config_error(cfg, s, e, "'%s' is not a rounding (expected exact or floor)", e->value);
+    return -1;
+}
+
 void layer_size_error(char *err, size_t errlen, const char *what, int in, int k, int stride, int pad)
 {
     long span = (long)in + 2L * pad - k;
@@ -106,6 +120,6 @@ void layer_size_error(char *err, size_t errlen, const char *what, int in, int k,
     else
         snprintf(err, errlen,
                  "%s: (%d + 2*%d - %d)/%d + 1 is not a whole number (OH = (H + 2P - FH)/S + 1); "
-                 "change size, stride or pad",
+                 "change size, stride or pad, or set rounding = floor",
                  what, in, pad, k, stride);
 }

@@ -134,6 +134,9 @@ struct param *layer_add_param(struct layer *l, const char *name, int rank, const
  * `count` floats all starting at `value`. */
 struct param *layer_add_statistic(struct layer *l, const char *name, int count, float value);
 /* The explanation for an output size that does not work out. */
+/* The `rounding` key of conv and pool layers: exact (0, the default: the
+ * output size must come out whole) or floor (1). */
+int layer_parse_rounding(struct config *cfg, struct config_section *s, int *floor);
 void layer_size_error(char *err, size_t errlen, const char *what, int in, int k, int stride, int pad);
 
 /* The range of images [lo, hi) of thread t of nt. */

@@ -27,7 +27,7 @@
 #include <string.h>
 
 struct conv_conf {
-    int filters, groups, kh, kw, sh, sw, ph, pw, dh, dw, bias;
+    int filters, groups, kh, kw, sh, sw, ph, pw, dh, dw, bias, floor;
     struct init_spec init;
     struct activation act;
     struct conv_geometry g;   /* one group's geometry (g.c = C/G), set by shape() */
@@ -62,6 +62,8 @@ static int conv_parse(struct layer *l, struct config *cfg, struct config_section
         rc = -1;
     if (activation_parse(cfg, s, &c->act) < 0)
         rc = -1;
+    if (layer_parse_rounding(cfg, s, &c->floor) < 0)
+        rc = -1;
     c->filters = (int)filters;
     c->groups = (int)groups;
     c->bias = (int)bias;
@@ -85,8 +87,8 @@ static int conv_shape(struct layer *l, char *err, size_t errlen)
                                 c->dh, c->dw};
     /* the window a dilated kernel spans */
     const int eh = c->dh * (c->kh - 1) + 1, ew = c->dw * (c->kw - 1) + 1;
-    g->oh = conv_output_size(g->h, eh, g->sh, g->ph);
-    g->ow = conv_output_size(g->w, ew, g->sw, g->pw);
+    g->oh = conv_output_size(g->h, eh, g->sh, g->ph, c->floor);
+    g->ow = conv_output_size(g->w, ew, g->sw, g->pw, c->floor);
     if (g->oh < 0) {
         layer_size_error(err, errlen, "output height", g->h, eh, g->sh, g->ph);
         return -1;

@@ -18,7 +18,7 @@
 
 struct pool_conf {
     int is_max;
-    int kh, kw, sh, sw, ph, pw;
+    int kh, kw, sh, sw, ph, pw, floor;
 };
 
 static int pool_parse(struct layer *l, struct config *cfg, struct config_section *s, int is_max)
@@ -37,6 +37,8 @@ static int pool_parse(struct layer *l, struct config *cfg, struct config_section
     if (c->sw == 0)
         c->sw = c->kw;
     if (layer_parse_pair(cfg, s, "pad", &c->ph, &c->pw, 0, 0, 1024) < 0)
+        rc = -1;
+    if (layer_parse_rounding(cfg, s, &c->floor) < 0)
         rc = -1;
     if (rc == 0 && (c->ph >= c->kh || c->pw >= c->kw)) {
         config_error(cfg, s, config_find(s, "pad"), "pad must be smaller than the window (size)");
@@ -59,8 +61,8 @@ static int pool_shape(struct layer *l, char *err, size_t errlen)
 {
     struct pool_conf *c = l->conf;
     struct shape in = l->in[0];
-    int oh = conv_output_size(in.h, c->kh, c->sh, c->ph);
-    int ow = conv_output_size(in.w, c->kw, c->sw, c->pw);
+    int oh = conv_output_size(in.h, c->kh, c->sh, c->ph, c->floor);
+    int ow = conv_output_size(in.w, c->kw, c->sw, c->pw, c->floor);
     if (oh < 0) {
         layer_size_error(err, errlen, "output height", in.h, c->kh, c->sh, c->ph);
         return -1;

@@ -107,7 +107,9 @@ START_TEST(test_output_size_not_whole)
 {
     expect(PRELUDE "[c1]\ntype = conv\nfilters = 2\nsize = 5\nstride = 2\n[loss]\ntype = softmax\n", NULL,
            "test.ini:5: [c1] output height: (28 + 2*0 - 5)/2 + 1 is not a whole number (OH = (H + 2P - FH)/S + 1); "
-           "change size, stride or pad (input 1 x 28 x 28)");
+           "change size, stride or pad, or set rounding = floor (input 1 x 28 x 28)");
+    expect(PRELUDE "[c1]\ntype = conv\nfilters = 2\nsize = 5\nstride = 2\nrounding = up\n[loss]\ntype = softmax\n",
+           NULL, "test.ini:10: [c1] rounding: 'up' is not a rounding (expected exact or floor)");
     expect(PRELUDE "[p]\ntype = maxpool\nsize = 30\n[loss]\ntype = softmax\n", NULL,
            "test.ini:5: [p] output height: the window (30) is larger than the padded input (28 + 2*0 = 28) "
            "(input 1 x 28 x 28)");

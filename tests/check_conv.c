@@ -135,14 +135,19 @@ END_TEST
 
 START_TEST(test_output_size_formula)
 {
-    ck_assert_int_eq(conv_output_size(4, 3, 1, 0), 2);   /* seed: 4x4 * 3x3 -> 2x2 */
-    ck_assert_int_eq(conv_output_size(4, 3, 1, 1), 4);   /* (4 + 2*1 - 3)/1 + 1 = 4 */
-    ck_assert_int_eq(conv_output_size(7, 3, 2, 0), 3);   /* (7 + 2*0 - 3)/2 + 1 = 3 */
-    ck_assert_int_eq(conv_output_size(28, 5, 1, 0), 24); /* SimpleConvNet conv1 */
-    ck_assert_int_eq(conv_output_size(28, 5, 1, 2), 28); /* LeNet-5 conv1 */
-    ck_assert_int_eq(conv_output_size(24, 2, 2, 0), 12); /* 2x2 pooling */
-    ck_assert_int_eq(conv_output_size(6, 3, 2, 0), -1);  /* (6 - 3)/2 is not whole */
-    ck_assert_int_eq(conv_output_size(2, 3, 1, 0), -1);  /* window larger than input */
+    ck_assert_int_eq(conv_output_size(4, 3, 1, 0, 0), 2);   /* seed: 4x4 * 3x3 -> 2x2 */
+    ck_assert_int_eq(conv_output_size(4, 3, 1, 1, 0), 4);   /* (4 + 2*1 - 3)/1 + 1 = 4 */
+    ck_assert_int_eq(conv_output_size(7, 3, 2, 0, 0), 3);   /* (7 + 2*0 - 3)/2 + 1 = 3 */
+    ck_assert_int_eq(conv_output_size(28, 5, 1, 0, 0), 24); /* SimpleConvNet conv1 */
+    ck_assert_int_eq(conv_output_size(28, 5, 1, 2, 0), 28); /* LeNet-5 conv1 */
+    ck_assert_int_eq(conv_output_size(24, 2, 2, 0, 0), 12); /* 2x2 pooling */
+    ck_assert_int_eq(conv_output_size(6, 3, 2, 0, 0), -1);  /* (6 - 3)/2 is not whole */
+    ck_assert_int_eq(conv_output_size(2, 3, 1, 0, 0), -1);  /* window larger than input */
+    /* rounding = floor: the strided layers of ResNet on even maps */
+    ck_assert_int_eq(conv_output_size(28, 1, 2, 0, 1), 14); /* 1x1 stride-2 shortcut */
+    ck_assert_int_eq(conv_output_size(28, 3, 2, 1, 1), 14); /* 3x3 stride 2 pad 1 */
+    ck_assert_int_eq(conv_output_size(7, 2, 2, 0, 1), 3);   /* 2x2 pooling of 7 */
+    ck_assert_int_eq(conv_output_size(2, 3, 1, 0, 1), -1);  /* still too small */
 }
 END_TEST
 
@@ -158,8 +163,8 @@ static const struct conv_geometry geometries[] = {
 START_TEST(test_im2col_col2im_direct)
 {
     struct conv_geometry g = geometries[_i];
-    g.oh = conv_output_size(g.h, g.dh * (g.kh - 1) + 1, g.sh, g.ph);
-    g.ow = conv_output_size(g.w, g.dw * (g.kw - 1) + 1, g.sw, g.pw);
+    g.oh = conv_output_size(g.h, g.dh * (g.kh - 1) + 1, g.sh, g.ph, 0);
+    g.ow = conv_output_size(g.w, g.dw * (g.kw - 1) + 1, g.sw, g.pw, 0);
     ck_assert_int_gt(g.oh, 0);
     ck_assert_int_gt(g.ow, 0);
     long P = (long)g.oh * g.ow, rows = (long)g.c * g.kh * g.kw, in = (long)g.c * g.h * g.w;

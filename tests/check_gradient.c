@@ -63,6 +63,16 @@ static const struct {
      "stride = 2\n[pw]\ntype = conv\nfilters = 5\nsize = 1\n" HEAD, {2, 7, 7}},
     {"[c1]\ntype = conv\nfilters = 4\nsize = 3\n[pw]\ntype = conv\nfilters = 4\nsize = 1\ngroups = 2\n" HEAD, {3, 6, 6}},
     {"[c1]\ntype = conv\nfilters = 3\nsize_h = 3\nsize_w = 2\ndilation_h = 2\ndilation_w = 3\n" HEAD, {2, 9, 9}},
+    /* rounding = floor: a 3x3 stride-2 conv and a 1x1 stride-2 shortcut on an
+     * even map, 2x2 max pooling (the fast path) and avg pooling of odd maps;
+     * the pixels no window reaches get no gradient */
+    {"[c0]\ntype = conv\nfilters = 2\nsize = 3\npad = 1\n"
+     "[c1]\ntype = conv\nfilters = 3\nsize = 3\nstride = 2\npad = 1\nrounding = floor\n"
+     "[s]\ntype = conv\nfilters = 3\nsize = 1\nstride = 2\nrounding = floor\ninput = c0\n"
+     "[sum]\ntype = add\ninput = c1, s\n" HEAD, {2, 8, 8}},
+    {"[c1]\ntype = conv\nfilters = 3\nsize = 3\nstride = 2\npad = 1\nrounding = floor\n"
+     "[m]\ntype = maxpool\nsize = 2\nrounding = floor\n[c2]\ntype = conv\nfilters = 2\nsize = 1\n"
+     "[a]\ntype = avgpool\nsize = 2\nrounding = floor\n" HEAD, {2, 14, 14}},
     /* activations, standalone and fused */
     {"[c1]\ntype = conv\nfilters = 3\nsize = 3\n[a]\ntype = leaky\nslope = 0.1\n" HEAD, {2, 6, 6}},
     {"[c1]\ntype = conv\nfilters = 3\nsize = 3\n[a]\ntype = sigmoid\n" HEAD, {2, 6, 6}},
