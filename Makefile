@@ -8,8 +8,8 @@ CC      ?= cc
 PKG_CONFIG ?= pkg-config
 
 CFLAGS  ?= -O2 -g
-DEPS_CFLAGS := $(shell $(PKG_CONFIG) --cflags inih zlib)
-DEPS_LIBS   := $(shell $(PKG_CONFIG) --libs inih zlib)
+DEPS_CFLAGS := $(shell $(PKG_CONFIG) --cflags inih zlib libpng)
+DEPS_LIBS   := $(shell $(PKG_CONFIG) --libs inih zlib libpng)
 CHECK_CFLAGS := $(shell $(PKG_CONFIG) --cflags check)
 CHECK_LIBS   := $(shell $(PKG_CONFIG) --libs check)
 

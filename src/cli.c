@@ -1,5 +1,6 @@
 /* cli.c - `cnnctl train`, `cnnctl eval`, `cnnctl summary`, `cnnctl gradcheck`. */
 #include "cli.h"
+#include "cli_util.h"
 #include "ckpt.h"
 #include "config.h"
 #include "dataset.h"
@@ -38,13 +39,15 @@ static const char train_usage[] =
 
 static const char eval_usage[] =
     "Usage: cnnctl eval CHECKPOINT [--images FILE --labels FILE] [--json]\n"
-    "                   [--predictions FILE] [--threads N]\n"
+    "                   [--confusion] [--predictions FILE] [--threads N]\n"
     "Rebuild the network from the config inside CHECKPOINT and evaluate it on\n"
     "that config's test set (or on --images/--labels): accuracy, mean loss, count.\n"
     "\n"
     "  -i, --images FILE       IDX image file (gzipped or raw)\n"
     "  -l, --labels FILE       IDX label file\n"
     "  -j, --json              print one JSON object\n"
+    "  -c, --confusion         also the confusion matrix (rows: true class,\n"
+    "                          columns: predicted), with [data] classes names\n"
     "  -p, --predictions FILE  write CSV rows index,label,predicted,p0..pK-1\n"
     "  -t, --threads N         threads (default: every CPU)\n"
     "  -h, --help              show this help\n";
@@ -73,29 +76,6 @@ static const char gradcheck_usage[] =
     "  -k, --entries K              entries checked per tensor (default 16)\n"
     "  -t, --threads N              threads (default 1)\n"
     "  -h, --help                   show this help\n";
-
-static int usage_error(const char *verb, const char *fmt, const char *arg)
-{
-    fprintf(stderr, "cnnctl %s: ", verb);
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\nTry 'cnnctl %s --help'.\n", verb);
-    return EXIT_INPUT;
-}
-
-static void print_config_errors(const struct config *cfg)
-{
-    for (int i = 0; i < cfg->error_count; i++)
-        fprintf(stderr, "cnnctl: %s\n", cfg->errors[i]);
-}
-
-static int parse_threads(const char *verb, const char *text, int *out)
-{
-    long v;
-    if (parse_long(text, &v) < 0 || v < 1 || v > 1024)
-        return usage_error(verb, "--threads: '%s' is not a whole number from 1 to 1024", text);
-    *out = (int)v;
-    return 0;
-}
 
 /* runs/NAME: the config's file name without folder and extension. */
 static void run_name_of(const char *path, char *out, size_t len)
@@ -147,14 +127,16 @@ static void prepared_free(struct prepared *p)
     config_free(&p->cfg);
 }
 
-/* Build the net (batch 0: shapes only, no memory) and reject unknown keys;
- * errors printed. */
-static int build_net(struct net *net, struct config *cfg, struct shape input, int batch, int threads)
+/* Build the net (batch 0: shapes only, no memory), check the class names
+ * against it and reject unknown keys; errors printed. */
+static int build_net(struct net *net, struct config *cfg, const struct settings *st, struct shape input, int batch,
+                     int threads)
 {
     if ((batch ? net_build(net, cfg, input, batch, threads) : net_plan(net, cfg, input)) < 0) {
         print_config_errors(cfg);
         return -1;
     }
+    settings_check_classes(st, cfg, net->classes);
     config_check_unused(cfg);
     if (cfg->error_count) {
         print_config_errors(cfg);
@@ -247,7 +229,7 @@ int cmd_train(int argc, char **argv)
     if (idx_read_image_header(st->train_images, &header, err, sizeof err) < 0)
         goto fail;
     struct shape input = {1, (int)header.rows, (int)header.cols};
-    if (build_net(&net, &p.cfg, input, (int)st->batch, threads) < 0)
+    if (build_net(&net, &p.cfg, st, input, (int)st->batch, threads) < 0)
         goto fail_printed;
     if (dataset_load(st->train_images, st->train_labels, &train_im, &train_lb, &all, err, sizeof err) < 0)
         goto fail;
@@ -294,7 +276,7 @@ int cmd_train(int argc, char **argv)
     pin_path(&p.cfg, "train", "checkpoint", st->checkpoint_path);
 
     struct train_job job = {&p.cfg, st, &net, &opt, dataset_slice(&all, 0, n_train),
-                            dataset_slice(&all, n_train, (int)st->validation), test, quiet,
+                            dataset_slice(&all, n_train, (int)st->validation), test, quiet, -1,
                             resume ? &ck.state : NULL, resume ? &ck.stats : NULL};
     status = train_run(&job, err, sizeof err);
     if (status != EXIT_OK)
@@ -348,7 +330,7 @@ int cmd_summary(int argc, char **argv)
     }
     struct net net;
     struct shape input = {1, (int)header.rows, (int)header.cols};
-    if (build_net(&net, &p.cfg, input, 0, 1) < 0) {
+    if (build_net(&net, &p.cfg, &p.st, input, 0, 1) < 0) {
         prepared_free(&p);
         return EXIT_INPUT;
     }
@@ -358,38 +340,25 @@ int cmd_summary(int argc, char **argv)
     return EXIT_OK;
 }
 
-static void json_string(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\')
-            fprintf(f, "\\%c", ch);
-        else if (ch < 0x20)
-            fprintf(f, "\\u%04x", ch);
-        else
-            fputc(ch, f);
-    }
-    fputc('"', f);
-}
-
 int cmd_eval(int argc, char **argv)
 {
     struct option options[] = {{"images", required_argument, NULL, 'i'},
                                {"labels", required_argument, NULL, 'l'},
                                {"json", no_argument, NULL, 'j'},
+                               {"confusion", no_argument, NULL, 'c'},
                                {"predictions", required_argument, NULL, 'p'},
                                {"threads", required_argument, NULL, 't'},
                                {"help", no_argument, NULL, 'h'},
                                {0}};
     const char *images = NULL, *labels = NULL, *predictions = NULL;
-    int json = 0, threads = 0, c;
+    int json = 0, confusion = 0, threads = 0, c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "i:l:jp:t:h", options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "i:l:jcp:t:h", options, NULL)) != -1) {
         switch (c) {
         case 'i': images = optarg; break;
         case 'l': labels = optarg; break;
         case 'j': json = 1; break;
+        case 'c': confusion = 1; break;
         case 'p': predictions = optarg; break;
         case 't':
             if (parse_threads("eval", optarg, &threads))
@@ -423,6 +392,7 @@ int cmd_eval(int argc, char **argv)
     struct dataset data = {0};
     struct net net = {0};
     struct atomic_file out = {0};
+    long *matrix = NULL;
     if (config_load_text(&cfg, label, ".", ck.config, ck.config_len) < 0 || settings_read(&st, &cfg, "eval") < 0) {
         print_config_errors(&cfg);
         goto done;
@@ -437,7 +407,7 @@ int cmd_eval(int argc, char **argv)
     }
     if (dataset_load(images, labels, &im, &lb, &data, err, sizeof err) < 0)
         goto fail;
-    if (build_net(&net, &cfg, data.shape, (int)st.batch, threads) < 0)
+    if (build_net(&net, &cfg, &st, data.shape, (int)st.batch, threads) < 0)
         goto done;
     if (ckpt_load_params(&ck, &net, path, err, sizeof err) < 0 ||
         dataset_check_labels(&data, labels, net.classes, err, sizeof err) < 0)
@@ -453,7 +423,12 @@ int cmd_eval(int argc, char **argv)
         fputc('\n', out.f);
     }
     struct eval_result r;
-    evaluate(&net, &data, &r, out.f);
+    if (confusion && !(matrix = calloc((size_t)net.classes * net.classes, sizeof *matrix))) {
+        snprintf(err, sizeof err, "out of memory");
+        status = EXIT_RUNTIME;
+        goto fail;
+    }
+    evaluate(&net, &data, &r, out.f, matrix);
     if (out.f && atomic_commit(&out, err, sizeof err) < 0) {
         status = EXIT_RUNTIME;
         goto fail;
@@ -464,9 +439,30 @@ int cmd_eval(int argc, char **argv)
         json_string(stdout, path);
         printf(", \"images\": ");
         json_string(stdout, images);
+        if (matrix) {
+            printf(", \"classes\": [");
+            for (int k = 0; k < net.classes; k++) {
+                if (k)
+                    printf(", ");
+                if (st.class_count)
+                    json_string(stdout, st.class_names[k]);
+                else
+                    printf("\"%d\"", k);
+            }
+            printf("], \"confusion\": [");
+            for (int k = 0; k < net.classes; k++) {
+                printf(k ? ", [" : "[");
+                for (int j = 0; j < net.classes; j++)
+                    printf(j ? ", %ld" : "%ld", matrix[k * net.classes + j]);
+                printf("]");
+            }
+            printf("]");
+        }
         printf("}\n");
     } else {
         printf("accuracy %.4f  loss %.4f  count %d  correct %d\n", r.accuracy, r.loss, r.count, r.correct);
+        if (matrix)
+            print_confusion(stdout, matrix, net.classes, st.class_count ? st.class_names : NULL);
     }
     status = EXIT_OK;
     goto done;
@@ -475,6 +471,7 @@ fail:
 done:
     if (out.f)
         atomic_abort(&out);
+    free(matrix);
     net_free(&net);
     idx_images_free(&im);
     idx_labels_free(&lb);
@@ -545,7 +542,7 @@ int cmd_gradcheck(int argc, char **argv)
     if (idx_read_image_header(p.st.train_images, &header, err, sizeof err) < 0)
         goto fail;
     struct shape input = {1, (int)header.rows, (int)header.cols};
-    if (build_net(&net, &p.cfg, input, (int)images, threads) < 0)
+    if (build_net(&net, &p.cfg, &p.st, input, (int)images, threads) < 0)
         goto done;
     if (dataset_load(p.st.train_images, p.st.train_labels, &im, &lb, &all, err, sizeof err) < 0 ||
         dataset_check_labels(&all, p.st.train_labels, net.classes, err, sizeof err) < 0)

@@ -15,7 +15,7 @@ int conv_output_size(int in, int k, int stride, int pad, int floor)
 }
 
 /* Output columns ow with 0 <= ow*s - p + kj < w: [lo, hi). */
-static void valid_range(int kj, int s, int p, int w, int ow, int *lo, int *hi)
+void conv_valid_range(int kj, int s, int p, int w, int ow, int *lo, int *hi)
 {
     int first = p - kj;   /* need ow*s >= p - kj */
     int l = first <= 0 ? 0 : (first + s - 1) / s;
@@ -37,7 +37,7 @@ void im2col(const float *x, const struct conv_geometry *g, float *col)
             for (int kj = 0; kj < g->kw; kj++) {
                 float *row = col + (long)((c * g->kh + ki) * g->kw + kj) * P;
                 int lo, hi;
-                valid_range(kj * g->dw, g->sw, g->pw, g->w, g->ow, &lo, &hi);
+                conv_valid_range(kj * g->dw, g->sw, g->pw, g->w, g->ow, &lo, &hi);
                 for (int oy = 0; oy < g->oh; oy++) {
                     float *dst = row + oy * g->ow;
                     int iy = oy * g->sh - g->ph + ki * g->dh;
@@ -69,7 +69,7 @@ void col2im(const float *col, const struct conv_geometry *g, float *dx)
             for (int kj = 0; kj < g->kw; kj++) {
                 const float *row = col + (long)((c * g->kh + ki) * g->kw + kj) * P;
                 int lo, hi;
-                valid_range(kj * g->dw, g->sw, g->pw, g->w, g->ow, &lo, &hi);
+                conv_valid_range(kj * g->dw, g->sw, g->pw, g->w, g->ow, &lo, &hi);
                 for (int oy = 0; oy < g->oh; oy++) {
                     int iy = oy * g->sh - g->ph + ki * g->dh;
                     if (iy < 0 || iy >= g->h)

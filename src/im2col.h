@@ -27,6 +27,10 @@ struct conv_geometry {
  * PyTorch and Caffe do). */
 int conv_output_size(int in, int k, int stride, int pad, int floor);
 
+/* The output columns ox whose input column ox*s - p + kj lies in [0, w):
+ * the range [lo, hi) (empty when lo == hi); ow is the output width. */
+void conv_valid_range(int kj, int s, int p, int w, int ow, int *lo, int *hi);
+
 /* x: (C, H, W) -> col: (C*KH*KW, OH*OW) */
 void im2col(const float *x, const struct conv_geometry *g, float *col);
 /* col: (C*KH*KW, OH*OW) -> dx: (C, H, W), ADDED to dx (overlapping windows sum). */

@@ -117,6 +117,77 @@ static int is_pointwise(const struct conv_geometry *g)
     return g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->ph == 0 && g->pw == 0;
 }
 
+/* One filter per input channel (groups = channels = filters): Xception's
+ * depthwise convolution. Its GEMMs would have one row, so it runs direct:
+ * for each tap, each output row gains w times a (strided) input row. */
+static int is_depthwise(const struct conv_conf *c)
+{
+    return c->groups > 1 && c->g.c == 1 && c->filters == c->groups;
+}
+
+/* y (C, OH, OW) = depthwise(x (C, H, W)), no bias. */
+static void depthwise_forward(const struct conv_geometry *g, int C, const float *weight, const float *x, float *y)
+{
+    const long HW = (long)g->h * g->w, P = (long)g->oh * g->ow;
+    for (int ch = 0; ch < C; ch++) {
+        float *out = y + ch * P;
+        const float *in = x + ch * HW, *w = weight + (long)ch * g->kh * g->kw;
+        memset(out, 0, sizeof(float) * P);
+        for (int ki = 0; ki < g->kh; ki++)
+            for (int kj = 0; kj < g->kw; kj++) {
+                const float wk = w[ki * g->kw + kj];
+                const int shift = kj * g->dw - g->pw;
+                int lo, hi;
+                conv_valid_range(kj * g->dw, g->sw, g->pw, g->w, g->ow, &lo, &hi);
+                for (int oy = 0; oy < g->oh; oy++) {
+                    int iy = oy * g->sh - g->ph + ki * g->dh;
+                    if (iy < 0 || iy >= g->h)
+                        continue;
+                    const float *src = in + (long)iy * g->w;
+                    float *dst = out + (long)oy * g->ow;
+                    if (g->sw == 1)
+                        for (int ox = lo; ox < hi; ox++)
+                            dst[ox] += wk * src[ox + shift];
+                    else
+                        for (int ox = lo; ox < hi; ox++)
+                            dst[ox] += wk * src[ox * g->sw + shift];
+                }
+            }
+    }
+}
+
+/* dweight += depthwise correlation of dy with x; dx (+)= its adjoint. */
+static void depthwise_backward(const struct conv_geometry *g, int C, const float *weight, const float *x,
+                               const float *dy, float *dweight, float *dx)
+{
+    const long HW = (long)g->h * g->w, P = (long)g->oh * g->ow;
+    for (int ch = 0; ch < C; ch++) {
+        const float *in = x + ch * HW, *d = dy + ch * P, *w = weight + (long)ch * g->kh * g->kw;
+        float *dw = dweight + (long)ch * g->kh * g->kw, *din = dx ? dx + ch * HW : NULL;
+        for (int ki = 0; ki < g->kh; ki++)
+            for (int kj = 0; kj < g->kw; kj++) {
+                const float wk = w[ki * g->kw + kj];
+                const int shift = kj * g->dw - g->pw;
+                int lo, hi;
+                conv_valid_range(kj * g->dw, g->sw, g->pw, g->w, g->ow, &lo, &hi);
+                float sum = 0.0f;
+                for (int oy = 0; oy < g->oh; oy++) {
+                    int iy = oy * g->sh - g->ph + ki * g->dh;
+                    if (iy < 0 || iy >= g->h)
+                        continue;
+                    const float *src = in + (long)iy * g->w, *drow = d + (long)oy * g->ow;
+                    float *dsrc = din ? din + (long)iy * g->w : NULL;
+                    for (int ox = lo; ox < hi; ox++)
+                        sum += drow[ox] * src[ox * g->sw + shift];
+                    if (dsrc)
+                        for (int ox = lo; ox < hi; ox++)
+                            dsrc[ox * g->sw + shift] += wk * drow[ox];
+                }
+                dw[ki * g->kw + kj] += sum;
+            }
+    }
+}
+
 static void conv_forward(struct layer *l, const struct layer_run *run)
 {
     struct conv_conf *c = l->conf;
@@ -132,7 +203,9 @@ static void conv_forward(struct layer *l, const struct layer_run *run)
         float *col = run->scratch + t * run->scratch_stride;
         for (int i = lo; i < hi; i++) {
             float *y = l->y + i * out_size;
-            for (int gi = 0; gi < G; gi++) {
+            if (is_depthwise(c))
+                depthwise_forward(g, G, weight, l->x[0] + i * in_size, y);
+            for (int gi = 0; gi < G && !is_depthwise(c); gi++) {
                 const float *x = l->x[0] + i * in_size + gi * g->c * HW;
                 const float *cols = x;
                 if (!is_pointwise(g)) {
@@ -182,7 +255,13 @@ static void conv_backward(struct layer *l, const struct layer_run *run)
         memset(dweight, 0, sizeof(float) * partial_size);
         for (int i = lo; i < hi; i++) {
             const float *dy = l->dy + i * out_size;
-            for (int gi = 0; gi < G; gi++) {
+            if (is_depthwise(c)) {
+                float *dx = l->dx[0] ? l->dx[0] + i * in_size : NULL;
+                if (dx && l->dx_overwrite[0])
+                    memset(dx, 0, sizeof(float) * in_size);
+                depthwise_backward(g, G, weight, l->x[0] + i * in_size, dy, dweight, dx);
+            }
+            for (int gi = 0; gi < G && !is_depthwise(c); gi++) {
                 const float *x = l->x[0] + i * in_size + gi * g->c * HW;
                 const float *dyg = dy + gi * Fg * P, *wg = weight + gi * Fg * taps;
                 const float *cols = x;

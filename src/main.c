@@ -16,6 +16,10 @@ static const char usage[] =
     "  summary CONFIG      print the layers, output shapes, parameters and FLOPs\n"
     "  gradcheck CONFIG    compare every gradient with central differences\n"
     "  bench [CONFIG...]   measure the GEMM and training speed on this machine\n"
+    "  predict CHECKPOINT IMAGE...  classify PNG or PGM images\n"
+    "  filter --kernel NAME IMAGE -o OUT.png  apply a fixed convolution kernel\n"
+    "  viz CHECKPOINT --layer NAME -o OUT.png  draw a layer's filters, maps\n"
+    "  plot LOG.csv... -o OUT.png  loss and accuracy curves of runs\n"
     "\n"
     "  cnnctl VERB --help  options of one verb\n"
     "  cnnctl --version    print the version\n"
@@ -46,6 +50,14 @@ int main(int argc, char **argv)
         return cmd_summary(argc - 1, argv + 1);
     if (strcmp(verb, "gradcheck") == 0)
         return cmd_gradcheck(argc - 1, argv + 1);
+    if (strcmp(verb, "predict") == 0)
+        return cmd_predict(argc - 1, argv + 1);
+    if (strcmp(verb, "filter") == 0)
+        return cmd_filter(argc - 1, argv + 1);
+    if (strcmp(verb, "viz") == 0)
+        return cmd_viz(argc - 1, argv + 1);
+    if (strcmp(verb, "plot") == 0)
+        return cmd_plot(argc - 1, argv + 1);
     if (strcmp(verb, "bench") == 0)
         return cmd_bench(argc - 1, argv + 1);
     fprintf(stderr, "cnnctl: unknown verb '%s'\nTry 'cnnctl --help'.\n", verb);

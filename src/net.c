@@ -403,24 +403,25 @@ static void format_count(double v, char *buf, size_t len)
 
 void net_print_summary(const struct net *net, FILE *out)
 {
-    fprintf(out, "%-16s %-8s %-16s %12s %12s\n", "layer", "type", "output (CxHxW)", "params", "flops/image");
+    fprintf(out, "%-16s %-13s %-14s %10s %12s\n", "layer", "type", "output (CxHxW)", "params", "flops/image");
     char shape[64], params[32], flops[32];
     snprintf(shape, sizeof shape, "%dx%dx%d", net->input.c, net->input.h, net->input.w);
-    fprintf(out, "%-16s %-8s %-16s %12s %12s\n", "(input)", "", shape, "0", "0");
+    fprintf(out, "%-16s %-13s %-14s %10s %12s\n", "(input)", "", shape, "0", "0");
     long total_params = 0;
     double total_flops = 0;
     for (int i = 0; i < net->count; i++) {
         const struct layer *l = &net->layers[i];
         long n = 0;
         for (int j = 0; j < l->param_count; j++)
-            n += l->params[j].size;
+            if (l->params[j].trainable)   /* not batchnorm's running statistics */
+                n += l->params[j].size;
         total_params += n;
         total_flops += l->flops;
         snprintf(shape, sizeof shape, "%dx%dx%d", l->out.c, l->out.h, l->out.w);
         snprintf(params, sizeof params, "%ld", n);
         format_count(l->flops, flops, sizeof flops);
-        fprintf(out, "%-16s %-8s %-16s %12s %12s\n", l->name, l->ops->type, shape, params, flops);
+        fprintf(out, "%-16s %-13s %-14s %10s %12s\n", l->name, l->ops->type, shape, params, flops);
     }
     format_count(total_flops, flops, sizeof flops);
-    fprintf(out, "%-16s %-8s %-16s %12ld %12s\n", "total", "", "", total_params, flops);
+    fprintf(out, "%-16s %-13s %-14s %10ld %12s\n", "total", "", "", total_params, flops);
 }

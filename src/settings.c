@@ -116,6 +116,50 @@ static int read_schedule(struct settings *st, struct config *cfg, struct config_
     return cfg->error_count > before ? -1 : 0;
 }
 
+/* classes = a, b, c: comma-separated, blanks around each name trimmed. */
+static void read_classes(struct settings *st, struct config *cfg, struct config_section *data)
+{
+    struct config_entry *e = data ? config_find(data, "classes") : NULL;
+    if (!e)
+        return;
+    int n = 1;
+    for (const char *p = e->value; *p; p++)
+        n += *p == ',';
+    st->class_names = calloc((size_t)n, sizeof *st->class_names);
+    if (!st->class_names) {
+        config_error(cfg, data, e, "out of memory");
+        return;
+    }
+    const char *p = e->value;
+    for (int k = 0; k < n; k++) {
+        const char *end = strchr(p, ',');
+        if (!end)
+            end = p + strlen(p);
+        const char *a = p, *b = end;
+        while (a < b && (*a == ' ' || *a == '\t'))
+            a++;
+        while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
+            b--;
+        if (a == b) {
+            config_error(cfg, data, e, "class %d has no name (expected names separated by commas)", k + 1);
+            return;
+        }
+        st->class_names[k] = strndup(a, (size_t)(b - a));
+        st->class_count = k + 1;
+        p = *end ? end + 1 : end;
+    }
+}
+
+int settings_check_classes(const struct settings *st, struct config *cfg, int classes)
+{
+    if (!st->class_count || st->class_count == classes)
+        return 0;
+    struct config_section *data = config_section(cfg, "data");
+    config_error(cfg, data, config_find(data, "classes"),
+                 "%d names for a network with %d classes", st->class_count, classes);
+    return -1;
+}
+
 int settings_read(struct settings *st, struct config *cfg, const char *run_name)
 {
     memset(st, 0, sizeof *st);
@@ -147,6 +191,7 @@ int settings_read(struct settings *st, struct config *cfg, const char *run_name)
     if (!tl[0])
         config_error(cfg, data, config_find(data, "train_labels"), "empty; the training labels are required");
     config_get_int(cfg, data, "validation", &st->validation, 0, 0, INT_MAX);
+    read_classes(st, cfg, data);
 
     int has_epochs = config_get_int(cfg, train, "epochs", &st->epochs, 10, 1, 1000000);
     int has_iterations = config_get_int(cfg, train, "iterations", &st->iterations, 0, 1, LONG_MAX / 2);
@@ -207,5 +252,8 @@ void settings_free(struct settings *st)
     free(st->log_path);
     free(st->checkpoint_path);
     free(st->best_path);
+    for (int k = 0; k < st->class_count; k++)
+        free(st->class_names[k]);
+    free(st->class_names);
     memset(st, 0, sizeof *st);
 }

@@ -13,6 +13,10 @@ struct settings {
      * test_images is NULL when the config asks for no test set */
     char *data_dir;
     char *train_images, *train_labels, *test_images, *test_labels;
+    /* [data] classes = T-shirt, Trouser, ...: names for eval --confusion and
+     * predict; class_count 0 when not given */
+    char **class_names;
+    int class_count;
     long validation;
     /* [train] */
     long epochs, iterations;   /* exactly one is non-zero */
@@ -39,6 +43,9 @@ struct settings {
 /* run_name names the default run folder runs/NAME/ (the config file's base
  * name). Errors are recorded in cfg; returns 0 or -1. */
 int settings_read(struct settings *st, struct config *cfg, const char *run_name);
+/* Once the network is built: as many class names as its classes, or an
+ * error at the classes key; 0 or -1. */
+int settings_check_classes(const struct settings *st, struct config *cfg, int classes);
 void settings_free(struct settings *st);
 
 /* The CPUs this process may run on. */

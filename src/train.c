@@ -11,9 +11,11 @@
  * from any checkpoint computes the same bits as the run left alone (same
  * thread count). Nothing is allocated inside the loop. */
 #include "train.h"
+
 #include "eval.h"
 #include "fileio.h"
 #include "optim.h"
+#include "progress.h"
 #include "rng.h"
 
 #include <errno.h>
@@ -155,7 +157,9 @@ struct loop {
     struct ckpt_stats stats;
     FILE *log;
     double start, seconds_before, window_start;
+    uint64_t start_step;         /* of this process, for the ETA */
     int wrote_checkpoint;
+    struct progress progress;
 };
 
 static int log_flush(struct loop *lp, char *err, size_t errlen)
@@ -319,6 +323,19 @@ static int log_step_row(struct loop *lp, char *err, size_t errlen)
     return log_flush(lp, err, errlen);
 }
 
+/* The live progress line; the ETA assumes the steps to come take as long
+ * as this process's steps so far, evaluations included. */
+static void show_progress(struct loop *lp, long epochs, int batch, int batches, uint64_t total_steps)
+{
+    const struct ckpt_train_state *s = &lp->state;
+    double now = now_seconds(), images = s->epoch_images ? (double)s->epoch_images : NAN;
+    double done = (double)(s->step - lp->start_step), spent = now - lp->start;
+    double eta = done > 0 ? spent / done * (double)(total_steps - s->step) : -1.0;
+    double rate = spent > 0 ? done * lp->job->net->batch / spent : 0.0;
+    progress_step(&lp->progress, (unsigned long long)s->epoch, epochs, batch, batches, (unsigned long long)s->step,
+                  s->epoch_loss / images, s->epoch_correct / images, rate, eta, now, batch == batches);
+}
+
 /* Evaluation, the epoch's log row and console line, the best checkpoint. */
 static int end_epoch(struct loop *lp, double train_seconds, long epochs, char *err, size_t errlen)
 {
@@ -326,9 +343,9 @@ static int end_epoch(struct loop *lp, double train_seconds, long epochs, char *e
     struct ckpt_train_state *s = &lp->state;
     struct eval_result val = {0}, test = {0};
     if (job->validation.count)
-        evaluate(job->net, &job->validation, &val, NULL);
+        evaluate(job->net, &job->validation, &val, NULL, NULL);
     if (job->test.count)
-        evaluate(job->net, &job->test, &test, NULL);
+        evaluate(job->net, &job->test, &test, NULL, NULL);
     double images = s->epoch_images ? (double)s->epoch_images : NAN;
     lp->stats = (struct ckpt_stats){s->epoch, s->step, s->epoch_loss / images,
                                     job->validation.count ? val.accuracy : NAN, job->test.count ? test.accuracy : NAN};
@@ -342,17 +359,17 @@ static int end_epoch(struct loop *lp, double train_seconds, long epochs, char *e
         if (log_flush(lp, err, errlen) < 0)
             return -1;
     }
-    if (!job->quiet) {
-        fprintf(stderr, "epoch %llu/%ld  step %llu  loss %.4f  train %.2f%%", (unsigned long long)s->epoch, epochs,
-                (unsigned long long)s->step, lp->stats.loss, 100.0 * s->epoch_correct / images);
-        if (job->validation.count)
-            fprintf(stderr, "  val %.2f%%", 100 * val.accuracy);
-        if (job->test.count)
-            fprintf(stderr, "  test %.2f%%", 100 * test.accuracy);
-        if (s->skipped)
-            fprintf(stderr, "  skipped %llu", (unsigned long long)s->skipped);
-        fprintf(stderr, "  %.1fs  %.0f img/s\n", train_seconds, s->epoch_images / train_seconds);
-    }
+    char line[256];
+    int len = snprintf(line, sizeof line, "epoch %llu/%ld  step %llu  loss %.4f  train %.2f%%",
+                       (unsigned long long)s->epoch, epochs, (unsigned long long)s->step, lp->stats.loss,
+                       100.0 * s->epoch_correct / images);
+    if (job->validation.count)
+        len += snprintf(line + len, sizeof line - len, "  val %.2f%%", 100 * val.accuracy);
+    if (job->test.count)
+        len += snprintf(line + len, sizeof line - len, "  test %.2f%%", 100 * test.accuracy);
+    if (s->skipped)
+        len += snprintf(line + len, sizeof line - len, "  skipped %llu", (unsigned long long)s->skipped);
+    progress_line(&lp->progress, "%s  %.1fs  %.0f img/s\n", line, train_seconds, s->epoch_images / train_seconds);
     /* the state a resume continues from: the next epoch, from its start */
     int better = job->validation.count && !(val.accuracy <= s->best_accuracy);
     if (better)
@@ -412,7 +429,10 @@ int train_run(struct train_job *job, char *err, size_t errlen)
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
 
+    progress_init(&lp.progress, stderr, job->quiet, job->live);
     if (!job->quiet) {
+        net_print_summary(net, stderr);
+        fprintf(stderr, "log %s\ncheckpoint %s\n", st->log_path[0] ? st->log_path : "(none)", st->checkpoint_path);
         if (job->resume)
             fprintf(stderr, "resuming at epoch %llu, step %llu of %llu\n", (unsigned long long)s->epoch,
                     (unsigned long long)s->step, (unsigned long long)total_steps);
@@ -420,6 +440,7 @@ int train_run(struct train_job *job, char *err, size_t errlen)
                 batches, net->batch, epochs, net->threads, net->gemm.kernel->name);
     }
     lp.start = lp.window_start = now_seconds();
+    lp.start_step = s->step;
     int status = 0;
     while ((long)s->epoch <= epochs && !(s->step >= total_steps && s->batch_in_epoch == 0)) {
         double epoch_start = now_seconds();
@@ -429,6 +450,8 @@ int train_run(struct train_job *job, char *err, size_t errlen)
                 status = 1;
                 goto done;
             }
+            if (lp.progress.live)
+                show_progress(&lp, epochs, b + 1, batches, total_steps);
             if (lp.log && s->step % st->log_every == 0 && log_step_row(&lp, err, errlen) < 0) {
                 status = 1;
                 goto done;
@@ -458,6 +481,7 @@ int train_run(struct train_job *job, char *err, size_t errlen)
         status = 1;
         goto done;
     }
+    progress_clear(&lp.progress);
     /* stdout: the result, for scripts */
     printf("steps %llu  loss %.4f", (unsigned long long)s->step, lp.stats.loss);
     if (job->validation.count)
@@ -473,6 +497,7 @@ interrupted:
     snprintf(err, errlen, "stopped by %s at step %llu; checkpoint written; continue with: cnnctl train --resume %s",
              stop_signal == SIGINT ? "SIGINT" : "SIGTERM", (unsigned long long)s->step, st->checkpoint_path);
 done:
+    progress_clear(&lp.progress);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
     if (lp.log && fclose(lp.log) != 0 && status == 0) {

@@ -19,6 +19,7 @@ struct train_job {
     struct optimizer *optim;     /* initialised for net; holds the checkpoint's state when resuming */
     struct dataset train, validation, test;   /* count 0: absent */
     int quiet;
+    int live;                    /* progress line: 1 yes, 0 no, -1 when stderr is a terminal */
     /* Resuming: the checkpoint's state and statistics (the net already
      * holds its weights); NULL for a fresh run. */
     const struct ckpt_train_state *resume;

@@ -2,9 +2,13 @@
  * IDX set, evaluate the checkpoint, and the errors a user can cause. */
 #include "test_util.h"
 
+#include <errno.h>
+#include <pty.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static char *dir;
 static char config_path[4096];
@@ -105,6 +109,74 @@ START_TEST(test_train_then_eval)
 }
 END_TEST
 
+/* Runs `cnnctl train CONFIG` on a pseudo-terminal; returns what it printed
+ * there (stdout and stderr) and its exit status in *status. */
+static char *train_on_terminal(const char *config, int *status)
+{
+    const char *bin = getenv("CNNCTL");
+    ck_assert_ptr_nonnull(bin);
+    struct winsize ws = {.ws_row = 24, .ws_col = 120};
+    int master;
+    pid_t pid = forkpty(&master, NULL, NULL, &ws);
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        execl(bin, bin, "train", config, (char *)NULL);
+        _exit(127);
+    }
+    size_t cap = 1 << 16, len = 0;
+    char *text = malloc(cap);
+    for (;;) {
+        if (len + 4096 + 1 > cap)
+            text = realloc(text, cap *= 2);
+        ssize_t got = read(master, text + len, 4096);
+        if (got > 0)
+            len += (size_t)got;
+        else if (got < 0 && errno == EINTR)
+            continue;
+        else
+            break;   /* EIO: the child closed the terminal */
+    }
+    text[len] = '\0';
+    close(master);
+    ck_assert_int_eq(waitpid(pid, status, 0), pid);
+    return text;
+}
+
+/* Progress: on a terminal a redrawn line with a bar and an ETA; in a file
+ * plain lines only; with --quiet nothing but the result. All begin with
+ * the summary table and where the log and checkpoint go. */
+START_TEST(test_progress_output)
+{
+    char *out, *err;
+    ck_assert_int_eq(run_cnnctl(&out, &err, "train '%s'", config_path), 0);
+    ck_assert_ptr_nonnull(strstr(err, "layer            type"));
+    ck_assert_ptr_nonnull(strstr(err, "\nlog "));
+    ck_assert_ptr_nonnull(strstr(err, "\ncheckpoint "));
+    ck_assert_ptr_nonnull(strstr(err, "\nepoch 4/4  step 240  loss "));
+    ck_assert_msg(strpbrk(err, "\r\033") == NULL, "control characters in plain output: %s", err);
+    ck_assert_ptr_null(strstr(err, "ETA"));
+    free(out);
+    free(err);
+
+    ck_assert_int_eq(run_cnnctl(&out, &err, "train --quiet '%s'", config_path), 0);
+    ck_assert_str_eq(err, "");
+    ck_assert_ptr_nonnull(strstr(out, "test_acc "));
+    free(out);
+    free(err);
+
+    int status;
+    char *tty = train_on_terminal(config_path, &status);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s", tty);
+    ck_assert_msg(strstr(tty, "\r\033[Kepoch 1/4 [") != NULL, "no progress line: %s", tty);
+    ck_assert_ptr_nonnull(strstr(tty, "]  60/60  step 60  loss "));
+    ck_assert_ptr_nonnull(strstr(tty, " img/s  ETA "));
+    /* each epoch's summary replaces the progress line */
+    ck_assert_ptr_nonnull(strstr(tty, "\r\033[Kepoch 4/4  step 240  loss "));
+    ck_assert_ptr_nonnull(strstr(tty, "test_acc "));
+    free(tty);
+}
+END_TEST
+
 /* Same config, seed and threads: byte-identical checkpoints. */
 START_TEST(test_deterministic)
 {
@@ -158,6 +230,62 @@ START_TEST(test_config_error_writes_nothing)
     ck_assert_int_eq(run_cnnctl(NULL, &err, "train '%s' --set c1.stride=2", config_path), 2);
     ck_assert_ptr_nonnull(strstr(err, "[c1] output height: (12 + 2*1 - 3)/2 + 1 is not a whole number"));
     ck_assert(!file_exists(in_dir("out")));
+    free(err);
+}
+END_TEST
+
+/* eval --confusion: rows are true classes, columns predictions, labelled
+ * with [data] classes; the diagonal is what eval counts as correct. */
+START_TEST(test_confusion)
+{
+    char *out, *err;
+    int rc = run_cnnctl(&out, &err, "train -q '%s' --set train.epochs=1 --set 'data.classes=rising, Falling , flat,x'",
+                        config_path);
+    ck_assert_msg(rc == 0, "%s", err);
+    free(out);
+    free(err);
+    rc = run_cnnctl(&out, &err, "eval --confusion '%s'", in_dir("out/model.ckpt"));
+    ck_assert_msg(rc == 0, "%s", err);
+    long correct = (long)field(out, "correct ");
+    const char *table = strstr(out, "true\\pred");
+    ck_assert_msg(table != NULL, "%s", out);
+    char names[4][16];
+    ck_assert_int_eq(sscanf(table, "true\\pred %15s %15s %15s %15s", names[0], names[1], names[2], names[3]), 4);
+    ck_assert_str_eq(names[0], "rising");
+    ck_assert_str_eq(names[1], "Falling");
+    ck_assert_str_eq(names[3], "x");
+    const char *row = strchr(table, '\n') + 1;
+    long total = 0, diagonal = 0;
+    for (int k = 0; k < 4; k++) {
+        char name[16];
+        long v[4];
+        ck_assert_int_eq(sscanf(row, "%15s %ld %ld %ld %ld", name, &v[0], &v[1], &v[2], &v[3]), 5);
+        ck_assert_str_eq(name, names[k]);
+        for (int j = 0; j < 4; j++)
+            total += v[j];
+        diagonal += v[k];
+        row = strchr(row, '\n') + 1;
+    }
+    ck_assert_int_eq(total, 400);
+    ck_assert_int_eq(diagonal, correct);
+    free(out);
+    free(err);
+
+    rc = run_cnnctl(&out, &err, "eval --confusion --json '%s'", in_dir("out/model.ckpt"));
+    ck_assert_int_eq(rc, 0);
+    ck_assert_ptr_nonnull(strstr(out, "\"classes\": [\"rising\", \"Falling\", \"flat\", \"x\"], \"confusion\": [["));
+    free(out);
+    free(err);
+
+    /* as many names as classes, or a config error where they were given */
+    rc = run_cnnctl(&out, &err, "train '%s' --set 'data.classes=a, b, c'", config_path);
+    ck_assert_int_eq(rc, 2);
+    ck_assert_str_eq(err, "cnnctl: --set data.classes=a, b, c: [data] classes: 3 names for a network with 4 classes\n");
+    free(out);
+    free(err);
+    rc = run_cnnctl(NULL, &err, "summary '%s' --set 'data.classes=a,,b,c'", config_path);
+    ck_assert_int_eq(rc, 2);
+    ck_assert_ptr_nonnull(strstr(err, "class 2 has no name"));
     free(err);
 }
 END_TEST
@@ -223,8 +351,8 @@ START_TEST(test_summary)
 {
     char *out;
     ck_assert_int_eq(run_cnnctl(&out, NULL, "summary '%s'", config_path), 0);
-    ck_assert_ptr_nonnull(strstr(out, "c1               conv     4x12x12                    40"));
-    ck_assert_ptr_nonnull(strstr(out, "fc               affine   4x1x1                     580"));
+    ck_assert_ptr_nonnull(strstr(out, "c1               conv          4x12x12                40"));
+    ck_assert_ptr_nonnull(strstr(out, "fc               affine        4x1x1                 580"));
     long total = 0;
     ck_assert_int_eq(sscanf(strstr(out, "\ntotal ") + 7, "%ld", &total), 1);
     ck_assert_int_eq(total, 620);
@@ -307,8 +435,10 @@ Suite *cli_suite(void)
     tcase_add_test(tc, test_corrupted_checkpoint_refused);
     tcase_add_test(tc, test_config_error_writes_nothing);
     tcase_add_test(tc, test_data_errors);
+    tcase_add_test(tc, test_confusion);
     tcase_add_test(tc, test_usage);
     tcase_add_test(tc, test_summary);
+    tcase_add_test(tc, test_progress_output);
     tcase_add_test(tc, test_gradcheck_every_layer);
     tcase_add_test(tc, test_real_mnist_lenet5);
     suite_add_tcase(s, tc);

@@ -62,6 +62,9 @@ static const struct {
     {"[c1]\ntype = conv\nfilters = 4\nsize = 3\npad = 1\n[dw]\ntype = conv\nfilters = 4\nsize = 3\ngroups = 4\n"
      "stride = 2\n[pw]\ntype = conv\nfilters = 5\nsize = 1\n" HEAD, {2, 7, 7}},
     {"[c1]\ntype = conv\nfilters = 4\nsize = 3\n[pw]\ntype = conv\nfilters = 4\nsize = 1\ngroups = 2\n" HEAD, {3, 6, 6}},
+    /* depthwise (the direct path) with padding, dilation and unequal sizes */
+    {"[c1]\ntype = conv\nfilters = 3\nsize = 3\npad = 1\n[dw]\ntype = conv\nfilters = 3\nsize_h = 3\nsize_w = 2\n"
+     "groups = 3\npad = 2\ndilation = 2\n" HEAD, {2, 7, 7}},
     {"[c1]\ntype = conv\nfilters = 3\nsize_h = 3\nsize_w = 2\ndilation_h = 2\ndilation_w = 3\n" HEAD, {2, 9, 9}},
     /* rounding = floor: a 3x3 stride-2 conv and a 1x1 stride-2 shortcut on an
      * even map, 2x2 max pooling (the fast path) and avg pooling of odd maps;

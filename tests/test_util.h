@@ -19,6 +19,7 @@ Suite *config_suite(void);
 Suite *idx_suite(void);
 Suite *ckpt_suite(void);
 Suite *cli_suite(void);
+Suite *tools_suite(void);
 Suite *resume_suite(void);
 Suite *corpus_suite(void);
 

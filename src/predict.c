@@ -1,0 +1,138 @@
+/* predict.c - `cnnctl predict CHECKPOINT IMAGE...`: a trained net on the
+ * user's own pictures. Each image is read (PNG or PGM, any size, gray or
+ * color), brought to the net's input size, inverted when it is dark on
+ * light and the net learnt light on dark (or as --invert / --no-invert
+ * say), and the top classes are printed with their probabilities. */
+#include "cli.h"
+#include "cli_util.h"
+#include "model.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char predict_usage[] =
+    "Usage: cnnctl predict CHECKPOINT IMAGE... [--top K] [--invert | --no-invert]\n"
+    "                      [--json] [--threads N]\n"
+    "Classify PNG or PGM images of any size, gray or color, with a trained\n"
+    "network: each is made gray, resized to the network's input, and inverted\n"
+    "when it is dark on light while the training images are light on dark.\n"
+    "Prints the top K classes with their probabilities, one line per image.\n"
+    "\n"
+    "  -k, --top K         classes shown per image (default 3)\n"
+    "  -i, --invert        always invert (white <-> black)\n"
+    "  -n, --no-invert     never invert\n"
+    "  -j, --json          print a JSON array, one object per image\n"
+    "  -t, --threads N     threads (default 1)\n"
+    "  -h, --help          show this help\n";
+
+struct ranked {
+    int cls;
+    float p;
+};
+
+static int by_probability(const void *a, const void *b)
+{
+    const struct ranked *x = a, *y = b;
+    if (x->p != y->p)
+        return x->p < y->p ? 1 : -1;
+    return x->cls - y->cls;
+}
+
+int cmd_predict(int argc, char **argv)
+{
+    struct option options[] = {{"top", required_argument, NULL, 'k'},
+                               {"invert", no_argument, NULL, 'i'},
+                               {"no-invert", no_argument, NULL, 'n'},
+                               {"json", no_argument, NULL, 'j'},
+                               {"threads", required_argument, NULL, 't'},
+                               {"help", no_argument, NULL, 'h'},
+                               {0}};
+    long top = 3;
+    int invert = -1, json = 0, threads = 1, c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "k:injt:h", options, NULL)) != -1) {
+        switch (c) {
+        case 'k':
+            if (parse_long(optarg, &top) < 0 || top < 1 || top > 65536)
+                return usage_error("predict", "--top: '%s' is not a whole number from 1 to 65536", optarg);
+            break;
+        case 'i': invert = 1; break;
+        case 'n': invert = 0; break;
+        case 'j': json = 1; break;
+        case 't':
+            if (parse_threads("predict", optarg, &threads))
+                return EXIT_INPUT;
+            break;
+        case 'h': fputs(predict_usage, stdout); return EXIT_OK;
+        default: return usage_error("predict", "%s", "bad option");
+        }
+    }
+    if (argc - optind < 2)
+        return usage_error("predict", "%s", optind == argc ? "missing CHECKPOINT" : "missing IMAGE");
+    const char *path = argv[optind];
+    char err[2048];
+    struct model m;
+    if (model_load(&m, path, 1, threads, err, sizeof err) < 0) {
+        fprintf(stderr, "cnnctl: %s\n", err);
+        return EXIT_INPUT;
+    }
+    struct net *net = &m.net;
+    int status = EXIT_INPUT;
+    struct ranked *rank = calloc((size_t)net->classes, sizeof *rank);
+    if (!rank) {
+        fprintf(stderr, "cnnctl: out of memory\n");
+        model_free(&m);
+        return EXIT_RUNTIME;
+    }
+    const int softmax = strcmp(net->layers[net->count - 1].ops->type, "softmax") == 0;
+    const char *what = softmax ? "probability" : "score";
+    if (top > net->classes)
+        top = net->classes;
+    if (json)
+        printf("[");
+    for (int a = optind + 1; a < argc; a++) {
+        int inverted;
+        if (model_input_image(&m, argv[a], invert, net->input_data, &inverted, err, sizeof err) < 0) {
+            fprintf(stderr, "cnnctl: %s\n", err);
+            goto done;
+        }
+        net_forward(net, 1, NULL, NULL, 0);
+        const float *out = net_probabilities(net);
+        for (int k = 0; k < net->classes; k++)
+            rank[k] = (struct ranked){k, out[k]};
+        qsort(rank, (size_t)net->classes, sizeof *rank, by_probability);
+        if (json) {
+            printf("%s\n {\"image\": ", a > optind + 1 ? "," : "");
+            json_string(stdout, argv[a]);
+            printf(", \"inverted\": %s, \"top\": [", inverted ? "true" : "false");
+            for (int k = 0; k < top; k++) {
+                printf("%s{\"class\": %d, \"name\": ", k ? ", " : "", rank[k].cls);
+                if (m.st.class_count)
+                    json_string(stdout, m.st.class_names[rank[k].cls]);
+                else
+                    printf("\"%d\"", rank[k].cls);
+                printf(", \"%s\": %.6f}", what, rank[k].p);
+            }
+            printf("]}");
+        } else {
+            printf("%s:", argv[a]);
+            for (int k = 0; k < top; k++) {
+                if (m.st.class_count)
+                    printf("  %s %.3f", m.st.class_names[rank[k].cls], rank[k].p);
+                else
+                    printf("  %d %.3f", rank[k].cls, rank[k].p);
+            }
+            printf("%s\n", inverted ? "  (inverted)" : "");
+        }
+    }
+    if (json)
+        printf("\n]\n");
+    status = EXIT_OK;
+done:
+    fflush(stdout);
+    free(rank);
+    model_free(&m);
+    return status;
+}
