@@ -177,6 +177,43 @@ START_TEST(test_progress_output)
 }
 END_TEST
 
+/* The man pages render without a warning, and every verb has its help and
+ * its entry in cnnctl(1). */
+START_TEST(test_man_pages)
+{
+    const char *pages[] = {"man/cnnctl.1", "man/cnnctl.ini.5"};
+    for (int i = 0; i < 2; i++) {
+        char cmd[512];
+        snprintf(cmd, sizeof cmd, "groff -man -Tutf8 -ww -z %s >%s/groff.out 2>&1", pages[i], dir);
+        int rc = system(cmd);
+        char *warnings = read_file(in_dir("groff.out"), NULL);
+        ck_assert_msg(rc == 0 && warnings && warnings[0] == 0, "%s: groff: exit %d: %s (Debian: groff-base)",
+                      pages[i], rc, warnings ? warnings : "");
+        free(warnings);
+    }
+    char *man = read_file("man/cnnctl.1", NULL);
+    ck_assert_ptr_nonnull(man);
+    const char *verbs[] = {"train", "eval", "summary", "gradcheck", "bench", "predict", "viz", "filter", "plot"};
+    for (int i = 0; i < 9; i++) {
+        char entry[64];
+        snprintf(entry, sizeof entry, "\n.TP\n.B %s ", verbs[i]);
+        ck_assert_msg(strstr(man, entry) != NULL, "cnnctl(1) has no VERBS entry for %s", verbs[i]);
+        snprintf(entry, sizeof entry, "\n.B cnnctl %s\n", verbs[i]);
+        ck_assert_msg(strstr(man, entry) != NULL, "cnnctl(1) has no SYNOPSIS line for %s", verbs[i]);
+        char *out;
+        ck_assert_int_eq(run_cnnctl(&out, NULL, "%s --help", verbs[i]), 0);
+        ck_assert_msg(strncmp(out, "Usage: cnnctl ", 14) == 0, "%s --help: %s", verbs[i], out);
+        free(out);
+        char *usage;
+        ck_assert_int_eq(run_cnnctl(&usage, NULL, "--help"), 0);
+        snprintf(entry, sizeof entry, "\n  %s ", verbs[i]);
+        ck_assert_msg(strstr(usage, entry) != NULL, "cnnctl --help does not list %s", verbs[i]);
+        free(usage);
+    }
+    free(man);
+}
+END_TEST
+
 /* Same config, seed and threads: byte-identical checkpoints. */
 START_TEST(test_deterministic)
 {
@@ -436,6 +473,7 @@ Suite *cli_suite(void)
     tcase_add_test(tc, test_config_error_writes_nothing);
     tcase_add_test(tc, test_data_errors);
     tcase_add_test(tc, test_confusion);
+    tcase_add_test(tc, test_man_pages);
     tcase_add_test(tc, test_usage);
     tcase_add_test(tc, test_summary);
     tcase_add_test(tc, test_progress_output);

@@ -2,6 +2,8 @@
 #include "test_util.h"
 #include "settings.h"
 
+#include <ctype.h>
+#include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -280,6 +282,123 @@ START_TEST(test_settings_rules)
 }
 END_TEST
 
+/* Every key the parser reads is documented in cnnctl.ini(5), and every key
+ * documented there is read. The parser's keys are the string literals its
+ * getters are called with in src/ (layer_parse_pair also reads KEY_h and
+ * KEY_w); the documented ones are the bold words of the .TP entries written
+ * .BR key " (type ...)" between [data] and LOG FORMAT. Run from the source tree (make check). */
+#define MAX_KEYS 256
+
+static int add_key(char keys[][32], int n, const char *key, size_t len)
+{
+    if (len == 0 || len >= 32)
+        return n;
+    for (int i = 0; i < n; i++)
+        if (strlen(keys[i]) == len && strncmp(keys[i], key, len) == 0)
+            return n;
+    ck_assert_int_lt(n, MAX_KEYS);
+    memcpy(keys[n], key, len);
+    keys[n][len] = 0;
+    return n + 1;
+}
+
+static int has_key(char keys[][32], int n, const char *key)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(keys[i], key) == 0)
+            return 1;
+    return 0;
+}
+
+static int parser_keys(char keys[][32])
+{
+    static const char *const calls[] = {"config_get_int(", "config_get_float(", "config_get_string(", "config_find(",
+                                        "layer_parse_pair("};
+    glob_t g;
+    ck_assert_int_eq(glob("src/*.c", 0, NULL, &g), 0);
+    int n = 0;
+    for (size_t f = 0; f < g.gl_pathc; f++) {
+        char *text = read_file(g.gl_pathv[f], NULL);
+        ck_assert_ptr_nonnull(text);
+        for (int c = 0; c < 5; c++)
+            for (const char *p = text; (p = strstr(p, calls[c])) != NULL; p++) {
+                /* the first string literal among the first three arguments */
+                const char *q = p + strlen(calls[c]);
+                int commas = 0;
+                while (*q && *q != '"' && *q != ';' && *q != '{' && commas <= 2)
+                    commas += *q++ == ',';
+                if (*q != '"' || commas > 2)
+                    continue;
+                const char *end = strchr(q + 1, '"');
+                if (!end)
+                    continue;
+                n = add_key(keys, n, q + 1, (size_t)(end - q - 1));
+                if (c == 4) {
+                    char pair[40];
+                    snprintf(pair, sizeof pair, "%.*s_h", (int)(end - q - 1), q + 1);
+                    n = add_key(keys, n, pair, strlen(pair));
+                    pair[strlen(pair) - 1] = 'w';
+                    n = add_key(keys, n, pair, strlen(pair));
+                }
+            }
+        free(text);
+    }
+    globfree(&g);
+    return n;
+}
+
+static int documented_keys(char keys[][32])
+{
+    char *text = read_file("man/cnnctl.ini.5", NULL);
+    ck_assert_ptr_nonnull(text);
+    const char *start = strstr(text, "\n.SH [data]"), *stop = strstr(text, "\n.SH LOG FORMAT");
+    ck_assert(start && stop && start < stop);
+    int n = 0;
+    for (const char *p = start; p && p < stop; p = strchr(p + 1, '\n')) {
+        /* keys are written .BR key " (type, range, default)"; a plain .B
+         * entry is a value (sgd, adam) or a layer type */
+        if (strncmp(p, "\n.TP\n.BR ", 8) != 0)
+            continue;
+        const int alternating = 1;
+        const char *q = p + 8;
+        /* .BR a ", " b " (...)": the unquoted words are the keys */
+        for (;;) {
+            while (*q == ' ')
+                q++;
+            if (*q == '"') {
+                const char *end = strchr(q + 1, '"');
+                if (!end || memchr(q, '(', (size_t)(end - q)) || memchr(q, '=', (size_t)(end - q)))
+                    break;   /* the type and range: no more keys */
+                q = end + 1;
+                continue;
+            }
+            const char *w = q;
+            while (islower((unsigned char)*q) || isdigit((unsigned char)*q) || *q == '_')
+                q++;
+            if (q == w)
+                break;
+            n = add_key(keys, n, w, (size_t)(q - w));
+            if (!alternating)
+                break;
+        }
+    }
+    free(text);
+    return n;
+}
+
+START_TEST(test_every_key_documented)
+{
+    static char parsed[MAX_KEYS][32], documented[MAX_KEYS][32];
+    int np = parser_keys(parsed), nd = documented_keys(documented);
+    ck_assert_int_gt(np, 40);
+    for (int i = 0; i < np; i++)
+        ck_assert_msg(has_key(documented, nd, parsed[i]), "key '%s' is read but not in man/cnnctl.ini.5", parsed[i]);
+    for (int i = 0; i < nd; i++)
+        ck_assert_msg(has_key(parsed, np, documented[i]), "man/cnnctl.ini.5 documents '%s', which nothing reads",
+                      documented[i]);
+}
+END_TEST
+
 Suite *config_suite(void)
 {
     Suite *s = suite_create("config");
@@ -299,6 +418,7 @@ Suite *config_suite(void)
     tcase_add_test(tc, test_binary_garbage);
     tcase_add_test(tc, test_set_overrides);
     tcase_add_test(tc, test_settings_rules);
+    tcase_add_test(tc, test_every_key_documented);
     suite_add_tcase(s, tc);
     return s;
 }
