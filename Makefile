@@ -111,14 +111,18 @@ demo: cnnctl
 	./cnnctl train configs/simple.ini
 	./cnnctl eval runs/simple/model.ckpt
 
+COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
+
 install: cnnctl
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(COMPLETIONDIR)
 	install -m 755 cnnctl $(DESTDIR)$(BINDIR)/cnnctl
 	install -m 644 man/cnnctl.1 $(DESTDIR)$(MANDIR)/man1/cnnctl.1
 	install -m 644 man/cnnctl.ini.5 $(DESTDIR)$(MANDIR)/man5/cnnctl.ini.5
+	install -m 644 scripts/cnnctl-completion.bash $(DESTDIR)$(COMPLETIONDIR)/cnnctl
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/cnnctl $(DESTDIR)$(MANDIR)/man1/cnnctl.1 $(DESTDIR)$(MANDIR)/man5/cnnctl.ini.5
+	rm -f $(DESTDIR)$(BINDIR)/cnnctl $(DESTDIR)$(MANDIR)/man1/cnnctl.1 $(DESTDIR)$(MANDIR)/man5/cnnctl.ini.5 \
+	    $(DESTDIR)$(COMPLETIONDIR)/cnnctl
 
 clean:
 	rm -rf build cnnctl

@@ -396,6 +396,22 @@ START_TEST(test_every_key_documented)
     for (int i = 0; i < nd; i++)
         ck_assert_msg(has_key(parsed, np, documented[i]), "man/cnnctl.ini.5 documents '%s', which nothing reads",
                       documented[i]);
+    /* bash completion offers every key */
+    char *completion = read_file("scripts/cnnctl-completion.bash", NULL);
+    ck_assert_ptr_nonnull(completion);
+    for (int i = 0; i < np; i++) {
+        int found = 0;
+        for (const char *p = completion; (p = strstr(p, parsed[i])) != NULL; p++) {
+            /* a whole word */
+            char before = p == completion ? ' ' : p[-1], after = p[strlen(parsed[i])];
+            if ((before == ' ' || before == '"') && (after == ' ' || after == '"')) {
+                found = 1;
+                break;
+            }
+        }
+        ck_assert_msg(found, "scripts/cnnctl-completion.bash does not offer the key '%s'", parsed[i]);
+    }
+    free(completion);
 }
 END_TEST
 

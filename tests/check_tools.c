@@ -260,6 +260,80 @@ START_TEST(test_plot_logs)
 }
 END_TEST
 
+/* The output of a shell command (caller frees). */
+static char *shell_output(const char *cmd)
+{
+    char full[8192];
+    snprintf(full, sizeof full, "{ %s; } >%s/shell.out 2>&1", cmd, dir);
+    int rc = system(full);
+    (void)rc;
+    return read_file(in_dir("shell.out"), NULL);
+}
+
+START_TEST(test_bash_completion)
+{
+    char *out = shell_output("bash -c 'source scripts/cnnctl-completion.bash; COMP_WORDS=(cnnctl pr); COMP_CWORD=1; "
+                             "_cnnctl; echo \"${COMPREPLY[*]}\"'");
+    ck_assert_str_eq(out, "predict\n");
+    free(out);
+    out = shell_output("bash -c 'source scripts/cnnctl-completion.bash; COMP_WORDS=(cnnctl eval --co); COMP_CWORD=2; "
+                       "_cnnctl; echo \"${COMPREPLY[*]}\"'");
+    ck_assert_str_eq(out, "--confusion\n");
+    free(out);
+    /* --set offers SECTION.KEY= for the sections of the config on the line */
+    out = shell_output("bash -c 'source scripts/cnnctl-completion.bash; "
+                       "COMP_WORDS=(cnnctl train configs/lenet5.ini --set conv1.fi); COMP_CWORD=4; "
+                       "_cnnctl; echo \"${COMPREPLY[*]}\"'");
+    ck_assert_str_eq(out, "conv1.filters=\n");
+    free(out);
+    out = shell_output("bash -c 'source scripts/cnnctl-completion.bash; "
+                       "COMP_WORDS=(cnnctl train configs/lenet5.ini --set train.warm); COMP_CWORD=4; "
+                       "_cnnctl; echo \"${COMPREPLY[*]}\"'");
+    ck_assert_str_eq(out, "train.warmup=\n");
+    free(out);
+}
+END_TEST
+
+/* sweep.sh: a 2 x 2 grid, 2 runs at a time, a table sorted by accuracy;
+ * run again, nothing is trained twice. */
+START_TEST(test_sweep)
+{
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd,
+             "CNNCTL=\"$CNNCTL\" sh scripts/sweep.sh '%s' train.lr=0.05,0.1 train.batch=20,40 -j 2 -o '%s/sweep'",
+             in_dir("bars.ini"), dir);
+    char *out = shell_output(cmd);
+    ck_assert_ptr_nonnull(strstr(out, "sweep: 4 runs in "));
+    ck_assert_ptr_nonnull(strstr(out, "4 to do, 2 at a time"));
+    ck_assert_ptr_nonnull(strstr(out, "sweep: 4 of 4 runs finished"));
+    ck_assert_ptr_nonnull(strstr(out, "run  "));
+    free(out);
+    char *csv = read_file(in_dir("sweep/results.csv"), NULL);
+    ck_assert_ptr_nonnull(csv);
+    ck_assert_int_eq(strncmp(csv, "run,train.lr,train.batch,val_acc,test_acc,seconds\n", 50), 0);
+    ck_assert_msg(strstr(csv, "\ntrain.lr=0.1,train.batch=40,0.1,40,,") != NULL, "%s", csv);
+    int rows = 0;
+    for (char *p = csv; *p; p++)
+        rows += *p == '\n';
+    ck_assert_int_eq(rows, 5);
+    free(csv);
+    ck_assert(file_exists(in_dir("sweep/train.lr=0.05,train.batch=20/log.csv")));
+    /* again: all four are done already */
+    out = shell_output(cmd);
+    ck_assert_ptr_nonnull(strstr(out, "sweep: 4 runs in "));
+    ck_assert_ptr_nonnull(strstr(out, ", 0 to do"));
+    free(out);
+    /* a bad key fails that run, and the sweep says so */
+    snprintf(cmd, sizeof cmd, "CNNCTL=\"$CNNCTL\" sh scripts/sweep.sh '%s' train.lrr=1 -o '%s/bad'; echo rc=$?",
+             in_dir("bars.ini"), dir);
+    out = shell_output(cmd);
+    ck_assert_msg(strstr(out, "FAILED train.lrr=1: cnnctl: ") != NULL, "%s", out);
+    ck_assert_ptr_nonnull(strstr(out, "[train] lrr: unknown key"));
+    ck_assert_ptr_nonnull(strstr(out, "rc=1"));
+    free(out);
+}
+END_TEST
+
 Suite *tools_suite(void)
 {
     Suite *s = suite_create("tools");
@@ -270,6 +344,8 @@ Suite *tools_suite(void)
     tcase_add_test(tc, test_predict_own_images);
     tcase_add_test(tc, test_viz_filters_and_maps);
     tcase_add_test(tc, test_plot_logs);
+    tcase_add_test(tc, test_bash_completion);
+    tcase_add_test(tc, test_sweep);
     suite_add_tcase(s, tc);
     return s;
 }
