@@ -145,10 +145,12 @@ static void depthwise_forward(const struct conv_geometry *g, int C, const float 
                         continue;
                     const float *src = in + (long)iy * g->w;
                     float *dst = out + (long)oy * g->ow;
-                    if (g->sw == 1)
+                    if (g->sw == 1) {
+                        const float *s1 = src + shift;
+#pragma omp simd
                         for (int ox = lo; ox < hi; ox++)
-                            dst[ox] += wk * src[ox + shift];
-                    else
+                            dst[ox] += wk * s1[ox];
+                    } else
                         for (int ox = lo; ox < hi; ox++)
                             dst[ox] += wk * src[ox * g->sw + shift];
                 }
@@ -177,6 +179,19 @@ static void depthwise_backward(const struct conv_geometry *g, int C, const float
                         continue;
                     const float *src = in + (long)iy * g->w, *drow = d + (long)oy * g->ow;
                     float *dsrc = din ? din + (long)iy * g->w : NULL;
+                    if (g->sw == 1) {
+                        const float *s1 = src + shift;
+#pragma omp simd reduction(+ : sum)
+                        for (int ox = lo; ox < hi; ox++)
+                            sum += drow[ox] * s1[ox];
+                        if (dsrc) {
+                            float *d1 = dsrc + shift;
+#pragma omp simd
+                            for (int ox = lo; ox < hi; ox++)
+                                d1[ox] += wk * drow[ox];
+                        }
+                        continue;
+                    }
                     for (int ox = lo; ox < hi; ox++)
                         sum += drow[ox] * src[ox * g->sw + shift];
                     if (dsrc)
