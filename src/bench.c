@@ -330,7 +330,7 @@ static int measure_in_child(const char *path, int threads, double seconds, int u
 }
 
 static const char usage[] =
-    "Usage: cnnctl bench [--threads N] [--seconds S] [--layers] [CONFIG...]\n"
+    "Usage: cnnctl bench [--threads N] [--seconds S] [--layers | --throughput] [CONFIG...]\n"
     "Measure this machine's FP32 peak, the GEMM on square sizes and on every\n"
     "GEMM shape the configs run at batch 100, and each config's training and\n"
     "inference throughput. Default configs: configs/*.ini.\n"
@@ -338,6 +338,7 @@ static const char usage[] =
     "  -t, --threads N    the 'all threads' column (default: every CPU)\n"
     "  -S, --seconds S    time per figure, split over 3 runs (default 1.5)\n"
     "  -y, --layers       instead: milliseconds per step in each layer\n"
+    "  -p, --throughput   only the configs' throughput (no peak, no GEMMs)\n"
     "  -h, --help         show this help\n";
 
 int cmd_bench(int argc, char **argv)
@@ -347,14 +348,15 @@ int cmd_bench(int argc, char **argv)
                                {"measure", required_argument, NULL, 'M'},  /* internal: one config, in a child */
                                {"library", no_argument, NULL, 'L'},        /* internal */
                                {"layers", no_argument, NULL, 'y'},
+                               {"throughput", no_argument, NULL, 'p'},
                                {"help", no_argument, NULL, 'h'},
                                {0}};
     const char *measure = NULL;
-    int use_library = 0, layers = 0;
+    int use_library = 0, layers = 0, throughput_only = 0;
     int threads = settings_cpu_count(), c;
     double seconds = 1.5;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "t:S:yh", options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "t:S:yph", options, NULL)) != -1) {
         long v;
         double d;
         switch (c) {
@@ -377,6 +379,7 @@ int cmd_bench(int argc, char **argv)
         case 'M': measure = optarg; break;
         case 'L': use_library = 1; break;
         case 'y': layers = 1; break;
+        case 'p': throughput_only = 1; break;
         case 'h': fputs(usage, stdout); return EXIT_OK;
         default: fprintf(stderr, "Try 'cnnctl bench --help'.\n"); return EXIT_INPUT;
         }
@@ -415,6 +418,8 @@ int cmd_bench(int argc, char **argv)
         return EXIT_RUNTIME;
     }
 
+    if (throughput_only)
+        goto throughput;
     double peak1 = peak_gflops(kernel, 1, seconds), peak_all = peak_gflops(kernel, threads, seconds);
     printf("kernel %s (%dx%d), %d threads\n", kernel->name, kernel->mr, kernel->nr, threads);
     printf("FP32 FMA peak, measured: %.0f GFLOP/s on 1 thread, %.0f on %d\n\n", peak1, peak_all, threads);
@@ -475,7 +480,9 @@ int cmd_bench(int argc, char **argv)
         fflush(stdout);
     }
 
-    printf("\nThroughput, images/s (batch 100; inference also at batch 1), %d threads\n", threads);
+    printf("\n");
+throughput:
+    printf("Throughput, images/s (batch 100; inference also at batch 1), %d threads\n", threads);
     printf("%-20s %10s %8s %10s %10s %8s", "config", "train", "GFLOP/s", "infer 100", "infer 1", "RSS MiB");
     if (library)
         printf(" %10s %6s", library, "ratio");

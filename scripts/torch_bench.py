@@ -1,0 +1,104 @@
+#!/usr/bin/env python3
+"""torch_bench.py [simple|lenet5|vgg-small ...] - the yardstick for cnnctl's
+training speed: the same networks as configs/simple.ini, configs/lenet5.ini
+and configs/vgg-small.ini in PyTorch (Debian: python3-torch), trained in a
+plain loop at batch 100 on 1x28x28 inputs with the same optimizer, at 1 and
+at 2 threads. Prints, per network, the steady-state images per second at
+each thread count (median of 5 timings after a warm-up) and the best.
+
+PyTorch is measured at its best: glibc's allocator is kept from handing
+memory back to the system every step (without that PyTorch page-faults
+through each step and runs 2-3x slower), and OpenBLAS (its affine layers)
+runs one thread so its pool does not fight PyTorch's own. The script
+re-executes itself with those settings when they are missing.
+
+scripts/vs-pytorch.sh runs this and cnnctl side by side."""
+import os
+import statistics
+import sys
+import time
+
+ENV = {
+    "MALLOC_MMAP_THRESHOLD_": "4294967296",
+    "MALLOC_TRIM_THRESHOLD_": "4294967296",
+    "OPENBLAS_NUM_THREADS": "1",
+}
+if any(os.environ.get(k) != v for k, v in ENV.items()):
+    os.environ.update(ENV)
+    os.execv(sys.executable, [sys.executable] + sys.argv)
+
+import torch  # noqa: E402  (after the environment is set)
+from torch import nn  # noqa: E402
+
+
+def simple():
+    # SimpleConvNet: conv 30@5x5 -> relu -> maxpool 2 -> affine 100 -> relu -> affine 10
+    net = nn.Sequential(nn.Conv2d(1, 30, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                        nn.Linear(30 * 12 * 12, 100), nn.ReLU(), nn.Linear(100, 10))
+    return net, torch.optim.SGD(net.parameters(), lr=0.1)
+
+
+def lenet5():
+    net = nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+                        nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                        nn.Linear(16 * 5 * 5, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(),
+                        nn.Linear(84, 10))
+    return net, torch.optim.SGD(net.parameters(), lr=0.05)
+
+
+def vgg_small():
+    net = nn.Sequential(nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.Conv2d(32, 32, 3, padding=1), nn.ReLU(),
+                        nn.MaxPool2d(2), nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(),
+                        nn.Conv2d(64, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                        nn.Linear(64 * 7 * 7, 256), nn.ReLU(), nn.Linear(256, 10))
+    return net, torch.optim.SGD(net.parameters(), lr=0.02, momentum=0.9)
+
+
+NETS = {"simple": simple, "lenet5": lenet5, "vgg-small": vgg_small}
+
+
+def images_per_second(build, threads, batch=100, seconds=1.0, repeats=5):
+    torch.set_num_threads(threads)
+    torch.manual_seed(1)
+    net, opt = build()
+    loss_fn = nn.CrossEntropyLoss()
+    x = torch.rand(batch, 1, 28, 28)
+    y = torch.randint(0, 10, (batch,))
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss_fn(net(x), y).backward()
+        opt.step()
+
+    for _ in range(20):  # warm-up: oneDNN primitives, allocator pools
+        step()
+    start = time.perf_counter()
+    steps = 0
+    while time.perf_counter() - start < 0.5:
+        step()
+        steps += 1
+    per_timing = max(3, int(steps * seconds / 0.5))
+    rates = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(per_timing):
+            step()
+        rates.append(per_timing * batch / (time.perf_counter() - start))
+    return statistics.median(rates)
+
+
+def main():
+    names = sys.argv[1:] or list(NETS)
+    for name in names:
+        if name not in NETS:
+            sys.exit(f"torch_bench.py: unknown network '{name}' (expected {', '.join(NETS)})")
+    print(f"PyTorch {torch.__version__}, batch 100, training images/s (median of 5)")
+    print(f"{'network':<10} {'1 thread':>10} {'2 threads':>10} {'best':>10}")
+    for name in names:
+        one = images_per_second(NETS[name], 1)
+        two = images_per_second(NETS[name], 2)
+        print(f"{name:<10} {one:>10.0f} {two:>10.0f} {max(one, two):>10.0f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
