@@ -15,16 +15,27 @@ CHECK_LIBS   := $(shell $(PKG_CONFIG) --libs check)
 
 # SANITIZE=1 builds everything with AddressSanitizer and UBSan, in its own
 # folder: `make check SANITIZE=1` runs the whole suite under them.
+# MPI=1: data-parallel training over processes (mpirun -np N ./cnnctl train
+# ...), built with Open MPI's mpicc (Debian: libopenmpi-dev), objects in
+# build/mpi. The default build has no MPI in it.
+ifeq ($(MPI),1)
+CC := mpicc
+MPI_FLAGS := -DCNNCTL_MPI
+endif
+
 ifeq ($(SANITIZE),1)
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 B := build/san
 BIN := build/san/cnnctl
+else ifeq ($(MPI),1)
+B := build/mpi
+BIN := build/mpi/cnnctl
 else
 B := build
 BIN := cnnctl
 endif
 
-BASE_CFLAGS := -std=c11 -D_XOPEN_SOURCE=700 -Wall -Wextra -fopenmp -MMD -MP $(SAN_FLAGS)
+BASE_CFLAGS := -std=c11 -D_XOPEN_SOURCE=700 -Wall -Wextra -fopenmp -MMD -MP $(SAN_FLAGS) $(MPI_FLAGS)
 BASE_LDFLAGS := -fopenmp $(SAN_FLAGS)
 LIBS := $(DEPS_LIBS) -lm
 
@@ -48,12 +59,27 @@ BASE_CFLAGS += -DCNNCTL_BLAS_BLIS -I/usr/include/x86_64-linux-gnu/blis-openmp
 LIBS += -lblis
 endif
 
-.PHONY: all check bench demo fuzz install uninstall clean
+.PHONY: all check check-mpi bench demo fuzz install uninstall clean
 
 all: $(BIN)
 
-$(BIN): $(B)/main.o $(OBJ)
-	$(CC) $(BASE_LDFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+# ./cnnctl is the plain build, or a copy of build/mpi/cnnctl after
+# make MPI=1; build/flavor says which, and changes with the choice, so the
+# plain binary is relinked after an MPI build.
+ifeq ($(BIN),cnnctl)
+$(shell mkdir -p build; echo plain | cmp -s - build/flavor || echo plain > build/flavor)
+FLAVOR_STAMP := build/flavor
+endif
+ifeq ($(MPI),1)
+all: cnnctl-mpi-copy
+cnnctl-mpi-copy: $(BIN)
+	cp $(BIN) cnnctl
+	echo mpi > build/flavor
+.PHONY: cnnctl-mpi-copy
+endif
+
+$(BIN): $(B)/main.o $(OBJ) $(FLAVOR_STAMP)
+	$(CC) $(BASE_LDFLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBS)
 
 $(B)/%.o: src/%.c | $(B)/tests
 	$(CC) $(BASE_CFLAGS) $(DEPS_CFLAGS) $(KERNEL_FLAGS) $(CFLAGS) -c -o $@ $<
@@ -70,7 +96,13 @@ $(B)/check_cnnctl: $(TEST_OBJ) $(OBJ)
 # The tests run the real binary for the end-to-end cases; CNNCTL tells them where.
 check: $(BIN) $(B)/check_cnnctl
 	CNNCTL=$(CURDIR)/$(BIN) CNNCTL_CONFIGS=$(CURDIR)/configs SHARED_DATASETS=$(CURDIR)/../shared/datasets \
-	    TESTS_DIR=$(CURDIR)/tests ./$(B)/check_cnnctl
+	    TESTS_DIR=$(CURDIR)/tests CNNCTL_MPI=$(CNNCTL_MPI) ./$(B)/check_cnnctl
+
+# The whole suite with the MPI tests on: 2 ranks of build/mpi/cnnctl (Open
+# MPI: libopenmpi-dev, openmpi-bin) against the plain binary.
+check-mpi:
+	$(MAKE) MPI=1 build/mpi/cnnctl
+	$(MAKE) check CNNCTL_MPI=$(CURDIR)/build/mpi/cnnctl
 
 bench: $(BIN)
 	./$(BIN) bench

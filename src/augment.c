@@ -86,13 +86,13 @@ void augment_apply(const struct augment_draw *d, float *image, int c, int h, int
     }
 }
 
-void augment_batch(const struct augment *a, float *images, int n, int c, int h, int w, uint64_t seed, uint64_t step,
-                   float *scratch)
+void augment_batch(const struct augment *a, float *images, int n, int first, int c, int h, int w, uint64_t seed,
+                   uint64_t step, float *scratch)
 {
     if (!augment_active(a))
         return;
     for (int i = 0; i < n; i++) {
-        struct augment_draw d = augment_draw(a, seed, step, i);
+        struct augment_draw d = augment_draw(a, seed, step, first + i);
         augment_apply(&d, images + (long)i * c * h * w, c, h, w, scratch);
     }
 }

@@ -37,8 +37,9 @@ struct augment_draw augment_draw(const struct augment *a, uint64_t seed, uint64_
 /* One image of c x h x w in place: out(y, x) = in(T^-1(y, x)), T = shift o rotate o flip. */
 void augment_apply(const struct augment_draw *d, float *image, int c, int h, int w, float *scratch);
 
-/* Augments n images of c x h x w in place; scratch holds c*h*w floats. */
-void augment_batch(const struct augment *a, float *images, int n, int c, int h, int w, uint64_t seed, uint64_t step,
-                   float *scratch);
+/* Augments n images of c x h x w in place, which are images first, first+1,
+ * ... of the step's batch; scratch holds c*h*w floats. */
+void augment_batch(const struct augment *a, float *images, int n, int first, int c, int h, int w, uint64_t seed,
+                   uint64_t step, float *scratch);
 
 #endif

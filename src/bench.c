@@ -252,7 +252,14 @@ static int profile_layers(const char *path, int threads, double seconds)
         labels[i] = (uint8_t)rng_below(&r, net.classes);
     for (long i = 0; i < 100 * shape_size(net.input); i++)
         net.input_data[i] = (float)rng_below(&r, 256) / 255.0f;
-    struct layer_run run = {100, net.threads, &net.gemm, net.scratch, net.scratch_stride, labels, 1, 1, 0, 0};
+    struct layer_run run = {.n = 100,
+                            .threads = net.threads,
+                            .gemm = &net.gemm,
+                            .scratch = net.scratch,
+                            .scratch_stride = net.scratch_stride,
+                            .labels = labels,
+                            .train = 1,
+                            .seed = 1};
     int steps = 0, cap = 4096;
     double *fw = calloc((size_t)cap * net.count, sizeof *fw), *bw = calloc((size_t)cap * net.count, sizeof *bw);
     double *upd = calloc(cap, sizeof *upd), t0 = now();

@@ -4,6 +4,7 @@
 #include "ckpt.h"
 #include "config.h"
 #include "dataset.h"
+#include "dist.h"
 #include "eval.h"
 #include "fileio.h"
 #include "gradcheck.h"
@@ -229,7 +230,17 @@ int cmd_train(int argc, char **argv)
     if (idx_read_image_header(st->train_images, &header, err, sizeof err) < 0)
         goto fail;
     struct shape input = {1, (int)header.rows, (int)header.cols};
-    if (build_net(&net, &p.cfg, st, input, (int)st->batch, threads) < 0)
+    /* MPI: every rank takes batch / ranks images of each step */
+    const int ranks = dist_size();
+    if (st->batch % ranks != 0) {
+        struct config_section *train = config_section(&p.cfg, "train");
+        config_error(&p.cfg, train, config_find(train, "batch"),
+                     "%ld does not divide by the %d processes; each takes an equal share of every batch",
+                     st->batch, ranks);
+        print_config_errors(&p.cfg);
+        goto fail_printed;
+    }
+    if (build_net(&net, &p.cfg, st, input, (int)(st->batch / ranks), threads) < 0)
         goto fail_printed;
     if (dataset_load(st->train_images, st->train_labels, &train_im, &train_lb, &all, err, sizeof err) < 0)
         goto fail;
@@ -276,7 +287,7 @@ int cmd_train(int argc, char **argv)
     pin_path(&p.cfg, "train", "checkpoint", st->checkpoint_path);
 
     struct train_job job = {&p.cfg, st, &net, &opt, dataset_slice(&all, 0, n_train),
-                            dataset_slice(&all, n_train, (int)st->validation), test, quiet, -1,
+                            dataset_slice(&all, n_train, (int)st->validation), test, quiet || dist_rank() != 0, -1,
                             resume ? &ck.state : NULL, resume ? &ck.stats : NULL};
     status = train_run(&job, err, sizeof err);
     if (status != EXIT_OK)

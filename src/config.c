@@ -445,12 +445,19 @@ int parse_double(const char *text, double *out)
     return 0;
 }
 
+/* --set section.key= (empty) takes a number key back to its default, as if
+ * the file did not have it; in the file itself an empty number is an error. */
+static int unset_by_option(const struct config_entry *e)
+{
+    return e->origin && e->value[0] == '\0';
+}
+
 int config_get_int(struct config *cfg, struct config_section *s, const char *key, long *out, long def,
                    long min, long max)
 {
     *out = def;
     struct config_entry *e = config_find(s, key);
-    if (!e)
+    if (!e || unset_by_option(e))
         return 0;
     long v;
     if (parse_long(e->value, &v) < 0) {
@@ -473,7 +480,7 @@ int config_get_float(struct config *cfg, struct config_section *s, const char *k
 {
     *out = def;
     struct config_entry *e = config_find(s, key);
-    if (!e)
+    if (!e || unset_by_option(e))
         return 0;
     double v;
     if (parse_double(e->value, &v) < 0) {

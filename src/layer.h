@@ -64,6 +64,7 @@ struct layer_run {
     const uint8_t *labels;    /* n labels, for the loss layer */
     int train;
     uint64_t seed, step;      /* for random layers (dropout): a mask is a function of these */
+    int image_base;           /* index in the global batch of image 0 (MPI: this rank's slice) */
     int frozen;               /* gradcheck: every kink as in the last forward (see gradcheck.h) */
 };
 

@@ -60,7 +60,7 @@ static void dropout_forward(struct layer *l, const struct layer_run *run)
 #pragma omp parallel for num_threads(run->threads) schedule(static)
     for (int i = 0; i < run->n; i++) {
         struct rng r;
-        rng_seed(&r, run->seed, mask_stream(l, run->step, i));
+        rng_seed(&r, run->seed, mask_stream(l, run->step, run->image_base + i));
         const float *x = l->x[0] + i * size;
         float *y = l->y + i * size, *m = l->state + i * size;
         for (long e = 0; e < size; e++) {

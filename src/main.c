@@ -2,6 +2,7 @@
  * Dispatches to the verbs in cli.c. */
 #include "bench.h"
 #include "cli.h"
+#include "dist.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -39,11 +40,16 @@ int main(int argc, char **argv)
         return EXIT_OK;
     }
     if (strcmp(verb, "--version") == 0) {
-        printf("cnnctl %s\n", CNNCTL_VERSION);
+        printf("cnnctl %s%s\n", CNNCTL_VERSION, dist_available() ? " (MPI)" : "");
         return EXIT_OK;
     }
-    if (strcmp(verb, "train") == 0)
-        return cmd_train(argc - 1, argv + 1);
+    if (strcmp(verb, "train") == 0) {
+        /* MPI builds: one rank of a job started by mpirun (or alone) */
+        dist_init(&argc, &argv);
+        int status = cmd_train(argc - 1, argv + 1);
+        dist_finalize(status);
+        return status;
+    }
     if (strcmp(verb, "eval") == 0)
         return cmd_eval(argc - 1, argv + 1);
     if (strcmp(verb, "summary") == 0)

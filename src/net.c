@@ -362,8 +362,17 @@ void net_init_params(struct net *net, uint64_t seed)
 
 static struct layer_run make_run(struct net *net, int n, const uint8_t *labels, int train)
 {
-    return (struct layer_run){n,      net->threads, &net->gemm, net->scratch, net->scratch_stride,
-                              labels, train,        net->seed,  net->step,  net->frozen};
+    return (struct layer_run){.n = n,
+                              .threads = net->threads,
+                              .gemm = &net->gemm,
+                              .scratch = net->scratch,
+                              .scratch_stride = net->scratch_stride,
+                              .labels = labels,
+                              .train = train,
+                              .seed = net->seed,
+                              .step = net->step,
+                              .image_base = net->image_base,
+                              .frozen = net->frozen};
 }
 
 double net_forward(struct net *net, int n, const uint8_t *labels, int *correct, int train)

@@ -29,6 +29,7 @@ struct net {
     float *statistics;       /* arena of the untrained ones (batchnorm's running mean, variance) */
     long statistic_floats;
     uint64_t seed, step;     /* set by the trainer before a step: random layers draw from them */
+    int image_base;          /* index in the global batch of input image 0 (MPI ranks: their slice) */
     float *input_data;       /* (batch, input): the caller fills it */
     float *activations;      /* arena of every y, dy and layer state */
     long activation_floats;

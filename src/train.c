@@ -12,6 +12,7 @@
  * thread count). Nothing is allocated inside the loop. */
 #include "train.h"
 
+#include "dist.h"
 #include "eval.h"
 #include "fileio.h"
 #include "optim.h"
@@ -186,6 +187,10 @@ static int write_checkpoint(struct loop *lp, const char *path, char *err, size_t
 static int save(struct loop *lp, char *err, size_t errlen)
 {
     const struct settings *st = lp->job->st;
+    if (dist_rank() != 0) {   /* MPI: rank 0 writes for all */
+        lp->wrote_checkpoint = 1;
+        return 0;
+    }
     if (write_checkpoint(lp, st->checkpoint_path, err, errlen) < 0)
         return -1;
     lp->wrote_checkpoint = 1;
@@ -256,6 +261,17 @@ static double elapsed(const struct loop *lp)
     return lp->seconds_before + now_seconds() - lp->start;
 }
 
+/* MPI: each rank's gradient is the mean over its n of the batch's total
+ * images; their weighted sum, over all ranks, is the gradient of the whole
+ * batch's mean loss. */
+static void average_gradients(struct net *net, int n, int total)
+{
+    const float share = (float)n / (float)total;
+    for (long i = 0; i < net->param_floats; i++)
+        net->grads[i] *= share;
+    dist_sum_floats(net->grads, net->param_floats);
+}
+
 /* One step of SGD on batch `batch` of `order`. Returns 0, or -1 (diverged,
  * err set) */
 static int step(struct loop *lp, const uint32_t *order, int batch, uint8_t *labels, char *err, size_t errlen)
@@ -263,21 +279,37 @@ static int step(struct loop *lp, const uint32_t *order, int batch, uint8_t *labe
     struct train_job *job = lp->job;
     struct net *net = job->net;
     struct ckpt_train_state *s = &lp->state;
-    int first = batch * net->batch;
-    int n = job->train.count - first < net->batch ? job->train.count - first : net->batch;
+    const int B = (int)job->st->batch;   /* the global batch; net->batch is this rank's share */
+    int first = batch * B;
+    int total = job->train.count - first < B ? job->train.count - first : B;
+    /* this rank's slice of the batch: images [lo, hi) of it */
+    const int ranks = dist_size(), rank = dist_rank();
+    int lo = (int)((long)total * rank / ranks), hi = (int)((long)total * (rank + 1) / ranks), n = hi - lo;
     int correct = 0;
     lp->lr = schedule_lr(&lp->schedule, s->step);
     net->seed = job->st->seed;
     net->step = s->step;
-    dataset_batch(&job->train, order + first, 0, n, net->input_data, labels);
-    augment_batch(&job->st->augment, net->input_data, n, net->input.c, net->input.h, net->input.w, job->st->seed,
-                  s->step, lp->augment_scratch);
-    double loss = net_forward(net, n, labels, &correct, 1);
+    net->image_base = lo;
+    dataset_batch(&job->train, order + first + lo, 0, n, net->input_data, labels);
+    augment_batch(&job->st->augment, net->input_data, n, lo, net->input.c, net->input.h, net->input.w,
+                  job->st->seed, s->step, lp->augment_scratch);
+    double loss = n ? net_forward(net, n, labels, &correct, 1) : 0.0;
+    if (ranks > 1) {
+        double sums[2] = {loss, correct};
+        dist_sum_doubles(sums, 2);
+        loss = sums[0];
+        correct = (int)sums[1];
+    }
     const char *bad = NULL, *what = "loss";
     if (!isfinite(loss))
-        bad = first_bad_output(net, n);
+        bad = n ? first_bad_output(net, n) : NULL;
     else {
-        net_backward(net, n, labels);
+        if (n)
+            net_backward(net, n, labels);
+        else
+            memset(net->grads, 0, sizeof(float) * net->param_floats);
+        if (ranks > 1)
+            average_gradients(net, n, total);
         if ((bad = first_bad_gradient(net)) != NULL)
             what = "gradient";
     }
@@ -297,11 +329,17 @@ static int step(struct loop *lp, const uint32_t *order, int batch, uint8_t *labe
         s->skipped++;
     } else {
         optim_step(job->optim, net, (float)lp->lr, s->step - s->skipped);
+        if (ranks > 1 && net->statistic_floats) {
+            /* batchnorm's running statistics: the mean over the ranks */
+            dist_sum_floats(net->statistics, net->statistic_floats);
+            for (long i = 0; i < net->statistic_floats; i++)
+                net->statistics[i] /= (float)ranks;
+        }
         s->window_loss += loss;
-        s->window_images += n;
+        s->window_images += total;
         s->window_correct += correct;
         s->epoch_loss += loss;
-        s->epoch_images += n;
+        s->epoch_images += total;
         s->epoch_correct += correct;
     }
     s->step++;
@@ -331,9 +369,28 @@ static void show_progress(struct loop *lp, long epochs, int batch, int batches, 
     double now = now_seconds(), images = s->epoch_images ? (double)s->epoch_images : NAN;
     double done = (double)(s->step - lp->start_step), spent = now - lp->start;
     double eta = done > 0 ? spent / done * (double)(total_steps - s->step) : -1.0;
-    double rate = spent > 0 ? done * lp->job->net->batch / spent : 0.0;
+    double rate = spent > 0 ? done * lp->job->st->batch / spent : 0.0;
     progress_step(&lp->progress, (unsigned long long)s->epoch, epochs, batch, batches, (unsigned long long)s->step,
                   s->epoch_loss / images, s->epoch_correct / images, rate, eta, now, batch == batches);
+}
+
+/* MPI: each rank evaluates its slice of the set, and the counts are summed. */
+static void evaluate_split(struct net *net, const struct dataset *d, struct eval_result *r)
+{
+    const int ranks = dist_size(), rank = dist_rank();
+    if (ranks == 1) {
+        evaluate(net, d, r, NULL, NULL);
+        return;
+    }
+    int lo = (int)((long)d->count * rank / ranks), hi = (int)((long)d->count * (rank + 1) / ranks);
+    struct dataset part = dataset_slice(d, lo, hi - lo);
+    evaluate(net, &part, r, NULL, NULL);
+    double sums[2] = {r->correct, r->loss * r->count};
+    dist_sum_doubles(sums, 2);
+    r->count = d->count;
+    r->correct = (int)sums[0];
+    r->loss = d->count ? sums[1] / d->count : 0.0;
+    r->accuracy = d->count ? (double)r->correct / d->count : 0.0;
 }
 
 /* Evaluation, the epoch's log row and console line, the best checkpoint. */
@@ -343,9 +400,9 @@ static int end_epoch(struct loop *lp, double train_seconds, long epochs, char *e
     struct ckpt_train_state *s = &lp->state;
     struct eval_result val = {0}, test = {0};
     if (job->validation.count)
-        evaluate(job->net, &job->validation, &val, NULL, NULL);
+        evaluate_split(job->net, &job->validation, &val);
     if (job->test.count)
-        evaluate(job->net, &job->test, &test, NULL, NULL);
+        evaluate_split(job->net, &job->test, &test);
     double images = s->epoch_images ? (double)s->epoch_images : NAN;
     lp->stats = (struct ckpt_stats){s->epoch, s->step, s->epoch_loss / images,
                                     job->validation.count ? val.accuracy : NAN, job->test.count ? test.accuracy : NAN};
@@ -378,7 +435,8 @@ static int end_epoch(struct loop *lp, double train_seconds, long epochs, char *e
     s->batch_in_epoch = 0;
     s->epoch_loss = 0;
     s->epoch_images = s->epoch_correct = 0;
-    if (better && job->st->best_path && write_checkpoint(lp, job->st->best_path, err, errlen) < 0)
+    if (better && job->st->best_path && dist_rank() == 0 &&
+        write_checkpoint(lp, job->st->best_path, err, errlen) < 0)
         return -1;
     return 0;
 }
@@ -388,7 +446,7 @@ int train_run(struct train_job *job, char *err, size_t errlen)
     const struct settings *st = job->st;
     struct net *net = job->net;
     const int n_train = job->train.count;
-    const int batches = (n_train + net->batch - 1) / net->batch;
+    const int batches = (int)((n_train + st->batch - 1) / st->batch);
     const uint64_t total_steps = st->iterations ? (uint64_t)st->iterations : (uint64_t)st->epochs * batches;
     const long epochs = (long)((total_steps + batches - 1) / batches);
 
@@ -406,7 +464,7 @@ int train_run(struct train_job *job, char *err, size_t errlen)
         net_init_params(net, st->seed);
     }
     struct ckpt_train_state *s = &lp.state;
-    if (st->log_path[0] &&
+    if (st->log_path[0] && dist_rank() == 0 &&
         !(lp.log = open_log(st->log_path, job->resume != NULL, s->log_rows, &lp.seconds_before, err, errlen)))
         return job->resume ? 2 : 1;
 
@@ -437,11 +495,11 @@ int train_run(struct train_job *job, char *err, size_t errlen)
             fprintf(stderr, "resuming at epoch %llu, step %llu of %llu\n", (unsigned long long)s->epoch,
                     (unsigned long long)s->step, (unsigned long long)total_steps);
         fprintf(stderr, "training %d images (%d steps of %d an epoch), %ld epochs, %d threads, gemm %s\n", n_train,
-                batches, net->batch, epochs, net->threads, net->gemm.kernel->name);
+                batches, (int)st->batch, epochs, net->threads, net->gemm.kernel->name);
     }
     lp.start = lp.window_start = now_seconds();
     lp.start_step = s->step;
-    int status = 0;
+    int status = 0, stopping = 0;
     while ((long)s->epoch <= epochs && !(s->step >= total_steps && s->batch_in_epoch == 0)) {
         double epoch_start = now_seconds();
         epoch_order(order, n_train, st->seed, s->epoch);
@@ -457,11 +515,13 @@ int train_run(struct train_job *job, char *err, size_t errlen)
                 goto done;
             }
             int due = st->checkpoint_in_steps && st->checkpoint_every && s->step % st->checkpoint_every == 0;
-            if ((due || stop_signal) && save(&lp, err, errlen) < 0) {
+            /* MPI: every rank stops at the same step, whichever saw the signal */
+            stopping = dist_size() > 1 ? dist_max_int(stop_signal) : stop_signal;
+            if ((due || stopping) && save(&lp, err, errlen) < 0) {
                 status = 1;
                 goto done;
             }
-            if (stop_signal)
+            if (stopping)
                 goto interrupted;
         }
         if (end_epoch(&lp, now_seconds() - epoch_start, epochs, err, errlen) < 0) {
@@ -470,11 +530,12 @@ int train_run(struct train_job *job, char *err, size_t errlen)
         }
         int last = (long)s->epoch > epochs || s->step >= total_steps;
         int due = !st->checkpoint_in_steps && st->checkpoint_every && (s->epoch - 1) % st->checkpoint_every == 0;
-        if ((last || due || stop_signal) && save(&lp, err, errlen) < 0) {
+        stopping = dist_size() > 1 ? dist_max_int(stop_signal) : stop_signal;
+        if ((last || due || stopping) && save(&lp, err, errlen) < 0) {
             status = 1;
             goto done;
         }
-        if (stop_signal)
+        if (stopping)
             goto interrupted;
     }
     if (!lp.wrote_checkpoint && save(&lp, err, errlen) < 0) {
@@ -482,20 +543,22 @@ int train_run(struct train_job *job, char *err, size_t errlen)
         goto done;
     }
     progress_clear(&lp.progress);
-    /* stdout: the result, for scripts */
-    printf("steps %llu  loss %.4f", (unsigned long long)s->step, lp.stats.loss);
-    if (job->validation.count)
-        printf("  val_acc %.4f", lp.stats.val_accuracy);
-    if (job->test.count)
-        printf("  test_acc %.4f", lp.stats.test_accuracy);
-    if (s->skipped)
-        printf("  skipped %llu", (unsigned long long)s->skipped);
-    printf("  seconds %.1f  checkpoint %s\n", elapsed(&lp), st->checkpoint_path);
+    /* stdout: the result, for scripts (MPI: from rank 0) */
+    if (dist_rank() == 0) {
+        printf("steps %llu  loss %.4f", (unsigned long long)s->step, lp.stats.loss);
+        if (job->validation.count)
+            printf("  val_acc %.4f", lp.stats.val_accuracy);
+        if (job->test.count)
+            printf("  test_acc %.4f", lp.stats.test_accuracy);
+        if (s->skipped)
+            printf("  skipped %llu", (unsigned long long)s->skipped);
+        printf("  seconds %.1f  checkpoint %s\n", elapsed(&lp), st->checkpoint_path);
+    }
     goto done;
 interrupted:
-    status = 128 + stop_signal;
+    status = 128 + stopping;
     snprintf(err, errlen, "stopped by %s at step %llu; checkpoint written; continue with: cnnctl train --resume %s",
-             stop_signal == SIGINT ? "SIGINT" : "SIGTERM", (unsigned long long)s->step, st->checkpoint_path);
+             stopping == SIGINT ? "SIGINT" : "SIGTERM", (unsigned long long)s->step, st->checkpoint_path);
 done:
     progress_clear(&lp.progress);
     sigaction(SIGINT, &old_int, NULL);

@@ -101,7 +101,7 @@ START_TEST(test_draws_are_a_function_of_seed_step_image)
     float img[H * W], copy[H * W], scratch[H * W];
     pattern(img);
     memcpy(copy, img, sizeof img);
-    augment_batch(&none, img, 1, 1, H, W, 5, 1, scratch);
+    augment_batch(&none, img, 1, 0, 1, H, W, 5, 1, scratch);
     ck_assert_int_eq(memcmp(img, copy, sizeof img), 0);
 }
 END_TEST

@@ -230,6 +230,13 @@ START_TEST(test_set_overrides)
 {
     const char *got = errors_for(PRELUDE SIMPLE_NET, "train.lrr=0.1", NULL);
     ck_assert_str_eq(got, "--set train.lrr=0.1: [train] lrr: unknown key");
+    /* an empty number from --set takes the key back to its default: epochs
+     * gives way to iterations; in the file, empty is an error */
+    ck_assert_str_eq(errors_for(PRELUDE SIMPLE_NET, "train.epochs=", "train.iterations=7"), "");
+    ck_assert_str_eq(errors_for(PRELUDE SIMPLE_NET, "train.iterations=7", NULL),
+                     "--set train.iterations=7: [train] iterations: give epochs or iterations, not both");
+    ck_assert_str_eq(errors_for("[data]\ndir = .\n[train]\nepochs =\n" SIMPLE_NET, NULL, NULL),
+                     "test.ini:4: [train] epochs: '' is not a whole number");
     got = errors_for(PRELUDE SIMPLE_NET, "nosuch.x=1", NULL);
     ck_assert_str_eq(got, "--set nosuch.x=1: no section [nosuch] in test.ini");
     got = errors_for(PRELUDE SIMPLE_NET, "train.lr", NULL);

@@ -15,6 +15,7 @@ int main(void)
     srunner_add_suite(sr, ckpt_suite());
     srunner_add_suite(sr, cli_suite());
     srunner_add_suite(sr, tools_suite());
+    srunner_add_suite(sr, mpi_suite());
     srunner_add_suite(sr, resume_suite());
     srunner_add_suite(sr, corpus_suite());
     srunner_run_all(sr, CK_NORMAL);

@@ -20,6 +20,7 @@ Suite *idx_suite(void);
 Suite *ckpt_suite(void);
 Suite *cli_suite(void);
 Suite *tools_suite(void);
+Suite *mpi_suite(void);
 Suite *resume_suite(void);
 Suite *corpus_suite(void);
 

@@ -1,0 +1,29 @@
+/* dist.h - data-parallel training over processes with MPI (make MPI=1).
+ *
+ * Every rank holds the whole network and takes its own slice of every
+ * global batch; after the backward pass the ranks sum their gradients
+ * (each scaled by its share of the batch) with MPI_Allreduce, so all of
+ * them apply the same update. Rank 0 alone writes logs, checkpoints and the
+ * console. In the default build (no MPI) there is one rank and every call
+ * here is a no-op, so the single-process trainer is unchanged bit for bit. */
+#ifndef CNNCTL_DIST_H
+#define CNNCTL_DIST_H
+
+/* Call first and last in main (train only). finalize with a failure status
+ * (not 0, 130 or 143) and more than one rank aborts the job: the other
+ * ranks may be waiting in a collective and would otherwise hang. */
+void dist_init(int *argc, char ***argv);
+void dist_finalize(int status);
+
+int dist_rank(void);
+int dist_size(void);
+/* Is this an MPI build? */
+int dist_available(void);
+
+/* In place, over all ranks: sums of n values. */
+void dist_sum_floats(float *v, long n);
+void dist_sum_doubles(double *v, int n);
+/* The largest of the ranks' values (for a stop request seen by any rank). */
+int dist_max_int(int v);
+
+#endif
