@@ -1,9 +1,12 @@
 /* dist.c - see dist.h. */
 #include "dist.h"
 
+#include <stddef.h>
+
 #ifdef CNNCTL_MPI
 #include <limits.h>
 #include <mpi.h>
+#include <stdlib.h>
 
 static int initialised;
 
@@ -70,6 +73,47 @@ int dist_max_int(int v)
     return v;
 }
 
+int dist_sums_init(struct dist_sums *q, int capacity)
+{
+    q->count = 0;
+    q->capacity = capacity;
+    q->requests = calloc(capacity > 0 ? (size_t)capacity : 1, sizeof(MPI_Request));
+    return q->requests ? 0 : -1;
+}
+
+void dist_sums_free(struct dist_sums *q)
+{
+    free(q->requests);
+    q->requests = NULL;
+    q->count = q->capacity = 0;
+}
+
+void dist_sums_start(struct dist_sums *q, float *v, long n)
+{
+    if (dist_size() == 1 || n <= 0)
+        return;
+    if (q->count == q->capacity || n > INT_MAX) {   /* cannot queue: sum now */
+        dist_sum_floats(v, n);
+        return;
+    }
+    MPI_Request *r = q->requests;
+    MPI_Iallreduce(MPI_IN_PLACE, v, (int)n, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD, &r[q->count++]);
+}
+
+void dist_sums_progress(struct dist_sums *q)
+{
+    int done;
+    if (q->count)
+        MPI_Testall(q->count, q->requests, &done, MPI_STATUSES_IGNORE);
+}
+
+void dist_sums_wait(struct dist_sums *q)
+{
+    if (q->count)
+        MPI_Waitall(q->count, q->requests, MPI_STATUSES_IGNORE);
+    q->count = 0;
+}
+
 #else  /* one process */
 
 void dist_init(int *argc, char ***argv)
@@ -113,6 +157,36 @@ void dist_sum_doubles(double *v, int n)
 int dist_max_int(int v)
 {
     return v;
+}
+
+int dist_sums_init(struct dist_sums *q, int capacity)
+{
+    q->requests = NULL;
+    q->count = 0;
+    q->capacity = capacity;
+    return 0;
+}
+
+void dist_sums_free(struct dist_sums *q)
+{
+    q->count = q->capacity = 0;
+}
+
+void dist_sums_start(struct dist_sums *q, float *v, long n)
+{
+    (void)q;
+    (void)v;
+    (void)n;
+}
+
+void dist_sums_progress(struct dist_sums *q)
+{
+    (void)q;
+}
+
+void dist_sums_wait(struct dist_sums *q)
+{
+    (void)q;
 }
 
 #endif

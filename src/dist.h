@@ -26,4 +26,21 @@ void dist_sum_doubles(double *v, int n);
 /* The largest of the ranks' values (for a stop request seen by any rank). */
 int dist_max_int(int v);
 
+/* Sums started now and finished later, so communication overlaps with
+ * work: the trainer starts one per parameter tensor as the backward pass
+ * finishes its layer. The requests live in the struct (one per slot). */
+struct dist_sums {
+    void *requests;   /* MPI_Request[capacity] */
+    int count, capacity;
+};
+int dist_sums_init(struct dist_sums *q, int capacity);   /* 0 or -1 (out of memory) */
+void dist_sums_free(struct dist_sums *q);
+/* Start summing n floats of v in place; v must not be touched until
+ * dist_sums_wait(). Without MPI, or with one rank, it does nothing. */
+void dist_sums_start(struct dist_sums *q, float *v, long n);
+/* Let started sums progress (MPI makes progress inside its calls). */
+void dist_sums_progress(struct dist_sums *q);
+/* Wait for every started sum. */
+void dist_sums_wait(struct dist_sums *q);
+
 #endif

@@ -386,11 +386,20 @@ double net_forward(struct net *net, int n, const uint8_t *labels, int *correct, 
     return last->ops->loss(last, &run, correct);
 }
 
-void net_backward(struct net *net, int n, const uint8_t *labels)
+void net_backward_each(struct net *net, int n, const uint8_t *labels, void (*done)(void *ctx, struct layer *l),
+                       void *ctx)
 {
     struct layer_run run = make_run(net, n, labels, 1);
-    for (int i = net->count - 1; i >= 0; i--)
+    for (int i = net->count - 1; i >= 0; i--) {
         net->layers[i].ops->backward(&net->layers[i], &run);
+        if (done)
+            done(ctx, &net->layers[i]);
+    }
+}
+
+void net_backward(struct net *net, int n, const uint8_t *labels)
+{
+    net_backward_each(net, n, labels, NULL, NULL);
 }
 
 const float *net_probabilities(const struct net *net)

@@ -60,6 +60,11 @@ void net_init_params(struct net *net, uint64_t seed);
 double net_forward(struct net *net, int n, const uint8_t *labels, int *correct, int train);
 /* Gradients of the mean loss over the n images of the last forward. */
 void net_backward(struct net *net, int n, const uint8_t *labels);
+/* The same, calling done(ctx, layer) as soon as each layer's parameter
+ * gradients are final (MPI starts their reduction while the layers below
+ * still run). */
+void net_backward_each(struct net *net, int n, const uint8_t *labels, void (*done)(void *ctx, struct layer *l),
+                       void *ctx);
 
 /* The loss layer's output: (n, classes) probabilities. */
 const float *net_probabilities(const struct net *net);

@@ -159,6 +159,8 @@ struct loop {
     FILE *log;
     double start, seconds_before, window_start;
     uint64_t start_step;         /* of this process, for the ETA */
+    struct dist_sums sums;       /* MPI: gradient sums in flight during the backward pass */
+    float share;                 /* MPI: this rank's images / the batch's */
     int wrote_checkpoint;
     struct progress progress;
 };
@@ -263,13 +265,39 @@ static double elapsed(const struct loop *lp)
 
 /* MPI: each rank's gradient is the mean over its n of the batch's total
  * images; their weighted sum, over all ranks, is the gradient of the whole
- * batch's mean loss. */
-static void average_gradients(struct net *net, int n, int total)
+ * batch's mean loss. Each layer's sums start as soon as the backward pass
+ * is done with it, and run while the layers below are computed. Every rank
+ * starts the same sums in the same order (a rank without images too). */
+static void reduce_layer(void *ctx, struct layer *l)
 {
-    const float share = (float)n / (float)total;
-    for (long i = 0; i < net->param_floats; i++)
-        net->grads[i] *= share;
-    dist_sum_floats(net->grads, net->param_floats);
+    struct loop *lp = ctx;
+    for (int j = 0; j < l->param_count; j++) {
+        struct param *p = &l->params[j];
+        if (!p->grad)
+            continue;
+        for (long e = 0; e < p->size; e++)
+            p->grad[e] *= lp->share;
+        dist_sums_start(&lp->sums, p->grad, p->size);
+    }
+    dist_sums_progress(&lp->sums);
+}
+
+static void backward_and_reduce(struct loop *lp, int n, int total, const uint8_t *labels)
+{
+    struct net *net = lp->job->net;
+    if (dist_size() == 1) {
+        net_backward(net, n, labels);
+        return;
+    }
+    lp->share = (float)n / (float)total;
+    if (n) {
+        net_backward_each(net, n, labels, reduce_layer, lp);
+    } else {
+        memset(net->grads, 0, sizeof(float) * net->param_floats);
+        for (int i = net->count - 1; i >= 0; i--)
+            reduce_layer(lp, &net->layers[i]);
+    }
+    dist_sums_wait(&lp->sums);
 }
 
 /* One step of SGD on batch `batch` of `order`. Returns 0, or -1 (diverged,
@@ -304,12 +332,7 @@ static int step(struct loop *lp, const uint32_t *order, int batch, uint8_t *labe
     if (!isfinite(loss))
         bad = n ? first_bad_output(net, n) : NULL;
     else {
-        if (n)
-            net_backward(net, n, labels);
-        else
-            memset(net->grads, 0, sizeof(float) * net->param_floats);
-        if (ranks > 1)
-            average_gradients(net, n, total);
+        backward_and_reduce(lp, n, total, labels);
         if ((bad = first_bad_gradient(net)) != NULL)
             what = "gradient";
     }
@@ -471,7 +494,12 @@ int train_run(struct train_job *job, char *err, size_t errlen)
     uint32_t *order = malloc(sizeof *order * n_train);
     uint8_t *labels = malloc(net->batch);
     lp.augment_scratch = malloc(sizeof(float) * shape_size(net->input));
-    if (!order || !labels || !lp.augment_scratch) {
+    int tensors = 0;
+    for (int i = 0; i < net->count; i++)
+        for (int j = 0; j < net->layers[i].param_count; j++)
+            tensors += net->layers[i].params[j].grad != NULL;
+    if (!order || !labels || !lp.augment_scratch || dist_sums_init(&lp.sums, tensors) < 0) {
+        dist_sums_free(&lp.sums);
         free(order);
         free(labels);
         free(lp.augment_scratch);
@@ -570,5 +598,6 @@ done:
     free(order);
     free(labels);
     free(lp.augment_scratch);
+    dist_sums_free(&lp.sums);
     return status;
 }
