@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """torch_bench.py [simple|lenet5|vgg-small ...] - the yardstick for cnnctl's
 training speed: the same networks as configs/simple.ini, configs/lenet5.ini
 and configs/vgg-small.ini in PyTorch (Debian: python3-torch), trained in a

@@ -3,14 +3,15 @@
 # networks in one sitting: `cnnctl bench --throughput` on configs/simple.ini,
 # lenet5.ini and vgg-small.ini (batch 100, all threads), then
 # scripts/torch_bench.py (the same nets in PyTorch at its best of 1 and 2
-# threads), then the ratio. Needs python3-torch. Run on an idle machine.
+# threads), then the ratio. Needs python3-torch (Debian's /usr/bin/python3, or
+# PYTHON=...). Run on an idle machine.
 set -eu
 cd "$(dirname "$0")/.."
 [ -x ./cnnctl ] || make cnnctl >/dev/null
 ours=$(mktemp) theirs=$(mktemp)
 trap 'rm -f "$ours" "$theirs"' EXIT
 ./cnnctl bench --throughput --seconds 3 configs/simple.ini configs/lenet5.ini configs/vgg-small.ini | tee "$ours"
-python3 scripts/torch_bench.py simple lenet5 vgg-small | tee "$theirs"
+${PYTHON:-/usr/bin/python3} scripts/torch_bench.py simple lenet5 vgg-small | tee "$theirs"
 echo
 printf '%-10s %12s %12s %7s\n' network cnnctl pytorch ratio
 for net in simple lenet5 vgg-small; do
