@@ -42,14 +42,8 @@ static void teardown(void)
     free(dir);
 }
 
-static const char *in_dir(const char *name)
-{
-    static char paths[4][4096];
-    static int next;
-    char *p = paths[next++ % 4];
-    snprintf(p, 4096, "%s/%s", dir, name);
-    return p;
-}
+/* a file in this test's folder */
+#define in_dir(name) test_path(dir, name)
 
 static double field(const char *text, const char *key)
 {

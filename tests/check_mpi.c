@@ -17,14 +17,8 @@ static const char *mpi_bin;
 
 #define MPIRUN "mpirun --allow-run-as-root --oversubscribe -np %d "
 
-static const char *in_dir(const char *name)
-{
-    static char paths[8][4096];
-    static int next;
-    char *p = paths[next++ % 8];
-    snprintf(p, 4096, "%s/%s", dir, name);
-    return p;
-}
+/* a file in this test's folder */
+#define in_dir(name) test_path(dir, name)
 
 static void setup(void)
 {

@@ -12,14 +12,8 @@
 
 static char *dir;
 
-static const char *in_dir(const char *name)
-{
-    static char paths[8][4096];
-    static int next;
-    char *p = paths[next++ % 8];
-    snprintf(p, 4096, "%s/%s", dir, name);
-    return p;
-}
+/* a file in this test's folder */
+#define in_dir(name) test_path(dir, name)
 
 /* synthetic 12x12 bars (light on dark), a small conv net trained on them */
 static void setup(void)

@@ -160,3 +160,12 @@ char *log_without_timing(const char *path)
     return out;
 }
 
+
+const char *test_path(const char *dir, const char *name)
+{
+    static char paths[8][4096];
+    static int next;
+    char *p = paths[next++ % 8];
+    snprintf(p, 4096, "%s/%s", dir, name);
+    return p;
+}

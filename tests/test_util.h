@@ -30,6 +30,8 @@ char *make_temp_dir(void);
 void remove_tree(const char *path);
 /* Whole file as a NUL-terminated string (NULL if it cannot be read). */
 char *read_file(const char *path, size_t *len);
+/* "dir/name" in one of 8 rotating buffers: valid until 8 more calls. */
+const char *test_path(const char *dir, const char *name);
 int write_file(const char *path, const char *text);
 int file_exists(const char *path);
 
