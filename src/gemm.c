@@ -106,66 +106,6 @@ void gemm_buffers_free(struct gemm_buffers *w)
     w->a_pack = w->b_pack = NULL;
 }
 
-/* dst: ceil(mc/MR) panels, each kc x MR (k-major), rows past mc zero. */
-static void pack_a(int MR, enum gemm_trans ta, const float *A, long lda, long i0, long p0, long mc, long kc,
-                   float alpha, float *dst)
-{
-    for (long ir = 0; ir < mc; ir += MR, dst += (long)MR * kc) {
-        long rows = min_long(MR, mc - ir);
-        if (ta == GEMM_T) {
-            /* op(A)(i, p) = A[p][i]: MR consecutive floats per p */
-            for (long p = 0; p < kc; p++) {
-                const float *src = A + (p0 + p) * lda + i0 + ir;
-                float *d = dst + p * MR;
-                long i = 0;
-                for (; i < rows; i++)
-                    d[i] = alpha * src[i];
-                for (; i < MR; i++)
-                    d[i] = 0.0f;
-            }
-        } else {
-            for (long i = 0; i < rows; i++) {
-                const float *src = A + (i0 + ir + i) * lda + p0;
-                for (long p = 0; p < kc; p++)
-                    dst[p * MR + i] = alpha * src[p];
-            }
-            for (long i = rows; i < MR; i++)
-                for (long p = 0; p < kc; p++)
-                    dst[p * MR + i] = 0.0f;
-        }
-    }
-}
-
-/* dst: ceil(nc/NR) panels, each kc x NR (k-major), columns past nc zero. */
-static void pack_b(int NR, enum gemm_trans tb, const float *B, long ldb, long p0, long j0, long kc, long nc,
-                   float *dst)
-{
-    for (long jr = 0; jr < nc; jr += NR, dst += (long)NR * kc) {
-        long cols = min_long(NR, nc - jr);
-        if (tb == GEMM_N) {
-            for (long p = 0; p < kc; p++) {
-                const float *src = B + (p0 + p) * ldb + j0 + jr;
-                float *d = dst + p * NR;
-                long j = 0;
-                for (; j < cols; j++)
-                    d[j] = src[j];
-                for (; j < NR; j++)
-                    d[j] = 0.0f;
-            }
-        } else {
-            /* op(B)(p, j) = B[j][p] */
-            for (long j = 0; j < cols; j++) {
-                const float *src = B + (j0 + jr + j) * ldb + p0;
-                for (long p = 0; p < kc; p++)
-                    dst[p * NR + j] = src[p];
-            }
-            for (long j = cols; j < NR; j++)
-                for (long p = 0; p < kc; p++)
-                    dst[p * NR + j] = 0.0f;
-        }
-    }
-}
-
 static void scale_c(long m, long n, float beta, float *C, long ldc)
 {
     for (long i = 0; i < m; i++) {
@@ -213,10 +153,10 @@ void gemm_serial(struct gemm_buffers *w, enum gemm_trans ta, enum gemm_trans tb,
         for (long pc = 0; pc < k; pc += kr->kc) {
             long kc = min_long(kr->kc, k - pc);
             int accumulate = pc > 0 || beta != 0.0f;
-            pack_b(NR, tb, B, ldb, pc, jc, kc, nc, w->b_pack);
+            kr->pack_b(tb, B, ldb, pc, jc, kc, nc, w->b_pack);
             for (long ic = 0; ic < m; ic += kr->mc) {
                 long mc = min_long(kr->mc, m - ic);
-                pack_a(MR, ta, A, lda, ic, pc, mc, kc, alpha, w->a_pack);
+                kr->pack_a(ta, A, lda, ic, pc, mc, kc, alpha, w->a_pack);
                 for (long jr = 0; jr < nc; jr += NR) {
                     long nr = min_long(NR, nc - jr);
                     const float *bp = w->b_pack + jr * kc;

@@ -25,6 +25,12 @@ struct gemm_kernel {
     int mr, nr;         /* register tile */
     int mc, kc, nc;     /* cache blocks: A block mc x kc, B block kc x nc */
     gemm_microkernel_fn run;
+    /* Packing into the kernel's panel layout (gemm_pack.h), compiled with
+     * its instruction set: A into kc x MR panels with alpha folded in, B
+     * into kc x NR panels; partial panels padded with zeros. */
+    void (*pack_a)(enum gemm_trans ta, const float *A, long lda, long i0, long p0, long mc, long kc, float alpha,
+                   float *dst);
+    void (*pack_b)(enum gemm_trans tb, const float *B, long ldb, long p0, long j0, long kc, long nc, float *dst);
     int (*supported)(void);
     /* Independent FMA chains for `iterations` rounds, at the best rate this
      * instruction set allows; returns the floating-point operations done.

@@ -8,6 +8,8 @@
 #define MR 6
 #define NR 16
 
+#include "gemm_pack.h"
+
 static void kernel_6x16(long kc, const float *a, const float *b, float *c, long ldc, int accumulate, int mr, int nr)
 {
     __m256 c0a = _mm256_setzero_ps(), c0b = _mm256_setzero_ps();
@@ -95,5 +97,5 @@ static int has_avx2(void)
 
 const struct gemm_kernel gemm_kernel_avx2 = {
     .name = "avx2", .mr = MR, .nr = NR, .mc = 120, .kc = 256, .nc = 3072,
-    .fma_peak_loop = fma_peak_loop, .run = kernel_6x16, .supported = has_avx2,
+    .fma_peak_loop = fma_peak_loop, .run = kernel_6x16, .pack_a = pack_a, .pack_b = pack_b, .supported = has_avx2,
 };

@@ -10,6 +10,8 @@
 #define MR 12
 #define NR 32
 
+#include "gemm_pack.h"
+
 static void kernel_12x32(long kc, const float *a, const float *b, float *c, long ldc, int accumulate, int mr, int nr)
 {
     __m512 c0a = _mm512_setzero_ps(), c0b = _mm512_setzero_ps();
@@ -178,5 +180,5 @@ static int has_avx512(void)
 
 const struct gemm_kernel gemm_kernel_avx512 = {
     .name = "avx512", .mr = MR, .nr = NR, .mc = 144, .kc = 384, .nc = 3072,
-    .dot_nt = dot_nt, .fma_peak_loop = fma_peak_loop, .run = kernel_12x32, .supported = has_avx512,
+    .dot_nt = dot_nt, .fma_peak_loop = fma_peak_loop, .run = kernel_12x32, .pack_a = pack_a, .pack_b = pack_b, .supported = has_avx512,
 };

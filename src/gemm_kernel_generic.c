@@ -5,6 +5,8 @@
 #define MR 4
 #define NR 16
 
+#include "gemm_pack.h"
+
 static void kernel_4x16(long kc, const float *a, const float *b, float *c, long ldc, int accumulate, int mr, int nr)
 {
     float acc[MR][NR] = {{0}};
@@ -42,5 +44,5 @@ static int always(void)
 
 const struct gemm_kernel gemm_kernel_generic = {
     .name = "generic", .mr = MR, .nr = NR, .mc = 128, .kc = 256, .nc = 2048,
-    .fma_peak_loop = fma_peak_loop, .run = kernel_4x16, .supported = always,
+    .fma_peak_loop = fma_peak_loop, .run = kernel_4x16, .pack_a = pack_a, .pack_b = pack_b, .supported = always,
 };
