@@ -48,6 +48,7 @@ TEST_OBJ := $(TEST_SRC:tests/%.c=$(B)/tests/%.o)
 # one at run time from what the CPU reports, so the binary runs anywhere.
 $(B)/gemm_kernel_avx512.o: KERNEL_FLAGS := -mavx512f -mfma -mavx2
 $(B)/gemm_kernel_avx2.o:   KERNEL_FLAGS := -mavx2 -mfma
+$(B)/conv_kernel_avx512.o: KERNEL_FLAGS := -mavx512f -mfma -mavx2
 
 # make bench BLAS=openblas|blis: the same benchmark with that library's
 # cblas_sgemm beside ours (Debian's libopenblas-dev, libblis-dev).
@@ -119,6 +120,7 @@ FUZZ_OBJ := $(SRC:src/%.c=build/fuzz/%.o)
 
 build/fuzz/gemm_kernel_avx512.o: KERNEL_FLAGS := -mavx512f -mfma -mavx2
 build/fuzz/gemm_kernel_avx2.o:   KERNEL_FLAGS := -mavx2 -mfma
+build/fuzz/conv_kernel_avx512.o: KERNEL_FLAGS := -mavx512f -mfma -mavx2
 
 build/fuzz/%.o: src/%.c
 	mkdir -p build/fuzz

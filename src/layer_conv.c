@@ -15,8 +15,16 @@
  * are summed in thread order afterwards, so results are identical run after
  * run at a given thread count. A 1x1 convolution at stride 1 without padding
  * skips im2col: the image (or the group's channels) already is its column
- * matrix. */
+ * matrix.
+ *
+ * At stride 1, on CPUs with a direct kernel (conv_direct.h), the three
+ * products skip col altogether: the forward pass and the input gradient (a
+ * stride-1 convolution of dy with the flipped weights) run as tiles that
+ * read the image itself, with bias and ReLU applied as the tile is stored,
+ * and the weight gradient as dot products over the pixels of a range of
+ * images. The im2col path stays for other strides and other CPUs. */
 #include "activation.h"
+#include "conv_direct.h"
 #include "im2col.h"
 #include "layer.h"
 
@@ -31,6 +39,11 @@ struct conv_conf {
     struct init_spec init;
     struct activation act;
     struct conv_geometry g;   /* one group's geometry (g.c = C/G), set by shape() */
+    /* stride 1: the direct kernels' lane layouts for the forward pass and
+     * for the input gradient (has_* = 0: im2col + GEMM), in storage[] */
+    int has_plan, has_plan_dx;
+    struct conv_plan plan, plan_dx;
+    long storage[];
 };
 
 static int conv_parse(struct layer *l, struct config *cfg, struct config_section *s)
@@ -73,6 +86,13 @@ static int conv_parse(struct layer *l, struct config *cfg, struct config_section
     return rc;
 }
 
+static int plan_direct(struct layer *l);
+
+static long max_long(long a, long b)
+{
+    return a > b ? a : b;
+}
+
 static int conv_shape(struct layer *l, char *err, size_t errlen)
 {
     struct conv_conf *c = l->conf;
@@ -98,6 +118,12 @@ static int conv_shape(struct layer *l, char *err, size_t errlen)
         return -1;
     }
     l->out = (struct shape){c->filters, g->oh, g->ow};
+    if (plan_direct(l) < 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    c = l->conf;
+    g = &c->g;
     long taps = (long)g->c * g->kh * g->kw, P = (long)g->oh * g->ow;
     int wdims[4] = {c->filters, g->c, g->kh, g->kw};
     layer_add_param(l, "weight", 4, wdims, (int)taps, c->init);
@@ -105,11 +131,42 @@ static int conv_shape(struct layer *l, char *err, size_t errlen)
         int bdims[1] = {c->filters};
         layer_add_param(l, "bias", 1, bdims, (int)taps, (struct init_spec){INIT_ZERO, 0});
     }
-    /* one group's col (taps x P) for im2col, the same again for the input
-     * gradient, and this thread's partial weight and bias gradients. */
-    l->scratch_floats = 2 * taps * P + (long)c->filters * taps + c->filters;
+    /* this thread's partial weight and bias gradients, then one group's col
+     * (taps x P) for im2col and the same again for the input gradient, or
+     * the direct kernels' packed weights (forward, flipped) */
+    const long Fg = c->filters / G;
+    const long packed = max_long(conv_direct_pack_floats(Fg, taps), conv_direct_pack_floats(g->c, Fg * g->kh * g->kw));
+    l->scratch_floats = (long)c->filters * taps + c->filters + max_long(2 * taps * P, packed);
     l->flops = 2.0 * c->filters * taps * P + (c->bias ? (double)c->filters * P : 0);
     return 0;
+}
+
+/* The direct kernels' plans for the forward pass and the input gradient,
+ * where the convolution allows them; they live at the end of l->conf. */
+static int plan_direct(struct layer *l)
+{
+    struct conv_conf *c = l->conf;
+    struct conv_geometry gdx;
+    const size_t fwd = conv_plan_bytes(&c->g);
+    const size_t dx = conv_transposed_geometry(&c->g, c->filters / c->groups, &gdx) == 0 ? conv_plan_bytes(&gdx) : 0;
+    const size_t fwd_longs = (fwd + sizeof(long) - 1) / sizeof(long);
+    c = realloc(c, sizeof *c + sizeof(long) * fwd_longs + dx);
+    if (!c)
+        return -1;
+    l->conf = c;
+    c->has_plan = fwd > 0;
+    c->has_plan_dx = fwd > 0 && dx > 0;
+    if (c->has_plan)
+        conv_plan_init(&c->plan, &c->g, c->storage);
+    if (c->has_plan_dx)
+        conv_plan_init(&c->plan_dx, &gdx, c->storage + fwd_longs);
+    return 0;
+}
+
+/* The direct kernel this run uses, or NULL for im2col + GEMM. */
+static const struct conv_direct_kernel *direct_kernel(const struct conv_conf *c, const struct layer_run *run)
+{
+    return c->has_plan ? conv_direct_kernel(run->gemm->kernel) : NULL;
 }
 
 static int is_pointwise(const struct conv_geometry *g)
@@ -203,6 +260,41 @@ static void depthwise_backward(const struct conv_geometry *g, int C, const float
     }
 }
 
+/* Bias and activation on image i's output, unless the tile did them. */
+static void finish_output(struct layer *l, const struct layer_run *run, int i)
+{
+    struct conv_conf *c = l->conf;
+    const long P = (long)c->g.oh * c->g.ow, out_size = (long)c->filters * P;
+    const float *bias = c->bias ? l->params[1].data : NULL;
+    float *y = l->y + i * out_size;
+    if (run->frozen) {
+        /* gradcheck: the activation keeps the unshifted run's pieces */
+        if (bias)
+            for (int f = 0; f < c->filters; f++)
+                for (long p = 0; p < P; p++)
+                    y[f * P + p] += bias[f];
+        activation_forward(&c->act, y, y, out_size, 1, l->frozen_y + i * out_size);
+    } else if (bias || c->act.kind != ACT_NONE) {
+        for (int f = 0; f < c->filters; f++)
+            activation_add_bias(&c->act, y + f * P, P, bias ? bias[f] : 0.0f);
+    }
+}
+
+/* out (rows x plan->out_plane per image) = the stride-1 convolution of
+ * in (plan->channels planes per image) with packed weights, for images
+ * [lo, hi): tiles of chunks, each through every row block. */
+static void direct_conv(const struct conv_direct_kernel *dk, int choice, const struct conv_plan *plan,
+                        const float *in, long in_stride, const float *packed, int rows, int lo, int hi,
+                        const struct conv_out *out)
+{
+    const int R = dk->rows[choice], V = dk->vectors[choice];
+    const long K = (long)plan->channels * plan->spatial, end = (long)hi * plan->chunks;
+    for (long c0 = (long)lo * plan->chunks; c0 < end; c0 += V)
+        for (int r0 = 0; r0 < rows; r0 += R)
+            dk->forward(choice, plan, in, in_stride, packed + (long)r0 * K, c0, end, r0,
+                        rows - r0 < R ? rows - r0 : R, out);
+}
+
 static void conv_forward(struct layer *l, const struct layer_run *run)
 {
     struct conv_conf *c = l->conf;
@@ -211,16 +303,28 @@ static void conv_forward(struct layer *l, const struct layer_run *run)
     const long taps = (long)g->c * g->kh * g->kw, P = (long)g->oh * g->ow, HW = (long)g->h * g->w;
     const long in_size = shape_size(l->in[0]), out_size = (long)c->filters * P;
     const float *weight = l->params[0].data, *bias = c->bias ? l->params[1].data : NULL;
+    const struct conv_direct_kernel *dk = is_depthwise(c) ? NULL : direct_kernel(c, run);
+    /* the tile's store does bias and ReLU, except for gradcheck's frozen runs */
+    const int fused = dk && !run->frozen && (c->act.kind == ACT_NONE || c->act.kind == ACT_RELU);
 #pragma omp parallel num_threads(run->threads)
     {
         int t = omp_get_thread_num(), lo, hi;
         split_range(run->n, t, omp_get_num_threads(), &lo, &hi);
         float *col = run->scratch + t * run->scratch_stride;
+        if (dk) {
+            const int choice = conv_direct_choice(dk, Fg);
+            for (int gi = 0; gi < G; gi++) {
+                conv_direct_pack(dk, choice, weight + gi * Fg * taps, Fg, g->c, g->kh * g->kw, 0, col);
+                struct conv_out out = {l->y + gi * Fg * P, out_size, fused && bias ? bias + gi * Fg : NULL,
+                                       fused && c->act.kind == ACT_RELU, 0};
+                direct_conv(dk, choice, &c->plan, l->x[0] + gi * g->c * HW, in_size, col, Fg, lo, hi, &out);
+            }
+        }
         for (int i = lo; i < hi; i++) {
             float *y = l->y + i * out_size;
             if (is_depthwise(c))
                 depthwise_forward(g, G, weight, l->x[0] + i * in_size, y);
-            for (int gi = 0; gi < G && !is_depthwise(c); gi++) {
+            for (int gi = 0; gi < G && !is_depthwise(c) && !dk; gi++) {
                 const float *x = l->x[0] + i * in_size + gi * g->c * HW;
                 const float *cols = x;
                 if (!is_pointwise(g)) {
@@ -230,17 +334,8 @@ static void conv_forward(struct layer *l, const struct layer_run *run)
                 gemm_serial(&run->gemm->buffers[t], GEMM_N, GEMM_N, Fg, P, taps, 1.0f, weight + gi * Fg * taps,
                             taps, cols, P, 0.0f, y + gi * Fg * P, P);
             }
-            if (run->frozen) {
-                /* gradcheck: the activation keeps the unshifted run's pieces */
-                if (bias)
-                    for (int f = 0; f < c->filters; f++)
-                        for (long p = 0; p < P; p++)
-                            y[f * P + p] += bias[f];
-                activation_forward(&c->act, y, y, out_size, 1, l->frozen_y + i * out_size);
-            } else if (bias || c->act.kind != ACT_NONE) {
-                for (int f = 0; f < c->filters; f++)
-                    activation_add_bias(&c->act, y + f * P, P, bias ? bias[f] : 0.0f);
-            }
+            if (!fused)
+                finish_output(l, run, i);
         }
     }
 }
@@ -254,6 +349,8 @@ static void conv_backward(struct layer *l, const struct layer_run *run)
     const long in_size = shape_size(l->in[0]), out_size = (long)F * P;
     const long partial_size = (long)F * taps + F;
     const float *weight = l->params[0].data;
+    const struct conv_direct_kernel *dk = is_depthwise(c) ? NULL : direct_kernel(c, run);
+    const int dx_direct = dk && c->has_plan_dx && l->dx[0];
     if (c->act.kind != ACT_NONE)
         activation_backward(&c->act, l->y, l->dy, l->dy, run->n * out_size, 0, run->threads);
     int team = 1;
@@ -268,6 +365,14 @@ static void conv_backward(struct layer *l, const struct layer_run *run)
         float *col = scratch + partial_size, *dcol = col + taps * P;
         struct gemm_buffers *gb = &run->gemm->buffers[t];
         memset(dweight, 0, sizeof(float) * partial_size);
+        for (int gi = 0; gi < G && dx_direct; gi++) {
+            /* dx = the stride-1 convolution of dy with the flipped weights */
+            const float *dyg = l->dy + gi * Fg * P;
+            const int choice = conv_direct_choice(dk, g->c);
+            conv_direct_pack(dk, choice, weight + gi * Fg * taps, Fg, g->c, g->kh * g->kw, 1, col);
+            struct conv_out out = {l->dx[0] + gi * g->c * HW, in_size, NULL, 0, !l->dx_overwrite[0]};
+            direct_conv(dk, choice, &c->plan_dx, dyg, out_size, col, g->c, lo, hi, &out);
+        }
         for (int i = lo; i < hi; i++) {
             const float *dy = l->dy + i * out_size;
             if (is_depthwise(c)) {
@@ -286,7 +391,7 @@ static void conv_backward(struct layer *l, const struct layer_run *run)
                 }
                 gemm_serial(gb, GEMM_N, GEMM_T, Fg, taps, P, 1.0f, dyg, P, cols, P, 1.0f, dweight + gi * Fg * taps,
                             taps);
-                if (!l->dx[0])
+                if (!l->dx[0] || dx_direct)
                     continue;
                 float *dx = l->dx[0] + i * in_size + gi * g->c * HW;
                 if (is_pointwise(g)) {

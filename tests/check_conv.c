@@ -4,6 +4,7 @@
 #include "test_util.h"
 #include "im2col.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -199,22 +200,42 @@ START_TEST(test_im2col_col2im_direct)
 }
 END_TEST
 
+/* Conv geometries for the layer tests: stride 2 (im2col + GEMM), and at
+ * stride 1 (the direct kernels where the CPU has them) "same" maps, valid
+ * maps narrower than a vector (a chunk of lanes spans two output rows),
+ * dilation, filter counts that fill no tile, padding wider than the window
+ * (the input gradient falls back to col2im) and 1x1. */
+static const struct {
+    int c, h, w, f, kh, kw, s, p, d;
+} layer_geometries[] = {
+    {3, 9, 7, 5, 3, 3, 2, 1, 1}, {3, 9, 7, 5, 3, 3, 1, 1, 1}, {2, 12, 12, 16, 5, 5, 1, 0, 1},
+    {3, 11, 9, 7, 3, 2, 1, 0, 1}, {2, 21, 19, 13, 3, 3, 1, 1, 2}, {1, 28, 28, 6, 5, 5, 1, 0, 1},
+    {4, 6, 5, 9, 3, 3, 1, 3, 1}, {5, 7, 7, 20, 1, 1, 1, 0, 1}, {2, 4, 30, 3, 3, 3, 1, 1, 1},
+};
+
 /* The conv layer against a direct 6-loop convolution, several images,
- * channels and filters, at 1 and 2 threads. */
+ * channels and filters, at 1 and 2 threads, bias and ReLU fused or not. */
 START_TEST(test_conv_layer_direct)
 {
-    const int C = 3, H = 9, W = 7, F = 5, K = 3, S = 2, Pd = 1, N = 4;
-    const int OH = (H + 2 * Pd - K) / S + 1, OW = (W + 2 * Pd - K) / S + 1;
+    const int C = layer_geometries[_i].c, H = layer_geometries[_i].h, W = layer_geometries[_i].w;
+    const int F = layer_geometries[_i].f, KH = layer_geometries[_i].kh, KW = layer_geometries[_i].kw;
+    const int S = layer_geometries[_i].s, Pd = layer_geometries[_i].p, D = layer_geometries[_i].d, N = 4;
+    const int OH = (H + 2 * Pd - D * (KH - 1) - 1) / S + 1, OW = (W + 2 * Pd - D * (KW - 1) - 1) / S + 1;
     for (int threads = 1; threads <= 2; threads++) {
-        char text[256];
-        snprintf(text, sizeof text, "[c]\ntype = conv\nfilters = %d\nsize = %d\nstride = %d\npad = %d\n[loss]\ntype = softmax\n",
-                 F, K, S, Pd);
+        const int relu = threads == 2;
+        char text[512];
+        snprintf(text, sizeof text,
+                 "[c]\ntype = conv\nfilters = %d\nsize_h = %d\nsize_w = %d\nstride = %d\npad = %d\n"
+                 "dilation = %d\nrounding = floor\n%s[loss]\ntype = softmax\n",
+                 F, KH, KW, S, Pd, D, relu ? "activation = relu\n" : "");
         struct net net;
         struct config cfg;
         build_test_net(&net, &cfg, text, (struct shape){C, H, W}, N, threads);
         struct rng r;
         rng_seed(&r, 5, RNG_STREAM_TEST);
         struct layer *l = &net.layers[0];
+        ck_assert_int_eq(l->out.h, OH);
+        ck_assert_int_eq(l->out.w, OW);
         fill_uniform(l->params[0].data, l->params[0].size, &r, -1, 1);
         fill_uniform(l->params[1].data, F, &r, -1, 1);
         fill_uniform(net.input_data, (long)N * C * H * W, &r, -1, 1);
@@ -225,20 +246,87 @@ START_TEST(test_conv_layer_direct)
                     for (int ox = 0; ox < OW; ox++) {
                         double sum = l->params[1].data[f];
                         for (int c = 0; c < C; c++)
-                            for (int ki = 0; ki < K; ki++)
-                                for (int kj = 0; kj < K; kj++) {
-                                    int iy = oy * S - Pd + ki, ix = ox * S - Pd + kj;
+                            for (int ki = 0; ki < KH; ki++)
+                                for (int kj = 0; kj < KW; kj++) {
+                                    int iy = oy * S - Pd + ki * D, ix = ox * S - Pd + kj * D;
                                     if (iy < 0 || iy >= H || ix < 0 || ix >= W)
                                         continue;
-                                    sum += (double)l->params[0].data[((f * C + c) * K + ki) * K + kj] *
+                                    sum += (double)l->params[0].data[((f * C + c) * KH + ki) * KW + kj] *
                                            net.input_data[((n * C + c) * H + iy) * W + ix];
                                 }
+                        if (relu && sum < 0)
+                            sum = 0;
                         float got = l->y[((n * F + f) * OH + oy) * OW + ox];
-                        ck_assert_float_eq_tol(got, (float)sum, 1e-5f);
+                        ck_assert_msg(fabs(got - sum) <= 1e-5 * (1 + fabs(sum)), "geometry %d image %d f %d (%d,%d): %g, want %g",
+                                      _i, n, f, oy, ox, got, sum);
                     }
         net_free(&net);
         config_free(&cfg);
     }
+}
+END_TEST
+
+/* One training step's forward output and every gradient, on `kernel`'s
+ * path ("generic": im2col + GEMM everywhere; NULL: the best this CPU has,
+ * the direct kernels on AVX-512). The tested conv t reads c0 and so does a
+ * 1x1 shortcut, so t's input gradient is added to another (accumulate),
+ * and c0's weight gradient checks it. */
+static float *train_step(const char *t_text, struct shape input, int n, const char *kernel, long *floats)
+{
+    char text[1024];
+    snprintf(text, sizeof text,
+             "[c0]\ntype = conv\nfilters = %d\nsize = 1\n[t]\ntype = conv\n%s\n"
+             "[s]\ntype = conv\nfilters = 4\nsize = 1\ninput = c0\n[gs]\ntype = globalavgpool\n"
+             "[gt]\ntype = globalavgpool\ninput = t\n[cat]\ntype = concat\ninput = gs, gt\n"
+             "[fc]\ntype = affine\noutputs = 3\n[loss]\ntype = softmax\n",
+             input.c, t_text);
+    if (kernel)
+        setenv("CNNCTL_GEMM_KERNEL", kernel, 1);
+    struct net net;
+    struct config cfg;
+    build_test_net(&net, &cfg, text, input, n, 2);
+    unsetenv("CNNCTL_GEMM_KERNEL");
+    struct rng r;
+    rng_seed(&r, 9, RNG_STREAM_TEST);
+    fill_uniform(net.params, net.param_floats, &r, -0.5f, 0.5f);
+    fill_uniform(net.input_data, n * shape_size(input), &r, -1, 1);
+    uint8_t labels[8] = {0, 1, 2, 0, 1, 2, 0, 1};
+    net_forward(&net, n, labels, NULL, 1);
+    net_backward(&net, n, labels);
+    const struct layer *t = &net.layers[1];
+    const long ysize = n * shape_size(t->out);
+    *floats = ysize + net.param_floats;
+    float *out = malloc(sizeof(float) * *floats);
+    memcpy(out, t->y, sizeof(float) * ysize);
+    memcpy(out + ysize, net.grads, sizeof(float) * net.param_floats);
+    net_free(&net);
+    config_free(&cfg);
+    return out;
+}
+
+/* The direct kernels agree with im2col + GEMM on every product of a step. */
+START_TEST(test_conv_direct_matches_gemm)
+{
+    static const struct {
+        const char *text;
+        struct shape input;
+    } cases[] = {
+        {"filters = 32\nsize = 3\npad = 1\nactivation = relu", {5, 28, 28}},
+        {"filters = 16\nsize = 5\nactivation = relu", {6, 12, 12}},
+        {"filters = 7\nsize_h = 3\nsize_w = 2\ndilation = 2\npad = 2", {3, 9, 11}},
+        {"filters = 6\nsize = 3\ngroups = 3\npad = 1", {6, 7, 15}},
+        {"filters = 13\nsize = 3\npad = 3", {4, 5, 6}},
+        {"filters = 20\nsize = 1\nactivation = leaky\nslope = 0.1", {5, 7, 7}},
+    };
+    long na, nb;
+    float *a = train_step(cases[_i].text, cases[_i].input, 5, NULL, &na);
+    float *b = train_step(cases[_i].text, cases[_i].input, 5, "generic", &nb);
+    ck_assert_int_eq(na, nb);
+    for (long e = 0; e < na; e++)
+        ck_assert_msg(fabsf(a[e] - b[e]) <= 1e-4f * (1 + fabsf(b[e])), "case %d element %ld: %g vs %g", _i, e, a[e],
+                      b[e]);
+    free(a);
+    free(b);
 }
 END_TEST
 
@@ -258,7 +346,8 @@ Suite *conv_suite(void)
     suite_add_tcase(s, seed);
     TCase *direct = tcase_create("against direct loops");
     tcase_add_loop_test(direct, test_im2col_col2im_direct, 0, sizeof geometries / sizeof geometries[0]);
-    tcase_add_test(direct, test_conv_layer_direct);
+    tcase_add_loop_test(direct, test_conv_layer_direct, 0, sizeof layer_geometries / sizeof layer_geometries[0]);
+    tcase_add_loop_test(direct, test_conv_direct_matches_gemm, 0, 6);
     suite_add_tcase(s, direct);
     return s;
 }
