@@ -59,8 +59,8 @@ struct conv_plan {
     const int *tap_offset;   /* [spatial] */
 };
 
-/* The sizes conv_plan_init() needs in `storage`, in bytes (0: not stride 1,
- * or a padding the plan cannot express). */
+/* The bytes conv_plan_init() needs in `storage` (0: not a stride-1
+ * convolution, so no plan). */
 size_t conv_plan_bytes(const struct conv_geometry *g);
 /* Lays out the plan of g in storage (conv_plan_bytes(g) bytes, aligned for
  * int). */
@@ -111,7 +111,8 @@ int conv_direct_choice(const struct conv_direct_kernel *k, int rows);
  * w[f][c][spatial-1-s], K = filters*spatial. Returns the floats written. */
 long conv_direct_pack(const struct conv_direct_kernel *k, int choice, const float *w, int filters, int channels,
                       int spatial, int flip, float *dst);
-/* An upper bound of what conv_direct_pack() writes for `rows` rows of K. */
+/* An upper bound of what conv_direct_pack() writes for `rows` rows of K
+ * (rows rounded up to a block of at most 12, the tallest tile). */
 long conv_direct_pack_floats(int rows, long K);
 
 #endif

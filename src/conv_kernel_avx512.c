@@ -3,8 +3,8 @@
  *
  * forward: an R x (16*V) tile of output (R filters, V chunks of pixels)
  * from a weight panel (K x R, k-major) and the image itself. Per tap: V
- * rows of B come straight from x as masked loads (two per chunk, one per
- * segment; padding lanes are masked off and read as 0), R weights are
+ * rows of B come straight from x as masked loads (one per segment of a
+ * chunk; padding lanes are masked off and read as 0), R weights are
  * broadcast, R*V FMAs. R*V = 24 accumulators cover the FMA latency as the
  * GEMM's 12 x 32 tile does; the shapes differ so that 6, 8, 12 or 16
  * filters fill whole tiles. */

@@ -18,12 +18,11 @@
  * skips im2col: the image (or the group's channels) already is its column
  * matrix.
  *
- * At stride 1, on CPUs with a direct kernel (conv_direct.h), the three
- * products skip col altogether: the forward pass and the input gradient (a
+ * At stride 1, on CPUs with a direct kernel (conv_direct.h), two of the
+ * three products skip col: the forward pass and the input gradient (a
  * stride-1 convolution of dy with the flipped weights) run as tiles that
- * read the image itself, with bias and ReLU applied as the tile is stored,
- * and the weight gradient as dot products over the pixels of a range of
- * images. The im2col path stays for other strides and other CPUs. */
+ * read the image itself, with bias and ReLU applied as the tile is stored.
+ * The weight gradient keeps im2col + GEMM, as do other strides and CPUs. */
 #include "activation.h"
 #include "conv_direct.h"
 #include "im2col.h"
