@@ -15,6 +15,15 @@
 
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+
+/* mask ? a : b, lane by lane, for integer lanes (SSE2 has no blend) */
+static inline __m128i select_epi32(__m128i mask, __m128i a, __m128i b)
+{
+    return _mm_or_si128(_mm_and_si128(mask, a), _mm_andnot_si128(mask, b));
+}
+#endif
 
 struct pool_conf {
     int is_max;
@@ -79,15 +88,45 @@ static int pool_shape(struct layer *l, char *err, size_t errlen)
 }
 
 /* 2x2 windows at stride 2 without padding, the common case, without the
- * general loop's bounds arithmetic. Same results, same arg-max choice
- * (the first largest in row-major order). */
+ * general loop's bounds arithmetic and four outputs at a time where the CPU
+ * has SSE2 (every x86-64). Same results, same arg-max choice (the first
+ * largest in row-major order; a NaN never wins): the selects are written
+ * out as masks, because GCC turns float ?: into jumps, which mispredict
+ * half the time on real activations. */
 static void maxpool_2x2(const float *x, int w, int oh, int ow, float *y, int32_t *arg)
 {
     for (int oy = 0; oy < oh; oy++) {
         const float *r0 = x + 2 * oy * w, *r1 = r0 + w;
-        for (int ox = 0; ox < ow; ox++) {
-            /* the index moves by arithmetic on comparison results: GCC turns
-             * float ?: into jumps, which mispredict half the time here */
+        float *yr = y + oy * ow;
+        int32_t *ar = arg + oy * ow;
+        int ox = 0;
+#ifdef __SSE2__
+        const __m128i step = _mm_setr_epi32(0, 2, 4, 6), one = _mm_set1_epi32(1), down = _mm_set1_epi32(w);
+        for (; ox + 4 <= ow; ox += 4) {
+            __m128 t0 = _mm_loadu_ps(r0 + 2 * ox), t1 = _mm_loadu_ps(r0 + 2 * ox + 4);
+            __m128 b0 = _mm_loadu_ps(r1 + 2 * ox), b1 = _mm_loadu_ps(r1 + 2 * ox + 4);
+            __m128 a = _mm_shuffle_ps(t0, t1, _MM_SHUFFLE(2, 0, 2, 0));  /* top-left of 4 windows */
+            __m128 b = _mm_shuffle_ps(t0, t1, _MM_SHUFFLE(3, 1, 3, 1));  /* top-right */
+            __m128 c = _mm_shuffle_ps(b0, b1, _MM_SHUFFLE(2, 0, 2, 0));  /* bottom-left */
+            __m128 d = _mm_shuffle_ps(b0, b1, _MM_SHUFFLE(3, 1, 3, 1));  /* bottom-right */
+            __m128i i0 = _mm_add_epi32(_mm_set1_epi32(2 * oy * w + 2 * ox), step);
+            __m128 best = a;
+            __m128i where = i0;
+            __m128 gt = _mm_cmpgt_ps(b, best);
+            best = _mm_or_ps(_mm_and_ps(gt, b), _mm_andnot_ps(gt, best));
+            where = select_epi32(_mm_castps_si128(gt), _mm_add_epi32(i0, one), where);
+            gt = _mm_cmpgt_ps(c, best);
+            best = _mm_or_ps(_mm_and_ps(gt, c), _mm_andnot_ps(gt, best));
+            where = select_epi32(_mm_castps_si128(gt), _mm_add_epi32(i0, down), where);
+            gt = _mm_cmpgt_ps(d, best);
+            best = _mm_or_ps(_mm_and_ps(gt, d), _mm_andnot_ps(gt, best));
+            where = select_epi32(_mm_castps_si128(gt), _mm_add_epi32(i0, _mm_add_epi32(down, one)), where);
+            _mm_storeu_ps(yr + ox, best);
+            _mm_storeu_si128((__m128i *)(ar + ox), where);
+        }
+#endif
+        for (; ox < ow; ox++) {
+            /* the index moves by arithmetic on comparison results */
             int i0 = 2 * oy * w + 2 * ox;
             float a = r0[2 * ox], b = r0[2 * ox + 1], c = r1[2 * ox], d = r1[2 * ox + 1];
             float best = a;
@@ -97,14 +136,68 @@ static void maxpool_2x2(const float *x, int w, int oh, int ow, float *y, int32_t
             best = b > best ? b : best;  /* maxss; fmaxf would be a libm call */
             gt = c > best;
             where += gt * (i0 + w - where);
-            best = c > best ? c : best;  /* maxss; fmaxf would be a libm call */
+            best = c > best ? c : best;
             gt = d > best;
             where += gt * (i0 + w + 1 - where);
-            best = d > best ? d : best;  /* maxss; fmaxf would be a libm call */
-            y[oy * ow + ox] = best;
-            arg[oy * ow + ox] = where;
+            best = d > best ? d : best;
+            yr[ox] = best;
+            ar[ox] = where;
         }
     }
+}
+
+/* The gradient of maxpool_2x2: each window of dx gets dy at its arg-max and
+ * zero elsewhere (added to dx when accumulate), written row by row instead
+ * of memset plus scatter. Rows and columns no window covers (odd sizes
+ * under rounding = floor) are left to the caller. */
+static void maxpool_2x2_backward(const float *dy, const int32_t *arg, int w, int oh, int ow, float *dx,
+                                 int accumulate)
+{
+    for (int oy = 0; oy < oh; oy++) {
+        float *r0 = dx + 2 * oy * w, *r1 = r0 + w;
+        const float *g = dy + oy * ow;
+        const int32_t *ar = arg + oy * ow;
+        int ox = 0;
+#ifdef __SSE2__
+        const __m128i step = _mm_setr_epi32(0, 2, 4, 6), one = _mm_set1_epi32(1), down = _mm_set1_epi32(w);
+        for (; ox + 4 <= ow; ox += 4) {
+            __m128 d = _mm_loadu_ps(g + ox);
+            __m128i i0 = _mm_add_epi32(_mm_set1_epi32(2 * oy * w + 2 * ox), step);
+            __m128i where = _mm_loadu_si128((const __m128i *)(ar + ox));
+            __m128 tl = _mm_and_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(where, i0)), d);
+            __m128 tr = _mm_and_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(where, _mm_add_epi32(i0, one))), d);
+            __m128 bl = _mm_and_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(where, _mm_add_epi32(i0, down))), d);
+            __m128 br = _mm_and_ps(
+                _mm_castsi128_ps(_mm_cmpeq_epi32(where, _mm_add_epi32(i0, _mm_add_epi32(down, one)))), d);
+            __m128 t0 = _mm_unpacklo_ps(tl, tr), t1 = _mm_unpackhi_ps(tl, tr);
+            __m128 b0 = _mm_unpacklo_ps(bl, br), b1 = _mm_unpackhi_ps(bl, br);
+            if (accumulate) {
+                t0 = _mm_add_ps(t0, _mm_loadu_ps(r0 + 2 * ox));
+                t1 = _mm_add_ps(t1, _mm_loadu_ps(r0 + 2 * ox + 4));
+                b0 = _mm_add_ps(b0, _mm_loadu_ps(r1 + 2 * ox));
+                b1 = _mm_add_ps(b1, _mm_loadu_ps(r1 + 2 * ox + 4));
+            }
+            _mm_storeu_ps(r0 + 2 * ox, t0);
+            _mm_storeu_ps(r0 + 2 * ox + 4, t1);
+            _mm_storeu_ps(r1 + 2 * ox, b0);
+            _mm_storeu_ps(r1 + 2 * ox + 4, b1);
+        }
+#endif
+        for (; ox < ow; ox++) {
+            int i0 = 2 * oy * w + 2 * ox, where = ar[ox];
+            float v[4] = {0, 0, 0, 0};
+            v[where == i0 ? 0 : where == i0 + 1 ? 1 : where == i0 + w ? 2 : 3] = g[ox];
+            float *cell[4] = {r0 + 2 * ox, r0 + 2 * ox + 1, r1 + 2 * ox, r1 + 2 * ox + 1};
+            for (int q = 0; q < 4; q++)
+                *cell[q] = accumulate ? *cell[q] + v[q] : v[q];
+        }
+    }
+}
+
+/* max pooling over 2x2 windows at stride 2, unpadded: the fast path */
+static int is_2x2(const struct pool_conf *c)
+{
+    return c->is_max && c->kh == 2 && c->kw == 2 && c->sh == 2 && c->sw == 2 && c->ph == 0 && c->pw == 0;
 }
 
 static void pool_forward(struct layer *l, const struct layer_run *run)
@@ -124,7 +217,7 @@ static void pool_forward(struct layer *l, const struct layer_run *run)
                 y[q] = x[arg[q]];
             continue;
         }
-        if (c->is_max && c->kh == 2 && c->kw == 2 && c->sh == 2 && c->sw == 2 && c->ph == 0 && c->pw == 0) {
+        if (is_2x2(c)) {
             maxpool_2x2(x, in.w, out.h, out.w, y, arg);
             continue;
         }
@@ -170,6 +263,14 @@ static void pool_backward(struct layer *l, const struct layer_run *run)
     for (long pl = 0; pl < planes; pl++) {
         float *dx = l->dx[0] + pl * in_plane;
         const float *dy = l->dy + pl * out_plane;
+        if (is_2x2(c)) {
+            /* windows cover the plane but for an odd last row or column */
+            if (l->dx_overwrite[0] && (2 * out.h != in.h || 2 * out.w != in.w))
+                memset(dx, 0, sizeof(float) * in_plane);
+            maxpool_2x2_backward(dy, (const int32_t *)l->state + pl * out_plane, in.w, out.h, out.w, dx,
+                                 !l->dx_overwrite[0]);
+            continue;
+        }
         if (l->dx_overwrite[0])
             memset(dx, 0, sizeof(float) * in_plane);
         if (c->is_max) {

@@ -200,6 +200,69 @@ START_TEST(test_im2col_col2im_direct)
 }
 END_TEST
 
+/* 2x2 max pooling at stride 2 (its vectorised fast path) against the
+ * definition, forward and backward, on maps whose width leaves a remainder
+ * after the 4-wide vectors, odd maps (rounding = floor: the last row and
+ * column are in no window) and values with ties (the first largest in
+ * row-major order wins). Two pool layers read the same tensor, so one input
+ * gradient overwrites and the other adds. */
+START_TEST(test_maxpool_2x2_definition)
+{
+    static const struct shape shapes[] = {{3, 9, 9}, {2, 8, 22}, {1, 2, 2}, {2, 7, 18}};
+    const struct shape in = shapes[_i];
+    const int N = 3, OH = in.h / 2, OW = in.w / 2;
+    for (int threads = 1; threads <= 2; threads++) {
+        char text[512];
+        snprintf(text, sizeof text,
+                 "[c0]\ntype = conv\nfilters = %d\nsize = 1\n"
+                 "[p]\ntype = maxpool\nsize = 2\nrounding = floor\n"
+                 "[q]\ntype = maxpool\nsize = 2\nrounding = floor\ninput = c0\n"
+                 "[cat]\ntype = concat\ninput = p, q\n[fc]\ntype = affine\noutputs = 3\n[loss]\ntype = softmax\n",
+                 in.c);
+        struct net net;
+        struct config cfg;
+        build_test_net(&net, &cfg, text, in, N, threads);
+        struct rng r;
+        rng_seed(&r, 11, RNG_STREAM_TEST);
+        fill_uniform(net.params, net.param_floats, &r, -0.5f, 0.5f);
+        /* c0 passes its input through, which takes three values: many ties */
+        struct layer *c0 = &net.layers[0], *p = &net.layers[1], *q = &net.layers[2];
+        memset(c0->params[0].data, 0, sizeof(float) * c0->params[0].size);
+        memset(c0->params[1].data, 0, sizeof(float) * c0->params[1].size);
+        for (int c = 0; c < in.c; c++)
+            c0->params[0].data[c * in.c + c] = 1;
+        const long plane = (long)in.h * in.w, count = N * shape_size(in);
+        for (long e = 0; e < count; e++)
+            net.input_data[e] = (float)(rng_next(&r) % 3) - 1;
+        uint8_t labels[3] = {0, 1, 2};
+        net_forward(&net, N, labels, NULL, 1);
+        net_backward(&net, N, labels);
+        float *want_dx = calloc(count, sizeof(float));
+        for (long pl = 0; pl < (long)N * in.c; pl++)
+            for (int oy = 0; oy < OH; oy++)
+                for (int ox = 0; ox < OW; ox++) {
+                    const float *x = c0->y + pl * plane;
+                    int where = 2 * oy * in.w + 2 * ox;
+                    for (int dy = 0; dy < 2; dy++)
+                        for (int dx = 0; dx < 2; dx++)
+                            if (x[(2 * oy + dy) * in.w + 2 * ox + dx] > x[where])
+                                where = (2 * oy + dy) * in.w + 2 * ox + dx;
+                    long o = pl * OH * OW + oy * OW + ox;
+                    ck_assert_msg(p->y[o] == x[where], "shape %d plane %ld (%d,%d): %g, want %g", _i, pl, oy, ox,
+                                  p->y[o], x[where]);
+                    want_dx[pl * plane + where] += p->dy[o] + q->dy[o];
+                }
+        for (long e = 0; e < count; e++)
+            ck_assert_msg(fabsf(c0->dy[e] - want_dx[e]) <= 1e-6f * (1 + fabsf(want_dx[e])),
+                          "shape %d threads %d input gradient %ld: %g, want %g", _i, threads, e, c0->dy[e],
+                          want_dx[e]);
+        free(want_dx);
+        net_free(&net);
+        config_free(&cfg);
+    }
+}
+END_TEST
+
 /* Conv geometries for the layer tests: stride 2 (im2col + GEMM), and at
  * stride 1 (the direct kernels where the CPU has them) "same" maps, valid
  * maps narrower than a vector (a chunk of lanes spans two output rows),
@@ -343,6 +406,7 @@ Suite *conv_suite(void)
     tcase_add_test(seed, test_seed_maxpool_001);
     tcase_add_test(seed, test_seed_maxpool_002);
     tcase_add_test(seed, test_output_size_formula);
+    tcase_add_loop_test(seed, test_maxpool_2x2_definition, 0, 4);
     suite_add_tcase(s, seed);
     TCase *direct = tcase_create("against direct loops");
     tcase_add_loop_test(direct, test_im2col_col2im_direct, 0, sizeof geometries / sizeof geometries[0]);
