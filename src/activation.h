@@ -35,6 +35,9 @@ void activation_forward(const struct activation *a, const float *x, float *y, lo
 /* y = f(y + bias) in place for count values, one thread: a conv layer's
  * bias and activation in one pass over a feature map while it is in cache. */
 void activation_add_bias(const struct activation *a, float *y, long count, float bias);
+/* The activation of a relu, leaky, sigmoid or tanh layer; NULL for other layers. */
+struct layer;
+const struct activation *activation_of_layer(const struct layer *l);
 /* dx = dy * f'(y) (or dx += ... when accumulate); dx and dy may be the same array. */
 void activation_backward(const struct activation *a, const float *y, const float *dy, float *dx, long count,
                          int accumulate, int threads);

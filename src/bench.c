@@ -168,7 +168,7 @@ static int load_net(const char *path, struct net *net, int batch, int threads, s
     int rc = settings_read(&st, cfg, "bench");
     struct optim_config oc = st.optim;
     settings_free(&st);
-    if (rc < 0 || net_build(net, cfg, (struct shape){1, 28, 28}, batch, threads) < 0) {
+    if (rc < 0 || net_build(net, cfg, (struct shape){1, 28, 28}, batch, threads, NET_FUSE) < 0) {
         for (int i = 0; i < cfg->error_count; i++)
             fprintf(stderr, "cnnctl: %s\n", cfg->errors[i]);
         return -1;
@@ -280,13 +280,18 @@ static int profile_layers(const char *path, int threads, double seconds)
     }
     printf("%s: ms per step of 100 images, median of %d steps, %d threads\n", path, steps, threads);
     printf("%-16s %-8s %10s %10s\n", "layer", "type", "forward", "backward");
+    /* a fused activation's time is in the layer it names */
     double total = 0;
     for (int i = 0; i < net.count; i++) {
         qsort(fw + (size_t)i * cap, steps, sizeof *fw, compare_doubles);
         qsort(bw + (size_t)i * cap, steps, sizeof *bw, compare_doubles);
         double f = fw[(size_t)i * cap + steps / 2] * 1e3, b = bw[(size_t)i * cap + steps / 2] * 1e3;
         total += f + b;
-        printf("%-16s %-8s %10.3f %10.3f\n", net.layers[i].name, net.layers[i].ops->type, f, b);
+        if (net.layers[i].fused)
+            printf("%-16s %-8s %21s\n", net.layers[i].name, net.layers[i].ops->type,
+                   net.layers[net.layers[i].inputs[0]].name);
+        else
+            printf("%-16s %-8s %10.3f %10.3f\n", net.layers[i].name, net.layers[i].ops->type, f, b);
     }
     qsort(upd, steps, sizeof *upd, compare_doubles);
     total += upd[steps / 2] * 1e3;

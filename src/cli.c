@@ -133,7 +133,7 @@ static void prepared_free(struct prepared *p)
 static int build_net(struct net *net, struct config *cfg, const struct settings *st, struct shape input, int batch,
                      int threads)
 {
-    if ((batch ? net_build(net, cfg, input, batch, threads) : net_plan(net, cfg, input)) < 0) {
+    if ((batch ? net_build(net, cfg, input, batch, threads, NET_FUSE) : net_plan(net, cfg, input, NET_FUSE)) < 0) {
         print_config_errors(cfg);
         return -1;
     }

@@ -69,6 +69,7 @@ struct layer_run {
 };
 
 struct layer_ops;
+struct activation;
 
 struct layer {
     const struct layer_ops *ops;
@@ -90,6 +91,10 @@ struct layer {
     float *state;
     void *conf;            /* type-specific settings, set by parse(), freed by net */
     struct init_spec default_init;  /* from [net] init, for parse() to start from */
+    /* An activation layer its producer (inputs[0]) applies to its own output
+     * (net.c, NET_FUSE): y and dy are the producer's, and this layer's
+     * forward and backward do nothing. */
+    int fused;
     double flops;          /* forward floating-point operations per image */
 };
 
@@ -115,6 +120,10 @@ struct layer_ops {
     void (*backward)(struct layer *l, const struct layer_run *run);
     /* Loss layers: the summed loss over the n images; counts correct argmax. */
     double (*loss)(struct layer *l, const struct layer_run *run, int *correct);
+    /* Optional: take over activation a, applied to this layer's output
+     * in place (the activation layer that alone reads it is then skipped);
+     * 0 if it can, -1 if not (it has an activation already). */
+    int (*fuse_activation)(struct layer *l, const struct activation *a);
     /* Optional: the GEMMs a training step runs at `batch`; returns the count. */
     int (*gemms)(const struct layer *l, int batch, struct gemm_shape *out);
 };

@@ -103,7 +103,18 @@ static int affine_gemms(const struct layer *l, int batch, struct gemm_shape *out
     return l->inputs[0] < 0 ? 2 : 3;
 }
 
+/* A following activation layer, applied here in place (net.c). */
+static int affine_fuse_activation(struct layer *l, const struct activation *a)
+{
+    struct affine_conf *c = l->conf;
+    if (c->act.kind != ACT_NONE)
+        return -1;
+    c->act = *a;
+    return 0;
+}
+
 const struct layer_ops layer_affine = {
     .type = "affine", .parse = affine_parse, .shape = affine_shape, .forward = affine_forward,
     .backward = affine_backward, .gemms = affine_gemms,
+    .fuse_activation = affine_fuse_activation,
 };

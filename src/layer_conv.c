@@ -470,7 +470,18 @@ static int conv_gemms(const struct layer *l, int batch, struct gemm_shape *out)
     return l->inputs[0] < 0 ? 2 : 3;  /* the first layer needs no input gradient */
 }
 
+/* A following activation layer, applied here in place (net.c). */
+static int conv_fuse_activation(struct layer *l, const struct activation *a)
+{
+    struct conv_conf *c = l->conf;
+    if (c->act.kind != ACT_NONE)
+        return -1;
+    c->act = *a;
+    return 0;
+}
+
 const struct layer_ops layer_conv = {
     .type = "conv", .parse = conv_parse, .shape = conv_shape, .forward = conv_forward, .backward = conv_backward,
     .gemms = conv_gemms,
+    .fuse_activation = conv_fuse_activation,
 };

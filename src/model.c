@@ -14,7 +14,8 @@ static int config_failed(struct model *m, char *err, size_t errlen)
     return -1;
 }
 
-int model_load(struct model *m, const char *path, int batch, int threads, char *err, size_t errlen)
+int model_load(struct model *m, const char *path, int batch, int threads, enum net_fusion fusion, char *err,
+               size_t errlen)
 {
     memset(m, 0, sizeof *m);
     m->light_on_dark = -1;
@@ -36,7 +37,7 @@ int model_load(struct model *m, const char *path, int batch, int threads, char *
         return -1;
     }
     struct shape input = {1, (int)header.rows, (int)header.cols};
-    if (net_build(&m->net, &m->cfg, input, batch, threads) < 0) {
+    if (net_build(&m->net, &m->cfg, input, batch, threads, fusion) < 0) {
         config_failed(m, err, errlen);
         model_free(m);
         return -1;

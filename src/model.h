@@ -20,9 +20,10 @@ struct model {
 
 /* Reads the checkpoint, rebuilds its network for batch images on threads
  * threads and loads the weights. The input size comes from the header of
- * the training images the config names. 0, or -1 with one line in err
- * (everything freed). */
-int model_load(struct model *m, const char *path, int batch, int threads, char *err, size_t errlen);
+ * the training images the config names; fusion as for net_build. 0, or
+ * -1 with one line in err (everything freed). */
+int model_load(struct model *m, const char *path, int batch, int threads, enum net_fusion fusion, char *err,
+               size_t errlen);
 void model_free(struct model *m);
 
 /* An image file (PNG or PGM, any size, gray or color) as the net's input:

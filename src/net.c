@@ -1,5 +1,7 @@
 /* net.c - building a network from the config, and running it. */
 #include "net.h"
+
+#include "activation.h"
 #include "cpu.h"
 #include "rng.h"
 
@@ -108,7 +110,7 @@ static int allocate(struct net *net)
     long acts = 0, scratch = 0;
     for (int i = 0; i < net->count; i++) {
         struct layer *l = &net->layers[i];
-        long out = align_up((long)net->batch * shape_size(l->out));
+        long out = l->fused ? 0 : align_up((long)net->batch * shape_size(l->out));
         acts += out + (l->ops->is_loss ? 0 : out) + align_up((long)net->batch * l->state_floats);
         if (l->scratch_floats > scratch)
             scratch = l->scratch_floats;
@@ -139,6 +141,12 @@ static int allocate(struct net *net)
                 pa->grad = NULL;
                 st += align_up(pa->size);
             }
+        }
+        if (l->fused) {
+            /* the producer applies this activation to its own output */
+            l->y = net->layers[l->inputs[0]].y;
+            l->dy = net->layers[l->inputs[0]].dy;
+            continue;
         }
         long out = align_up((long)net->batch * shape_size(l->out));
         l->y = a;
@@ -173,9 +181,10 @@ static int allocate(struct net *net)
     return 0;
 }
 
-int net_build(struct net *net, struct config *cfg, struct shape input, int batch, int threads)
+int net_build(struct net *net, struct config *cfg, struct shape input, int batch, int threads,
+              enum net_fusion fusion)
 {
-    if (net_plan(net, cfg, input) < 0)
+    if (net_plan(net, cfg, input, fusion) < 0)
         return -1;
     return net_allocate(net, cfg, batch, threads);
 }
@@ -192,7 +201,28 @@ int net_allocate(struct net *net, struct config *cfg, int batch, int threads)
     return 0;
 }
 
-int net_plan(struct net *net, struct config *cfg, struct shape input)
+/* An activation layer that alone reads a conv's or affine's output is
+ * applied by that layer, in place, while each tile or image is in cache:
+ * one pass over the output fewer forward, two fewer backward. The same
+ * functions run on the same values, so the results are the same bits. */
+static void fuse_activations(struct net *net)
+{
+    for (int i = 0; i < net->count; i++) {
+        struct layer *l = &net->layers[i];
+        const struct activation *a = activation_of_layer(l);
+        const int src = l->inputs[0];
+        if (!a || l->input_count != 1 || src < 0 || !net->layers[src].ops->fuse_activation)
+            continue;
+        int readers = 0;
+        for (int j = src + 1; j < net->count; j++)
+            for (int k = 0; k < net->layers[j].input_count; k++)
+                readers += net->layers[j].inputs[k] == src;
+        if (readers == 1 && net->layers[src].ops->fuse_activation(&net->layers[src], a) == 0)
+            l->fused = 1;
+    }
+}
+
+int net_plan(struct net *net, struct config *cfg, struct shape input, enum net_fusion fusion)
 {
     memset(net, 0, sizeof *net);
     net->input = input;
@@ -308,6 +338,8 @@ int net_plan(struct net *net, struct config *cfg, struct shape input)
     if (failed)
         goto fail;
     net->classes = net->layers[net->count - 1].out.c;
+    if (fusion == NET_FUSE)
+        fuse_activations(net);
     free(sections);
     return 0;
 fail:
@@ -442,4 +474,12 @@ void net_print_summary(const struct net *net, FILE *out)
     }
     format_count(total_flops, flops, sizeof flops);
     fprintf(out, "%-16s %-13s %-14s %10ld %12s\n", "total", "", "", total_params, flops);
+    const char *sep = "fused (applied by the layer before it, in place; the same results):";
+    for (int i = 0; i < net->count; i++)
+        if (net->layers[i].fused) {
+            fprintf(out, "%s %s into %s", sep, net->layers[i].name, net->layers[net->layers[i].inputs[0]].name);
+            sep = ",";
+        }
+    if (*sep == ',')
+        fputc('\n', out);
 }

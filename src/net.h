@@ -42,12 +42,19 @@ struct net {
 /* Is this section name one of the settings sections, not a layer? */
 int net_is_settings_section(const char *name);
 
+/* NET_FUSE: an activation layer (relu, leaky, sigmoid, tanh) that alone
+ * reads a conv or affine layer's output is applied by that layer, in place
+ * (layer.fused; the same results, faster). NET_KEEP_OUTPUTS: every layer
+ * keeps its own output, as `viz` shows a conv's maps before its activation. */
+enum net_fusion { NET_FUSE, NET_KEEP_OUTPUTS };
+
 /* Errors (file:line) are recorded in cfg; returns 0 or -1. On -1 the net is
  * freed already. */
-int net_build(struct net *net, struct config *cfg, struct shape input, int batch, int threads);
+int net_build(struct net *net, struct config *cfg, struct shape input, int batch, int threads,
+              enum net_fusion fusion);
 /* The first half of net_build: layers, inputs and shapes, checked, but no
  * memory for parameters or activations (params[].data stay NULL). */
-int net_plan(struct net *net, struct config *cfg, struct shape input);
+int net_plan(struct net *net, struct config *cfg, struct shape input, enum net_fusion fusion);
 /* The second half: allocate everything for `batch` images and `threads`. */
 int net_allocate(struct net *net, struct config *cfg, int batch, int threads);
 void net_free(struct net *net);

@@ -74,7 +74,7 @@ int cmd_predict(int argc, char **argv)
     const char *path = argv[optind];
     char err[2048];
     struct model m;
-    if (model_load(&m, path, 1, threads, err, sizeof err) < 0) {
+    if (model_load(&m, path, 1, threads, NET_FUSE, err, sizeof err) < 0) {
         fprintf(stderr, "cnnctl: %s\n", err);
         return EXIT_INPUT;
     }

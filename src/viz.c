@@ -125,7 +125,7 @@ int cmd_viz(int argc, char **argv)
     const char *path = argv[optind];
     char err[2048];
     struct model m;
-    if (model_load(&m, path, 1, 1, err, sizeof err) < 0) {
+    if (model_load(&m, path, 1, 1, NET_KEEP_OUTPUTS, err, sizeof err) < 0) {
         fprintf(stderr, "cnnctl: %s\n", err);
         return EXIT_INPUT;
     }

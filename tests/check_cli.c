@@ -387,6 +387,8 @@ START_TEST(test_summary)
     long total = 0;
     ck_assert_int_eq(sscanf(strstr(out, "\ntotal ") + 7, "%ld", &total), 1);
     ck_assert_int_eq(total, 620);
+    /* r1 alone reads c1: c1 applies it */
+    ck_assert_ptr_nonnull(strstr(out, "\nfused (applied by the layer before it, in place; the same results): r1 into c1\n"));
     free(out);
 }
 END_TEST

@@ -26,7 +26,7 @@ static char *errors_for(const char *text, const char *set1, const char *set2)
             config_set(&cfg, set2);
         if (settings_read(&st, &cfg, "test") == 0) {
             struct net net;
-            if (net_build(&net, &cfg, (struct shape){1, 28, 28}, 4, 1) == 0) {
+            if (net_build(&net, &cfg, (struct shape){1, 28, 28}, 4, 1, NET_FUSE) == 0) {
                 config_check_unused(&cfg);
                 net_free(&net);
             }

@@ -393,6 +393,67 @@ START_TEST(test_conv_direct_matches_gemm)
 }
 END_TEST
 
+/* Activation layers fused into the conv or affine before them give the
+ * same bits as run on their own: loss, probabilities and every gradient of
+ * a training step, on the direct conv path (stride 1) and im2col + GEMM
+ * (stride 2), for each activation. Not fused: a relu whose producer has a
+ * second reader, and one after a conv that has an activation already. */
+START_TEST(test_fused_activations_same_bits)
+{
+    const char *text =
+        "[c1]\ntype = conv\nfilters = 8\nsize = 3\npad = 1\n[r1]\ntype = relu\n"
+        "[c2]\ntype = conv\nfilters = 6\nsize = 3\nstride = 2\n[s2]\ntype = sigmoid\n"
+        "[c3]\ntype = conv\nfilters = 5\nsize = 3\npad = 1\n[l3]\ntype = leaky\nslope = 0.2\n"
+        "[c4]\ntype = conv\nfilters = 4\nsize = 1\nactivation = relu\n[r4]\ntype = relu\n"
+        "[c5]\ntype = conv\nfilters = 4\nsize = 1\n[r5]\ntype = relu\n[g5]\ntype = globalavgpool\ninput = c5\n"
+        "[cat]\ntype = concat\ninput = r5, r4\n[gp]\ntype = globalavgpool\n[cg]\ntype = concat\ninput = gp, g5\n"
+        "[fc1]\ntype = affine\noutputs = 20\n[t1]\ntype = tanh\n"
+        "[fc2]\ntype = affine\noutputs = 12\n[rf]\ntype = relu\n"
+        "[fc3]\ntype = affine\noutputs = 3\n[loss]\ntype = softmax\n";
+    const struct shape input = {2, 13, 13};
+    const int n = 6;
+    const char *fused[] = {"r1", "s2", "l3", "t1", "rf"};
+    uint8_t labels[6] = {0, 1, 2, 2, 1, 0};
+    float *grads[2], *probs[2];
+    double loss[2];
+    long param_floats = 0;
+    for (int v = 0; v < 2; v++) {
+        struct net net;
+        struct config cfg;
+        build_test_net_as(&net, &cfg, text, input, n, 2, v == 0 ? NET_FUSE : NET_KEEP_OUTPUTS);
+        for (int i = 0; i < net.count; i++) {
+            int want = 0;
+            for (int f = 0; f < 5; f++)
+                want |= v == 0 && strcmp(net.layers[i].name, fused[f]) == 0;
+            ck_assert_msg(net.layers[i].fused == want, "%s: fused %d, want %d", net.layers[i].name,
+                          net.layers[i].fused, want);
+        }
+        struct rng r;
+        rng_seed(&r, 21, RNG_STREAM_TEST);
+        fill_uniform(net.params, net.param_floats, &r, -0.5f, 0.5f);
+        fill_uniform(net.input_data, n * shape_size(input), &r, -1, 1);
+        loss[v] = net_forward(&net, n, labels, NULL, 1);
+        net_backward(&net, n, labels);
+        param_floats = net.param_floats;
+        grads[v] = malloc(sizeof(float) * param_floats);
+        probs[v] = malloc(sizeof(float) * n * 3);
+        memcpy(grads[v], net.grads, sizeof(float) * param_floats);
+        memcpy(probs[v], net_probabilities(&net), sizeof(float) * n * 3);
+        net_free(&net);
+        config_free(&cfg);
+    }
+    ck_assert(loss[0] == loss[1]);
+    ck_assert_int_eq(memcmp(probs[0], probs[1], sizeof(float) * n * 3), 0);
+    for (long e = 0; e < param_floats; e++)
+        ck_assert_msg(grads[0][e] == grads[1][e], "gradient %ld: fused %g, on its own %g", e, grads[0][e],
+                      grads[1][e]);
+    for (int v = 0; v < 2; v++) {
+        free(grads[v]);
+        free(probs[v]);
+    }
+}
+END_TEST
+
 Suite *conv_suite(void)
 {
     Suite *s = suite_create("conv");
@@ -407,6 +468,7 @@ Suite *conv_suite(void)
     tcase_add_test(seed, test_seed_maxpool_002);
     tcase_add_test(seed, test_output_size_formula);
     tcase_add_loop_test(seed, test_maxpool_2x2_definition, 0, 4);
+    tcase_add_test(seed, test_fused_activations_same_bits);
     suite_add_tcase(s, seed);
     TCase *direct = tcase_create("against direct loops");
     tcase_add_loop_test(direct, test_im2col_col2im_direct, 0, sizeof geometries / sizeof geometries[0]);

@@ -65,9 +65,15 @@ int file_exists(const char *path)
 void build_test_net(struct net *net, struct config *cfg, const char *text, struct shape input, int batch,
                     int threads)
 {
+    build_test_net_as(net, cfg, text, input, batch, threads, NET_FUSE);
+}
+
+void build_test_net_as(struct net *net, struct config *cfg, const char *text, struct shape input, int batch,
+                       int threads, enum net_fusion fusion)
+{
     int rc = config_load_text(cfg, "test.ini", ".", text, strlen(text));
     if (rc == 0)
-        rc = net_build(net, cfg, input, batch, threads);
+        rc = net_build(net, cfg, input, batch, threads, fusion);
     for (int i = 0; i < cfg->error_count; i++)
         fprintf(stderr, "config error: %s\n", cfg->errors[i]);
     ck_assert_int_eq(rc, 0);

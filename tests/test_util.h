@@ -38,6 +38,9 @@ int file_exists(const char *path);
 /* Builds a net from INI text for the given input; fails the test on errors. */
 void build_test_net(struct net *net, struct config *cfg, const char *text, struct shape input, int batch,
                     int threads);
+/* The same with activation fusion chosen (build_test_net: NET_FUSE). */
+void build_test_net_as(struct net *net, struct config *cfg, const char *text, struct shape input, int batch,
+                       int threads, enum net_fusion fusion);
 void fill_uniform(float *v, long n, struct rng *r, float lo, float hi);
 
 /* Runs "$CNNCTL ARGS" through the shell with stdout and stderr captured in

@@ -22,7 +22,7 @@ static void try_checkpoint(unsigned char *copy, size_t size)
     if (config_load_text(&cfg, "embedded", ".", ck.config, ck.config_len) == 0) {
         struct settings st;
         struct net net;
-        if (settings_read(&st, &cfg, "fuzz") == 0 && net_plan(&net, &cfg, (struct shape){1, 8, 8}) == 0) {
+        if (settings_read(&st, &cfg, "fuzz") == 0 && net_plan(&net, &cfg, (struct shape){1, 8, 8}, NET_FUSE) == 0) {
             long floats = 0;
             for (int i = 0; i < net.count; i++)
                 for (int j = 0; j < net.layers[i].param_count; j++)

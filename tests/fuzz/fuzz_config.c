@@ -17,7 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         struct settings st;
         if (settings_read(&st, &cfg, "fuzz") == 0) {
             struct net net;
-            if (net_plan(&net, &cfg, (struct shape){1, 28, 28}) == 0) {
+            if (net_plan(&net, &cfg, (struct shape){1, 28, 28}, NET_FUSE) == 0) {
                 config_check_unused(&cfg);
                 net_free(&net);
             }
