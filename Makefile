@@ -60,7 +60,7 @@ ifeq ($(BLAS),openblas)
 BASE_CFLAGS += -DCNNCTL_BLAS_OPENBLAS $(shell $(PKG_CONFIG) --cflags openblas)
 LIBS += $(shell $(PKG_CONFIG) --libs openblas)
 else ifeq ($(BLAS),blis)
-BASE_CFLAGS += -DCNNCTL_BLAS_BLIS -I/usr/include/x86_64-linux-gnu/blis-openmp
+BASE_CFLAGS += -DCNNCTL_BLAS_BLIS -isystem /usr/include/x86_64-linux-gnu/blis-openmp
 LIBS += -lblis
 endif
 

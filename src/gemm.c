@@ -142,6 +142,10 @@ void gemm_serial(struct gemm_buffers *w, enum gemm_trans ta, enum gemm_trans tb,
         kr->dot_nt(m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }
+    if (kr->narrow && tb == GEMM_N && n <= kr->narrow_n) {
+        kr->narrow(ta, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
     if (beta != 0.0f && beta != 1.0f) {
         scale_c(m, n, beta, C, ldc);
         beta = 1.0f;

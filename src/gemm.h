@@ -42,6 +42,13 @@ struct gemm_kernel {
      * long K (a convolution's weight gradient). NULL: not available. */
     void (*dot_nt)(long m, long n, long k, float alpha, const float *A, long lda, const float *B, long ldb,
                    float beta, float *C, long ldc);
+    /* Optional: C = alpha op(A) B + beta C for N <= narrow_n with B
+     * untransposed (an affine layer with 10 outputs), where an NR-wide tile
+     * would be mostly padding: a row of C is one masked vector, nothing is
+     * packed. NULL: not available. */
+    void (*narrow)(enum gemm_trans ta, long m, long n, long k, float alpha, const float *A, long lda,
+                   const float *B, long ldb, float beta, float *C, long ldc);
+    int narrow_n;
 };
 
 extern const struct gemm_kernel gemm_kernel_avx512;

@@ -163,6 +163,46 @@ static void dot_nt(long m, long n, long k, float alpha, const float *A, long lda
     }
 }
 
+/* C = alpha op(A) B + beta C for N <= 16 (gemm.h, narrow): 8 rows of C
+ * at a time, a row one masked vector; per k one masked load of B's row and
+ * 8 FMAs on elements of op(A) broadcast from where they lie. No packing:
+ * each element of A is used once per 16-lane FMA, so copying it would cost
+ * as much as the arithmetic. Edge blocks repeat their last row and store
+ * only the valid ones. */
+static void narrow(enum gemm_trans ta, long m, long n, long k, float alpha, const float *A, long lda, const float *B,
+                   long ldb, float beta, float *C, long ldc)
+{
+    const __mmask16 cols = (__mmask16)((1u << n) - 1);
+    /* op(A)(i, p) = A[i*ca + p*ra] */
+    const long ra = ta == GEMM_N ? 1 : lda, ca = ta == GEMM_N ? lda : 1;
+    const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+    for (long i = 0; i < m; i += 8) {
+        const int rows = m - i < 8 ? (int)(m - i) : 8;
+#define ROW(r) (A + (i + ((r) < rows ? (r) : rows - 1)) * ca)
+        const float *a0 = ROW(0), *a1 = ROW(1), *a2 = ROW(2), *a3 = ROW(3);
+        const float *a4 = ROW(4), *a5 = ROW(5), *a6 = ROW(6), *a7 = ROW(7);
+#undef ROW
+        __m512 c0 = _mm512_setzero_ps(), c1 = _mm512_setzero_ps(), c2 = _mm512_setzero_ps(), c3 = _mm512_setzero_ps();
+        __m512 c4 = _mm512_setzero_ps(), c5 = _mm512_setzero_ps(), c6 = _mm512_setzero_ps(), c7 = _mm512_setzero_ps();
+        for (long p = 0; p < k; p++) {
+            const __m512 b = _mm512_maskz_loadu_ps(cols, B + p * ldb);
+            const long o = p * ra;
+            c0 = _mm512_fmadd_ps(_mm512_set1_ps(a0[o]), b, c0); c1 = _mm512_fmadd_ps(_mm512_set1_ps(a1[o]), b, c1);
+            c2 = _mm512_fmadd_ps(_mm512_set1_ps(a2[o]), b, c2); c3 = _mm512_fmadd_ps(_mm512_set1_ps(a3[o]), b, c3);
+            c4 = _mm512_fmadd_ps(_mm512_set1_ps(a4[o]), b, c4); c5 = _mm512_fmadd_ps(_mm512_set1_ps(a5[o]), b, c5);
+            c6 = _mm512_fmadd_ps(_mm512_set1_ps(a6[o]), b, c6); c7 = _mm512_fmadd_ps(_mm512_set1_ps(a7[o]), b, c7);
+        }
+        const __m512 acc[8] = {c0, c1, c2, c3, c4, c5, c6, c7};
+        for (int r = 0; r < rows; r++) {
+            float *c = C + (i + r) * ldc;
+            __m512 v = _mm512_mul_ps(va, acc[r]);
+            if (beta != 0.0f)  /* beta == 0: C is not read, it may hold NaN */
+                v = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(cols, c), v);
+            _mm512_mask_storeu_ps(c, cols, v);
+        }
+    }
+}
+
 static int has_avx512(void)
 {
     return __builtin_cpu_supports("avx512f");
@@ -170,5 +210,5 @@ static int has_avx512(void)
 
 const struct gemm_kernel gemm_kernel_avx512 = {
     .name = "avx512", .mr = MR, .nr = NR, .mc = 144, .kc = 384, .nc = 3072,
-    .dot_nt = dot_nt, .fma_peak_loop = fma_peak_loop, .run = kernel_12x32, .pack_a = pack_a, .pack_b = pack_b, .supported = has_avx512,
+    .dot_nt = dot_nt, .narrow = narrow, .narrow_n = 16, .fma_peak_loop = fma_peak_loop, .run = kernel_12x32, .pack_a = pack_a, .pack_b = pack_b, .supported = has_avx512,
 };
