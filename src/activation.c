@@ -145,3 +145,11 @@ void activation_backward(const struct activation *a, const float *y, const float
             dx[i] = dy[i] * derivative(kind, slope, y[i]);
     }
 }
+
+int activation_adopt(struct activation *own, const struct activation *a)
+{
+    if (own->kind != ACT_NONE)
+        return -1;
+    *own = *a;
+    return 0;
+}

@@ -35,6 +35,9 @@ void activation_forward(const struct activation *a, const float *x, float *y, lo
 /* y = f(y + bias) in place for count values, one thread: a conv layer's
  * bias and activation in one pass over a feature map while it is in cache. */
 void activation_add_bias(const struct activation *a, float *y, long count, float bias);
+/* A layer's own activation becomes a (a following activation layer fused
+ * into it): 0, or -1 if it has one already. */
+int activation_adopt(struct activation *own, const struct activation *a);
 /* The activation of a relu, leaky, sigmoid or tanh layer; NULL for other layers. */
 struct layer;
 const struct activation *activation_of_layer(const struct layer *l);

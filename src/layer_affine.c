@@ -106,11 +106,7 @@ static int affine_gemms(const struct layer *l, int batch, struct gemm_shape *out
 /* A following activation layer, applied here in place (net.c). */
 static int affine_fuse_activation(struct layer *l, const struct activation *a)
 {
-    struct affine_conf *c = l->conf;
-    if (c->act.kind != ACT_NONE)
-        return -1;
-    c->act = *a;
-    return 0;
+    return activation_adopt(&((struct affine_conf *)l->conf)->act, a);
 }
 
 const struct layer_ops layer_affine = {

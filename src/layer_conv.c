@@ -473,11 +473,7 @@ static int conv_gemms(const struct layer *l, int batch, struct gemm_shape *out)
 /* A following activation layer, applied here in place (net.c). */
 static int conv_fuse_activation(struct layer *l, const struct activation *a)
 {
-    struct conv_conf *c = l->conf;
-    if (c->act.kind != ACT_NONE)
-        return -1;
-    c->act = *a;
-    return 0;
+    return activation_adopt(&((struct conv_conf *)l->conf)->act, a);
 }
 
 const struct layer_ops layer_conv = {
