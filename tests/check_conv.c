@@ -467,13 +467,13 @@ Suite *conv_suite(void)
     tcase_add_test(seed, test_seed_maxpool_001);
     tcase_add_test(seed, test_seed_maxpool_002);
     tcase_add_test(seed, test_output_size_formula);
-    tcase_add_loop_test(seed, test_maxpool_2x2_definition, 0, 4);
-    tcase_add_test(seed, test_fused_activations_same_bits);
     suite_add_tcase(s, seed);
     TCase *direct = tcase_create("against direct loops");
     tcase_add_loop_test(direct, test_im2col_col2im_direct, 0, sizeof geometries / sizeof geometries[0]);
     tcase_add_loop_test(direct, test_conv_layer_direct, 0, sizeof layer_geometries / sizeof layer_geometries[0]);
     tcase_add_loop_test(direct, test_conv_direct_matches_gemm, 0, 6);
+    tcase_add_loop_test(direct, test_maxpool_2x2_definition, 0, 4);
+    tcase_add_test(direct, test_fused_activations_same_bits);
     suite_add_tcase(s, direct);
     return s;
 }
