@@ -36,6 +36,13 @@ static inline long shape_size(struct shape s)
     return (long)s.c * s.h * s.w;
 }
 
+/* n floats rounded up to whole 64-byte cache lines: buffers carved out of
+ * one allocation at these offsets start on a line, as vector loads want */
+static inline long cache_line_floats(long n)
+{
+    return (n + 15) / 16 * 16;
+}
+
 enum init_kind { INIT_HE, INIT_XAVIER, INIT_NORMAL, INIT_UNIFORM, INIT_ZERO, INIT_CONSTANT };
 
 struct init_spec {

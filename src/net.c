@@ -9,16 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ALIGN_FLOATS 16  /* 64 bytes: every tensor starts on a cache line */
-
-static long align_up(long n)
-{
-    return (n + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS;
-}
-
 static float *alloc_floats(long count)
 {
-    size_t bytes = (size_t)align_up(count > 0 ? count : 1) * sizeof(float);
+    size_t bytes = (size_t)cache_line_floats(count > 0 ? count : 1) * sizeof(float);
     float *p = aligned_alloc(64, bytes);
     if (p)
         memset(p, 0, bytes);  /* fault the pages in now, not during the first steps */
@@ -97,9 +90,9 @@ static int allocate(struct net *net)
         for (int j = 0; j < net->layers[i].param_count; j++) {
             const struct param *p = &net->layers[i].params[j];
             if (p->trainable)
-                total += align_up(p->size);
+                total += cache_line_floats(p->size);
             else
-                stats += align_up(p->size);
+                stats += cache_line_floats(p->size);
         }
     net->param_floats = total;
     net->statistic_floats = stats;
@@ -110,15 +103,15 @@ static int allocate(struct net *net)
     long acts = 0, scratch = 0;
     for (int i = 0; i < net->count; i++) {
         struct layer *l = &net->layers[i];
-        long out = l->fused ? 0 : align_up((long)net->batch * shape_size(l->out));
-        acts += out + (l->ops->is_loss ? 0 : out) + align_up((long)net->batch * l->state_floats);
+        long out = l->fused ? 0 : cache_line_floats((long)net->batch * shape_size(l->out));
+        acts += out + (l->ops->is_loss ? 0 : out) + cache_line_floats((long)net->batch * l->state_floats);
         if (l->scratch_floats > scratch)
             scratch = l->scratch_floats;
     }
     net->activations = alloc_floats(acts);
     net->activation_floats = acts;
     net->input_data = alloc_floats((long)net->batch * shape_size(net->input));
-    net->scratch_stride = align_up(scratch);
+    net->scratch_stride = cache_line_floats(scratch);
     net->scratch = alloc_floats(net->scratch_stride * net->threads);
     if (!net->params || !net->grads || !net->statistics || !net->activations || !net->input_data || !net->scratch)
         return -1;
@@ -134,12 +127,12 @@ static int allocate(struct net *net)
             if (pa->trainable) {
                 pa->data = p;
                 pa->grad = g;
-                p += align_up(pa->size);
-                g += align_up(pa->size);
+                p += cache_line_floats(pa->size);
+                g += cache_line_floats(pa->size);
             } else {
                 pa->data = st;
                 pa->grad = NULL;
-                st += align_up(pa->size);
+                st += cache_line_floats(pa->size);
             }
         }
         if (l->fused) {
@@ -148,7 +141,7 @@ static int allocate(struct net *net)
             l->dy = net->layers[l->inputs[0]].dy;
             continue;
         }
-        long out = align_up((long)net->batch * shape_size(l->out));
+        long out = cache_line_floats((long)net->batch * shape_size(l->out));
         l->y = a;
         a += out;
         if (!l->ops->is_loss) {
@@ -157,7 +150,7 @@ static int allocate(struct net *net)
         }
         if (l->state_floats) {
             l->state = a;
-            a += align_up((long)net->batch * l->state_floats);
+            a += cache_line_floats((long)net->batch * l->state_floats);
         }
     }
     /* Wire inputs. In backward order the first layer to write a gradient
