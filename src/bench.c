@@ -95,13 +95,17 @@ static double time_gemm(struct gemm_ctx *ctx, const struct gemm_case *gc, double
     long arows = s->ta == GEMM_N ? s->m : s->k, acols = s->ta == GEMM_N ? s->k : s->m;
     long brows = s->tb == GEMM_N ? s->k : s->n, bcols = s->tb == GEMM_N ? s->n : s->k;
     int copies = s->per_image ? ctx->threads : 1;
-    float *A = malloc(sizeof(float) * arows * acols * copies), *B = malloc(sizeof(float) * brows * bcols * copies);
-    float *C = malloc(sizeof(float) * s->m * s->n * copies);
+    /* each operand (and each thread's copy) starts on a cache line, as the
+     * trainer's tensors do (net.c) */
+    const long a_size = cache_line_floats(arows * acols), b_size = cache_line_floats(brows * bcols);
+    const long c_size = cache_line_floats(s->m * s->n);
+    float *A = aligned_alloc(64, sizeof(float) * a_size * copies), *B = aligned_alloc(64, sizeof(float) * b_size * copies);
+    float *C = aligned_alloc(64, sizeof(float) * c_size * copies);
     struct rng r;
     rng_seed(&r, 1, RNG_STREAM_TEST);
-    for (long i = 0; i < arows * acols * copies; i++)
+    for (long i = 0; i < a_size * copies; i++)
         A[i] = rng_uniform(&r) - 0.5f;
-    for (long i = 0; i < brows * bcols * copies; i++)
+    for (long i = 0; i < b_size * copies; i++)
         B[i] = rng_uniform(&r) - 0.5f;
     double flops_per_rep = 2.0 * s->m * s->n * s->k * gc->count, runs[3];
     for (int run = 0; run < 3; run++) {
@@ -115,8 +119,8 @@ static double time_gemm(struct gemm_ctx *ctx, const struct gemm_case *gc, double
                     {
                         int t = omp_get_thread_num(), nt = omp_get_num_threads();
                         int lo = gc->count * t / nt, hi = gc->count * (t + 1) / nt;
-                        const float *a = A + arows * acols * t, *b = B + brows * bcols * t;
-                        float *c = C + s->m * s->n * t;
+                        const float *a = A + a_size * t, *b = B + b_size * t;
+                        float *c = C + c_size * t;
                         for (int i = lo; i < hi; i++)
                             gemm_serial(&ctx->buffers[t], s->ta, s->tb, s->m, s->n, s->k, 1.0f, a, acols, b, bcols,
                                         0.0f, c, s->n);

@@ -4,9 +4,10 @@
  *
  * Blocked after Goto and BLIS (gemm.c): panels of A and B are packed into
  * contiguous buffers, and a register-blocked micro-kernel (gemm_kernel_*.c)
- * multiplies an MR x KC panel of A by a KC x NR panel of B. The kernel is
- * chosen at run time from what the CPU supports. With beta == 0, C is never
- * read (it may hold NaN). */
+ * multiplies an MR x KC panel of A by a KC x NR panel of B. Kernels may add
+ * paths that skip the packing where it does not pay (dot_nt, unpacked
+ * below); gemm.c chooses per problem. The kernel is chosen at run time from
+ * what the CPU supports. With beta == 0, C is never read (it may hold NaN). */
 #ifndef CNNCTL_GEMM_H
 #define CNNCTL_GEMM_H
 
@@ -42,13 +43,15 @@ struct gemm_kernel {
      * long K (a convolution's weight gradient). NULL: not available. */
     void (*dot_nt)(long m, long n, long k, float alpha, const float *A, long lda, const float *B, long ldb,
                    float beta, float *C, long ldc);
-    /* Optional: C = alpha op(A) B + beta C for N <= narrow_n with B
-     * untransposed (an affine layer with 10 outputs), where an NR-wide tile
-     * would be mostly padding: a row of C is one masked vector, nothing is
-     * packed. NULL: not available. */
-    void (*narrow)(enum gemm_trans ta, long m, long n, long k, float alpha, const float *A, long lda,
-                   const float *B, long ldb, float beta, float *C, long ldc);
-    int narrow_n;
+    /* Optional: small GEMMs without packing (gemm.c says which). With
+     * out(r, j) = alpha * sum_p s[r*s_row + p*s_k] * v[p*ldv + j] for
+     * r < rows, j < cols: C = out + beta C, or with transposed set,
+     * C^T = out + beta C^T (C[j*ldc + r]). v is read a vector of columns at
+     * a time, s an element at a time (broadcast), so either operand may be
+     * op(A): the one whose rows run along C's vector direction is v.
+     * NULL: not available. */
+    void (*unpacked)(long rows, long cols, long k, float alpha, const float *s, long s_row, long s_k,
+                     const float *v, long ldv, float beta, float *C, long ldc, int transposed);
 };
 
 extern const struct gemm_kernel gemm_kernel_avx512;

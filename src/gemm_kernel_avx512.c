@@ -163,42 +163,124 @@ static void dot_nt(long m, long n, long k, float alpha, const float *A, long lda
     }
 }
 
-/* C = alpha op(A) B + beta C for N <= 16 (gemm.h, narrow): 8 rows of C
- * at a time, a row one masked vector; per k one masked load of B's row and
- * 8 FMAs on elements of op(A) broadcast from where they lie. No packing:
- * each element of A is used once per 16-lane FMA, so copying it would cost
- * as much as the arithmetic. Edge blocks repeat their last row and store
- * only the valid ones. */
-static void narrow(enum gemm_trans ta, long m, long n, long k, float alpha, const float *A, long lda, const float *B,
-                   long ldb, float beta, float *C, long ldc)
+/* Unpacked tiles (gemm.h, unpacked): R rows by V vectors of 16 columns.
+ * Per k, V vector loads from a row of the vector operand and R broadcasts
+ * from the scalar operand feed R * V FMAs; nothing is copied first. On the
+ * small GEMMs that take this path (few rows, a short K, or few columns)
+ * packing costs as much as the arithmetic, and a 12 x 32 tile would be
+ * mostly padding. The last vector is masked to the valid columns. Every
+ * element is one FMA chain in k order, whatever tile computes it. */
+static inline __attribute__((always_inline)) void unpacked_tile(const int R, const int V, long k, float alpha,
+                                                               const float *s, long s_row, long s_k, const float *v,
+                                                               long ldv, __mmask16 last, float beta, float *C,
+                                                               long ldc, int transposed, int valid_cols)
 {
-    const __mmask16 cols = (__mmask16)((1u << n) - 1);
-    /* op(A)(i, p) = A[i*ca + p*ra] */
-    const long ra = ta == GEMM_N ? 1 : lda, ca = ta == GEMM_N ? lda : 1;
-    const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
-    for (long i = 0; i < m; i += 8) {
-        const int rows = m - i < 8 ? (int)(m - i) : 8;
-#define ROW(r) (A + (i + ((r) < rows ? (r) : rows - 1)) * ca)
-        const float *a0 = ROW(0), *a1 = ROW(1), *a2 = ROW(2), *a3 = ROW(3);
-        const float *a4 = ROW(4), *a5 = ROW(5), *a6 = ROW(6), *a7 = ROW(7);
-#undef ROW
-        __m512 c0 = _mm512_setzero_ps(), c1 = _mm512_setzero_ps(), c2 = _mm512_setzero_ps(), c3 = _mm512_setzero_ps();
-        __m512 c4 = _mm512_setzero_ps(), c5 = _mm512_setzero_ps(), c6 = _mm512_setzero_ps(), c7 = _mm512_setzero_ps();
-        for (long p = 0; p < k; p++) {
-            const __m512 b = _mm512_maskz_loadu_ps(cols, B + p * ldb);
-            const long o = p * ra;
-            c0 = _mm512_fmadd_ps(_mm512_set1_ps(a0[o]), b, c0); c1 = _mm512_fmadd_ps(_mm512_set1_ps(a1[o]), b, c1);
-            c2 = _mm512_fmadd_ps(_mm512_set1_ps(a2[o]), b, c2); c3 = _mm512_fmadd_ps(_mm512_set1_ps(a3[o]), b, c3);
-            c4 = _mm512_fmadd_ps(_mm512_set1_ps(a4[o]), b, c4); c5 = _mm512_fmadd_ps(_mm512_set1_ps(a5[o]), b, c5);
-            c6 = _mm512_fmadd_ps(_mm512_set1_ps(a6[o]), b, c6); c7 = _mm512_fmadd_ps(_mm512_set1_ps(a7[o]), b, c7);
+    __m512 acc[8][4];
+    const float *row[8];
+#pragma GCC unroll 8
+    for (int r = 0; r < R; r++) {
+        row[r] = s + r * s_row;
+#pragma GCC unroll 4
+        for (int q = 0; q < V; q++)
+            acc[r][q] = _mm512_setzero_ps();
+    }
+    for (long p = 0; p < k; p++) {
+        const float *vp = v + p * ldv;
+        __m512 x[4];
+#pragma GCC unroll 4
+        for (int q = 0; q < V; q++)
+            x[q] = q < V - 1 ? _mm512_loadu_ps(vp + 16 * q) : _mm512_maskz_loadu_ps(last, vp + 16 * q);
+        const long o = p * s_k;
+#pragma GCC unroll 8
+        for (int r = 0; r < R; r++) {
+            const __m512 a = _mm512_set1_ps(row[r][o]);
+#pragma GCC unroll 4
+            for (int q = 0; q < V; q++)
+                acc[r][q] = _mm512_fmadd_ps(a, x[q], acc[r][q]);
         }
-        const __m512 acc[8] = {c0, c1, c2, c3, c4, c5, c6, c7};
-        for (int r = 0; r < rows; r++) {
-            float *c = C + (i + r) * ldc;
-            __m512 v = _mm512_mul_ps(va, acc[r]);
-            if (beta != 0.0f)  /* beta == 0: C is not read, it may hold NaN */
-                v = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(cols, c), v);
-            _mm512_mask_storeu_ps(c, cols, v);
+    }
+    const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+    if (!transposed) {
+#pragma GCC unroll 8
+        for (int r = 0; r < R; r++)
+#pragma GCC unroll 4
+            for (int q = 0; q < V; q++) {
+                float *c = C + r * ldc + 16 * q;
+                const __mmask16 m = q < V - 1 ? (__mmask16)0xffff : last;
+                __m512 out = _mm512_mul_ps(va, acc[r][q]);
+                if (beta != 0.0f)  /* beta == 0: C is not read, it may hold NaN */
+                    out = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m, c), out);
+                _mm512_mask_storeu_ps(c, m, out);
+            }
+        return;
+    }
+    /* C^T: element (r, column j) goes to C[j][r]; scalar stores, once per
+     * tile after the whole K */
+    float tile[8][64] __attribute__((aligned(64)));
+#pragma GCC unroll 8
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 4
+        for (int q = 0; q < V; q++)
+            _mm512_store_ps(tile[r] + 16 * q, _mm512_mul_ps(va, acc[r][q]));
+    for (int j = 0; j < valid_cols; j++)
+        for (int r = 0; r < R; r++) {
+            float *c = C + j * ldc + r;
+            *c = beta == 0.0f ? tile[r][j] : tile[r][j] + beta * *c;
+        }
+}
+
+typedef void (*unpacked_tile_fn)(long k, float alpha, const float *s, long s_row, long s_k, const float *v, long ldv,
+                                 __mmask16 last, float beta, float *C, long ldc, int transposed, int valid_cols);
+
+#define TILE(R, V)                                                                                                   \
+    static void unpacked_##R##x##V(long k, float alpha, const float *s, long s_row, long s_k, const float *v,      \
+                                   long ldv, __mmask16 last, float beta, float *C, long ldc, int transposed,         \
+                                   int valid_cols)                                                                   \
+    {                                                                                                                \
+        unpacked_tile(R, V, k, alpha, s, s_row, s_k, v, ldv, last, beta, C, ldc, transposed, valid_cols);          \
+    }
+#define TILES(R) TILE(R, 1) TILE(R, 2) TILE(R, 3) TILE(R, 4)
+TILES(1) TILES(2) TILES(3) TILES(4) TILES(5) TILES(6)
+TILE(7, 1) TILE(7, 2) TILE(7, 3) TILE(8, 1) TILE(8, 2) TILE(8, 3)
+#undef TILES
+#undef TILE
+
+/* [R - 1][V - 1]; at most 24 accumulators, so 7 and 8 rows go up to 3 vectors */
+#define ROW(R) {unpacked_##R##x1, unpacked_##R##x2, unpacked_##R##x3, unpacked_##R##x4}
+static const unpacked_tile_fn unpacked_tiles[8][4] = {
+    ROW(1), ROW(2), ROW(3), ROW(4), ROW(5), ROW(6),
+    {unpacked_7x1, unpacked_7x2, unpacked_7x3, NULL}, {unpacked_8x1, unpacked_8x2, unpacked_8x3, NULL},
+};
+#undef ROW
+
+/* out(r, j) = sum_p s[r*s_row + p*s_k] * v[p*ldv + j] for r < rows, j < cols;
+ * out is C (C[r*ldc + j]) or, transposed, C^T (C[j*ldc + r]). Tiles of 4
+ * vectors by 6 rows (24 accumulators, 10 loads for 24 FMAs), or of 3 or
+ * fewer vectors by 8 rows; column strips outer, so a strip of v stays in
+ * L1 while the rows go by. */
+/* K in blocks: a block of a strip (UNPACKED_KC x 64 floats, 128 KiB)
+ * stays in L2 while the rows go by */
+#define UNPACKED_KC 512
+
+static void unpacked(long rows, long cols, long k, float alpha, const float *s, long s_row, long s_k, const float *v,
+                     long ldv, float beta, float *C, long ldc, int transposed)
+{
+    const long vectors = (cols + 15) / 16;
+    const int V0 = vectors < 4 ? (int)vectors : 4, R0 = V0 == 4 ? 6 : 8;
+    for (long p0 = 0; p0 < k; p0 += UNPACKED_KC) {
+        const long kc = k - p0 < UNPACKED_KC ? k - p0 : UNPACKED_KC;
+        const float beta_here = p0 == 0 ? beta : 1.0f;  /* later blocks of K add on */
+        for (long j = 0; j < cols; j += 16L * V0) {
+            const long strip = cols - j < 16L * V0 ? cols - j : 16L * V0;
+            const int V = (int)((strip + 15) / 16);
+            const int tail = (int)(strip - 16L * (V - 1));
+            const __mmask16 last = (__mmask16)(tail == 16 ? 0xffff : (1u << tail) - 1);
+            for (long i = 0; i < rows; i += R0) {
+                const int R = rows - i < R0 ? (int)(rows - i) : R0;
+                float *c = transposed ? C + j * ldc + i : C + i * ldc + j;
+                unpacked_tiles[R - 1][V - 1](kc, alpha, s + i * s_row + p0 * s_k, s_row, s_k, v + p0 * ldv + j, ldv,
+                                             last, beta_here, c, ldc, transposed, (int)strip);
+            }
         }
     }
 }
@@ -210,5 +292,5 @@ static int has_avx512(void)
 
 const struct gemm_kernel gemm_kernel_avx512 = {
     .name = "avx512", .mr = MR, .nr = NR, .mc = 144, .kc = 384, .nc = 3072,
-    .dot_nt = dot_nt, .narrow = narrow, .narrow_n = 16, .fma_peak_loop = fma_peak_loop, .run = kernel_12x32, .pack_a = pack_a, .pack_b = pack_b, .supported = has_avx512,
+    .dot_nt = dot_nt, .unpacked = unpacked, .fma_peak_loop = fma_peak_loop, .run = kernel_12x32, .pack_a = pack_a, .pack_b = pack_b, .supported = has_avx512,
 };

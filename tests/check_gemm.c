@@ -20,6 +20,12 @@ static const long shapes[][3] = {
     {5, 3100, 9},  {30, 576, 25}, {30, 25, 576}, {25, 576, 30},
     /* long K, small C: the dot-product path of NT (K % 16 = 0 and not) */
     {6, 25, 784},  {16, 150, 400}, {7, 5, 1001}, {4, 3, 64}, {9, 10, 33},
+    /* the unpacked tiles (B untransposed): every row count of an
+     * edge tile (1-5 of 6, 1-7 of 8) with 1 to 4 vectors and partial last
+     * vectors; and C^T for TN with few columns (an affine's weight
+     * gradient), where the columns of C^T are M */
+    {7, 50, 9},    {13, 33, 20},  {23, 100, 16}, {11, 64, 3},  {100, 10, 100}, {37, 16, 50},
+    {200, 7, 600}, {84, 10, 100},
 };
 #define SHAPES (sizeof shapes / sizeof shapes[0])
 
@@ -62,7 +68,11 @@ static void check_against_ref(const struct gemm_kernel *kern, enum gemm_trans ta
                 ck_abort_msg("%s ta=%d tb=%d %ldx%ldx%ld alpha=%g beta=%g: C[%ld][%ld] = %.9g, want %.9g (tol %g)",
                              kern->name, ta, tb, m, n, k, alpha, beta, i, j, got, want, tol);
         }
-    /* the padding columns of C beyond n are untouched */
+    /* the padding columns of C beyond n are untouched (bits: NaN too) */
+    for (long i = 0; i < m; i++)
+        if (memcmp(C + i * ldc + n, R + i * ldc + n, sizeof(float) * (ldc - n)) != 0)
+            ck_abort_msg("%s ta=%d tb=%d %ldx%ldx%ld: row %ld's padding beyond column %ld was written", kern->name,
+                         ta, tb, m, n, k, i, n);
     gemm_buffers_free(&w);
     free(A);
     free(B);
@@ -114,7 +124,7 @@ END_TEST
  * K order: the bits must not depend on the thread count. */
 START_TEST(test_gemm_threads_bitwise_identical)
 {
-    const long m = 300, n = 257, k = 500;
+    const long m = 300, n = 257, k = 700;
     struct rng r;
     rng_seed(&r, 7, RNG_STREAM_TEST);
     float *A = malloc(sizeof(float) * m * k), *B = malloc(sizeof(float) * k * n);
@@ -124,15 +134,22 @@ START_TEST(test_gemm_threads_bitwise_identical)
     struct gemm_ctx one, three;
     ck_assert_int_eq(gemm_ctx_init(&one, 1, gemm_kernel_select()), 0);
     ck_assert_int_eq(gemm_ctx_init(&three, 3, gemm_kernel_select()), 0);
-    for (int ta = 0; ta < 2; ta++) {
-        gemm(&one, ta, GEMM_N, m, n, k, 1.0f, A, ta ? m : k, B, n, 0.0f, C1, n);
-        gemm(&three, ta, GEMM_N, m, n, k, 1.0f, A, ta ? m : k, B, n, 0.0f, C2, n);
-        ck_assert_int_eq(memcmp(C1, C2, sizeof(float) * m * n), 0);
-        /* tall: splits rows */
-        gemm(&one, ta, GEMM_N, m, 20, k, 1.0f, A, ta ? m : k, B, n, 0.0f, C1, n);
-        gemm(&three, ta, GEMM_N, m, 20, k, 1.0f, A, ta ? m : k, B, n, 0.0f, C2, n);
-        ck_assert_int_eq(memcmp(C1, C2, sizeof(float) * m * n), 0);
-    }
+    /* every path of gemm.c's choose_path: B untransposed (unpacked, with
+     * one and two blocks of K; 10 columns with A transposed: C^T), B
+     * transposed (packed) */
+    const long ks[2] = {500, k}, narrow[2] = {20, 10};
+    for (int ta = 0; ta < 2; ta++)
+        for (int tb = 0; tb < 2; tb++)
+            for (int ki = 0; ki < 2; ki++) {
+                const long kk = ks[ki], lda = ta ? m : kk, ldb = tb ? kk : n;
+                gemm(&one, ta, tb, m, n, kk, 1.0f, A, lda, B, ldb, 0.0f, C1, n);
+                gemm(&three, ta, tb, m, n, kk, 1.0f, A, lda, B, ldb, 0.0f, C2, n);
+                ck_assert_int_eq(memcmp(C1, C2, sizeof(float) * m * n), 0);
+                /* tall: splits rows */
+                gemm(&one, ta, tb, m, narrow[ki], kk, 1.0f, A, lda, B, ldb, 0.0f, C1, n);
+                gemm(&three, ta, tb, m, narrow[ki], kk, 1.0f, A, lda, B, ldb, 0.0f, C2, n);
+                ck_assert_int_eq(memcmp(C1, C2, sizeof(float) * m * n), 0);
+            }
     gemm_ctx_free(&one);
     gemm_ctx_free(&three);
     free(A);
