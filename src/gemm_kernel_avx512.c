@@ -101,12 +101,14 @@ static double fma_peak_loop(long iterations)
 }
 
 /* C = alpha A B^T + beta C, K contiguous in both A (m x k) and B (n x k).
- * Blocks of 4 rows of A by 3 rows of B keep 12 accumulators in flight;
- * each loads 7 vectors for 12 FMAs. The last K % 16 go through a mask.
- * Edge blocks repeat their last row (column) and store only the valid
- * ones: a single dot product loads two vectors per FMA, so a 30 x 25
- * weight gradient ran its last 2 rows at a quarter of the speed, as long
- * as the other 28 together. */
+ * Blocks of RB rows of A by CB rows of B, RB * CB = 12 accumulators in
+ * flight; per 16 k, RB + CB loads feed 12 FMAs. The last K % 16 go through
+ * a mask. The block shape is chosen per GEMM for the least padding: a
+ * 6 x 25 weight gradient in 4 x 3 blocks computes 8 x 27 dot products,
+ * in 6 x 2 blocks 6 x 26. Edge blocks repeat their last row (column) and
+ * store only the valid ones: a single dot product loads two vectors per
+ * FMA, so a 30 x 25 weight gradient ran its last 2 rows at a quarter of the
+ * speed, as long as the other 28 together. */
 /* The sums of a, b, c and d's lanes, as one vector of four: a transpose
  * and add in halves, 14 instructions where four full reductions take 32. */
 static inline __m128 reduce4(__m512 a, __m512 b, __m512 c, __m512 d)
@@ -121,45 +123,78 @@ static inline __m128 reduce4(__m512 a, __m512 b, __m512 c, __m512 d)
     return _mm512_castps512_ps128(_mm512_permutexvar_ps(_mm512_setr_epi32(0, 4, 8, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), s));
 }
 
-static void dot_nt(long m, long n, long k, float alpha, const float *A, long lda, const float *B, long ldb, float beta,
-                   float *C, long ldc)
+static inline __attribute__((always_inline)) void dot_nt_blocks(const int RB, const int CB, long m, long n, long k,
+                                                               float alpha, const float *A, long lda,
+                                                               const float *B, long ldb, float beta, float *C,
+                                                               long ldc)
 {
     const long kv = k & ~15L;
     const __mmask16 tail = (__mmask16)((1u << (k & 15)) - 1);
-    for (long i = 0; i < m; i += 4) {
-        const int rows = m - i < 4 ? (int)(m - i) : 4;
-        const float *a0 = A + i * lda;
-        const float *a1 = rows > 1 ? a0 + lda : a0, *a2 = rows > 2 ? a0 + 2 * lda : a0;
-        const float *a3 = rows > 3 ? a0 + 3 * lda : a0;
-        for (long j = 0; j < n; j += 3) {
-            const int cols = n - j < 3 ? (int)(n - j) : 3;
-            const float *b0 = B + j * ldb, *b1 = cols > 1 ? b0 + ldb : b0, *b2 = cols > 2 ? b0 + 2 * ldb : b0;
-            __m512 c00 = _mm512_setzero_ps(), c01 = _mm512_setzero_ps(), c02 = _mm512_setzero_ps();
-            __m512 c10 = _mm512_setzero_ps(), c11 = _mm512_setzero_ps(), c12 = _mm512_setzero_ps();
-            __m512 c20 = _mm512_setzero_ps(), c21 = _mm512_setzero_ps(), c22 = _mm512_setzero_ps();
-            __m512 c30 = _mm512_setzero_ps(), c31 = _mm512_setzero_ps(), c32 = _mm512_setzero_ps();
+    for (long i = 0; i < m; i += RB) {
+        const int rows = m - i < RB ? (int)(m - i) : RB;
+        const float *a[6];
+#pragma GCC unroll 6
+        for (int r = 0; r < RB; r++)
+            a[r] = A + (i + (r < rows ? r : rows - 1)) * lda;
+        for (long j = 0; j < n; j += CB) {
+            const int cols = n - j < CB ? (int)(n - j) : CB;
+            const float *b[6];
+#pragma GCC unroll 6
+            for (int q = 0; q < CB; q++)
+                b[q] = B + (j + (q < cols ? q : cols - 1)) * ldb;
+            __m512 acc[12];
+#pragma GCC unroll 12
+            for (int e = 0; e < 12; e++)
+                acc[e] = _mm512_setzero_ps();
             for (long p = 0; p <= kv; p += 16) {
-                __mmask16 mk = p < kv ? (__mmask16)0xffff : tail;
-                __m512 x0 = _mm512_maskz_loadu_ps(mk, a0 + p), x1 = _mm512_maskz_loadu_ps(mk, a1 + p);
-                __m512 x2 = _mm512_maskz_loadu_ps(mk, a2 + p), x3 = _mm512_maskz_loadu_ps(mk, a3 + p);
-                __m512 y0 = _mm512_maskz_loadu_ps(mk, b0 + p), y1 = _mm512_maskz_loadu_ps(mk, b1 + p);
-                __m512 y2 = _mm512_maskz_loadu_ps(mk, b2 + p);
-                c00 = _mm512_fmadd_ps(x0, y0, c00); c01 = _mm512_fmadd_ps(x0, y1, c01); c02 = _mm512_fmadd_ps(x0, y2, c02);
-                c10 = _mm512_fmadd_ps(x1, y0, c10); c11 = _mm512_fmadd_ps(x1, y1, c11); c12 = _mm512_fmadd_ps(x1, y2, c12);
-                c20 = _mm512_fmadd_ps(x2, y0, c20); c21 = _mm512_fmadd_ps(x2, y1, c21); c22 = _mm512_fmadd_ps(x2, y2, c22);
-                c30 = _mm512_fmadd_ps(x3, y0, c30); c31 = _mm512_fmadd_ps(x3, y1, c31); c32 = _mm512_fmadd_ps(x3, y2, c32);
+                const __mmask16 mk = p < kv ? (__mmask16)0xffff : tail;
+                __m512 x[6], y[6];
+#pragma GCC unroll 6
+                for (int r = 0; r < RB; r++)
+                    x[r] = _mm512_maskz_loadu_ps(mk, a[r] + p);
+#pragma GCC unroll 6
+                for (int q = 0; q < CB; q++)
+                    y[q] = _mm512_maskz_loadu_ps(mk, b[q] + p);
+#pragma GCC unroll 6
+                for (int r = 0; r < RB; r++)
+#pragma GCC unroll 6
+                    for (int q = 0; q < CB; q++)
+                        acc[r * CB + q] = _mm512_fmadd_ps(x[r], y[q], acc[r * CB + q]);
             }
-            /* column q of the block: the four rows' sums */
-            float sum[3][4];
-            _mm_storeu_ps(sum[0], reduce4(c00, c10, c20, c30));
-            _mm_storeu_ps(sum[1], reduce4(c01, c11, c21, c31));
-            _mm_storeu_ps(sum[2], reduce4(c02, c12, c22, c32));
+            /* sum[r * CB + q]: row r, column q of the block */
+            float sum[12];
+            _mm_storeu_ps(sum, reduce4(acc[0], acc[1], acc[2], acc[3]));
+            _mm_storeu_ps(sum + 4, reduce4(acc[4], acc[5], acc[6], acc[7]));
+            _mm_storeu_ps(sum + 8, reduce4(acc[8], acc[9], acc[10], acc[11]));
             for (int r = 0; r < rows; r++)
                 for (int q = 0; q < cols; q++) {
                     float *c = C + (i + r) * ldc + j + q;
-                    *c = beta == 0.0f ? alpha * sum[q][r] : alpha * sum[q][r] + beta * *c;
+                    *c = beta == 0.0f ? alpha * sum[r * CB + q] : alpha * sum[r * CB + q] + beta * *c;
                 }
         }
+    }
+}
+
+static void dot_nt(long m, long n, long k, float alpha, const float *A, long lda, const float *B, long ldb, float beta,
+                   float *C, long ldc)
+{
+    /* dot products computed, padding included, for each block shape */
+    static const int shapes[4][2] = {{4, 3}, {3, 4}, {6, 2}, {2, 6}};
+    int best = 0;
+    long best_work = 0;
+    for (int s = 0; s < 4; s++) {
+        const long rb = shapes[s][0], cb = shapes[s][1];
+        const long work = (m + rb - 1) / rb * rb * ((n + cb - 1) / cb * cb);
+        if (s == 0 || work < best_work) {
+            best = s;
+            best_work = work;
+        }
+    }
+    switch (best) {
+    case 0: dot_nt_blocks(4, 3, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc); break;
+    case 1: dot_nt_blocks(3, 4, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc); break;
+    case 2: dot_nt_blocks(6, 2, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc); break;
+    default: dot_nt_blocks(2, 6, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc); break;
     }
 }
 
