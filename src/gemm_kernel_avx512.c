@@ -146,15 +146,29 @@ static inline __attribute__((always_inline)) void dot_nt_blocks(const int RB, co
 #pragma GCC unroll 12
             for (int e = 0; e < 12; e++)
                 acc[e] = _mm512_setzero_ps();
-            for (long p = 0; p <= kv; p += 16) {
-                const __mmask16 mk = p < kv ? (__mmask16)0xffff : tail;
+#pragma GCC unroll 2
+            for (long p = 0; p < kv; p += 16) {
                 __m512 x[6], y[6];
 #pragma GCC unroll 6
                 for (int r = 0; r < RB; r++)
-                    x[r] = _mm512_maskz_loadu_ps(mk, a[r] + p);
+                    x[r] = _mm512_loadu_ps(a[r] + p);
 #pragma GCC unroll 6
                 for (int q = 0; q < CB; q++)
-                    y[q] = _mm512_maskz_loadu_ps(mk, b[q] + p);
+                    y[q] = _mm512_loadu_ps(b[q] + p);
+#pragma GCC unroll 6
+                for (int r = 0; r < RB; r++)
+#pragma GCC unroll 6
+                    for (int q = 0; q < CB; q++)
+                        acc[r * CB + q] = _mm512_fmadd_ps(x[r], y[q], acc[r * CB + q]);
+            }
+            if (tail) {
+                __m512 x[6], y[6];
+#pragma GCC unroll 6
+                for (int r = 0; r < RB; r++)
+                    x[r] = _mm512_maskz_loadu_ps(tail, a[r] + kv);
+#pragma GCC unroll 6
+                for (int q = 0; q < CB; q++)
+                    y[q] = _mm512_maskz_loadu_ps(tail, b[q] + kv);
 #pragma GCC unroll 6
                 for (int r = 0; r < RB; r++)
 #pragma GCC unroll 6
@@ -242,7 +256,7 @@ static inline __attribute__((always_inline)) void unpacked_tile(const int R, con
             for (int q = 0; q < V; q++) {
                 float *c = C + r * ldc + 16 * q;
                 const __mmask16 m = q < V - 1 ? (__mmask16)0xffff : last;
-                __m512 out = _mm512_mul_ps(va, acc[r][q]);
+                __m512 out = alpha == 1.0f ? acc[r][q] : _mm512_mul_ps(va, acc[r][q]);
                 if (beta != 0.0f)  /* beta == 0: C is not read, it may hold NaN */
                     out = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m, c), out);
                 _mm512_mask_storeu_ps(c, m, out);
@@ -256,7 +270,7 @@ static inline __attribute__((always_inline)) void unpacked_tile(const int R, con
     for (int r = 0; r < R; r++)
 #pragma GCC unroll 4
         for (int q = 0; q < V; q++)
-            _mm512_store_ps(tile[r] + 16 * q, _mm512_mul_ps(va, acc[r][q]));
+            _mm512_store_ps(tile[r] + 16 * q, alpha == 1.0f ? acc[r][q] : _mm512_mul_ps(va, acc[r][q]));
     for (int j = 0; j < valid_cols; j++)
         for (int r = 0; r < R; r++) {
             float *c = C + j * ldc + r;
