@@ -224,9 +224,9 @@ static inline __attribute__((always_inline)) void unpacked_tile(const int R, con
                                                                long ldv, __mmask16 last, float beta, float *C,
                                                                long ldc, int transposed, int valid_cols)
 {
-    __m512 acc[8][4];
-    const float *row[8];
-#pragma GCC unroll 8
+    __m512 acc[12][4];
+    const float *row[12];
+#pragma GCC unroll 12
     for (int r = 0; r < R; r++) {
         row[r] = s + r * s_row;
 #pragma GCC unroll 4
@@ -240,7 +240,7 @@ static inline __attribute__((always_inline)) void unpacked_tile(const int R, con
         for (int q = 0; q < V; q++)
             x[q] = q < V - 1 ? _mm512_loadu_ps(vp + 16 * q) : _mm512_maskz_loadu_ps(last, vp + 16 * q);
         const long o = p * s_k;
-#pragma GCC unroll 8
+#pragma GCC unroll 12
         for (int r = 0; r < R; r++) {
             const __m512 a = _mm512_set1_ps(row[r][o]);
 #pragma GCC unroll 4
@@ -250,7 +250,7 @@ static inline __attribute__((always_inline)) void unpacked_tile(const int R, con
     }
     const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
     if (!transposed) {
-#pragma GCC unroll 8
+#pragma GCC unroll 12
         for (int r = 0; r < R; r++)
 #pragma GCC unroll 4
             for (int q = 0; q < V; q++) {
@@ -265,8 +265,8 @@ static inline __attribute__((always_inline)) void unpacked_tile(const int R, con
     }
     /* C^T: element (r, column j) goes to C[j][r]; scalar stores, once per
      * tile after the whole K */
-    float tile[8][64] __attribute__((aligned(64)));
-#pragma GCC unroll 8
+    float tile[12][64] __attribute__((aligned(64)));
+#pragma GCC unroll 12
     for (int r = 0; r < R; r++)
 #pragma GCC unroll 4
         for (int q = 0; q < V; q++)
@@ -291,22 +291,26 @@ typedef void (*unpacked_tile_fn)(long k, float alpha, const float *s, long s_row
 #define TILES(R) TILE(R, 1) TILE(R, 2) TILE(R, 3) TILE(R, 4)
 TILES(1) TILES(2) TILES(3) TILES(4) TILES(5) TILES(6)
 TILE(7, 1) TILE(7, 2) TILE(7, 3) TILE(8, 1) TILE(8, 2) TILE(8, 3)
+TILE(9, 1) TILE(10, 1) TILE(11, 1) TILE(12, 1)
 #undef TILES
 #undef TILE
 
-/* [R - 1][V - 1]; at most 24 accumulators, so 7 and 8 rows go up to 3 vectors */
+/* [R - 1][V - 1]; at most 24 accumulators, so 7 and 8 rows go up to 3
+ * vectors, 9 to 12 rows take one */
 #define ROW(R) {unpacked_##R##x1, unpacked_##R##x2, unpacked_##R##x3, unpacked_##R##x4}
-static const unpacked_tile_fn unpacked_tiles[8][4] = {
+static const unpacked_tile_fn unpacked_tiles[12][4] = {
     ROW(1), ROW(2), ROW(3), ROW(4), ROW(5), ROW(6),
     {unpacked_7x1, unpacked_7x2, unpacked_7x3, NULL}, {unpacked_8x1, unpacked_8x2, unpacked_8x3, NULL},
+    {unpacked_9x1}, {unpacked_10x1}, {unpacked_11x1}, {unpacked_12x1},
 };
 #undef ROW
 
 /* out(r, j) = sum_p s[r*s_row + p*s_k] * v[p*ldv + j] for r < rows, j < cols;
  * out is C (C[r*ldc + j]) or, transposed, C^T (C[j*ldc + r]). Tiles of 4
- * vectors by 6 rows (24 accumulators, 10 loads for 24 FMAs), or of 3 or
- * fewer vectors by 8 rows; column strips outer, so a strip of v stays in
- * L1 while the rows go by. */
+ * vectors by 6 rows (24 accumulators, 10 loads for 24 FMAs), of 2 or 3
+ * vectors by 8 rows, or of one vector by 12 rows (12 chains cover the FMA
+ * latency where 8 did not: 10 columns 90 -> 101 GFLOP/s); column strips
+ * outer, so a strip of v stays in L1 while the rows go by. */
 /* K in blocks: a block of a strip (UNPACKED_KC x 64 floats, 128 KiB)
  * stays in L2 while the rows go by */
 #define UNPACKED_KC 512
@@ -315,7 +319,7 @@ static void unpacked(long rows, long cols, long k, float alpha, const float *s, 
                      long ldv, float beta, float *C, long ldc, int transposed)
 {
     const long vectors = (cols + 15) / 16;
-    const int V0 = vectors < 4 ? (int)vectors : 4, R0 = V0 == 4 ? 6 : 8;
+    const int V0 = vectors < 4 ? (int)vectors : 4, R0 = V0 == 4 ? 6 : V0 == 1 ? 12 : 8;
     for (long p0 = 0; p0 < k; p0 += UNPACKED_KC) {
         const long kc = k - p0 < UNPACKED_KC ? k - p0 : UNPACKED_KC;
         const float beta_here = p0 == 0 ? beta : 1.0f;  /* later blocks of K add on */

@@ -21,11 +21,11 @@ static const long shapes[][3] = {
     /* long K, small C: the dot-product path of NT (K % 16 = 0 and not) */
     {6, 25, 784},  {16, 150, 400}, {7, 5, 1001}, {4, 3, 64}, {9, 10, 33},
     /* the unpacked tiles (B untransposed): every row count of an
-     * edge tile (1-5 of 6, 1-7 of 8) with 1 to 4 vectors and partial last
+     * edge tile (1-5 of 6, 1-7 of 8, 1-11 of 12) with 1 to 4 vectors and partial last
      * vectors; and C^T for TN with few columns (an affine's weight
      * gradient), where the columns of C^T are M */
     {7, 50, 9},    {13, 33, 20},  {23, 100, 16}, {11, 64, 3},  {100, 10, 100}, {37, 16, 50},
-    {200, 7, 600}, {84, 10, 100},
+    {200, 7, 600}, {84, 10, 100}, {23, 9, 40},   {21, 5, 7},    {22, 3, 30},
 };
 #define SHAPES (sizeof shapes / sizeof shapes[0])
 
