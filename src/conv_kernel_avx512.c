@@ -5,9 +5,9 @@
  * from a weight panel (K x R, k-major) and the image itself. Per tap: V
  * rows of B come straight from x as masked loads (one per segment of a
  * chunk; padding lanes are masked off and read as 0), R weights are
- * broadcast, R*V FMAs. R*V = 24 accumulators cover the FMA latency as the
- * GEMM's 12 x 32 tile does; the shapes differ so that 6, 8, 12 or 16
- * filters fill whole tiles. */
+ * broadcast, R*V FMAs: the GEMM's unpacked tile, with B gathered from the
+ * image. R*V = 24 accumulators cover the FMA latency; the shapes are such
+ * that 6, 8, 12 or 16 filters fill whole tiles. */
 #include "conv_direct.h"
 
 #include <immintrin.h>

@@ -93,9 +93,10 @@ static float *alloc_aligned(size_t floats)
 int gemm_buffers_init(struct gemm_buffers *w, const struct gemm_kernel *kernel)
 {
     w->kernel = kernel;
-    w->a_pack = alloc_aligned((size_t)kernel->mc * kernel->kc);
+    /* A is packed only on the packed path; B there, or transposed */
+    w->a_pack = kernel->run ? alloc_aligned((size_t)kernel->mc * kernel->kc) : NULL;
     w->b_pack = alloc_aligned((size_t)kernel->kc * kernel->nc);
-    if (!w->a_pack || !w->b_pack) {
+    if ((kernel->run && !w->a_pack) || !w->b_pack) {
         gemm_buffers_free(w);
         return -1;
     }
@@ -125,7 +126,7 @@ static void scale_c(long m, long n, float beta, float *C, long ldc)
  * C and runs every thread's part the same way, so the bits of an element do
  * not depend on how C was split. The thresholds are where
  * `cnnctl bench` and the shapes of the configs put the crossovers. */
-enum gemm_path { PATH_PACKED, PATH_DOT_NT, PATH_UNPACKED, PATH_UNPACKED_T };
+enum gemm_path { PATH_PACKED, PATH_DOT_NT, PATH_UNPACKED, PATH_UNPACKED_T, PATH_UNPACKED_BT };
 
 static enum gemm_path choose_path(const struct gemm_kernel *kr, enum gemm_trans ta, enum gemm_trans tb, long m,
                                   long n, long k)
@@ -136,16 +137,18 @@ static enum gemm_path choose_path(const struct gemm_kernel *kr, enum gemm_trans 
         return PATH_DOT_NT;
     if (kr->unpacked) {
         /* B untransposed: its rows are already what a tile's vectors load,
-         * so nothing needs packing. Measured at 2 threads it beats the
-         * packed path at every size we tried, 100 x 10 x 100 (a 10-output
-         * affine) to 2048 squares (363 against 326 GFLOP/s); the K blocks
-         * keep a strip of B in L2 (gemm_kernel_avx512.c). With few columns
+         * so nothing needs packing (gemm_kernel_avx512.c). With few columns
          * of C and op(A) read along M (an affine's weight gradient), C^T
          * fills the vectors instead: 100 of 112 lanes, not 10 of 16. */
         if (tb == GEMM_N)
             return ta == GEMM_T && n <= 16 && m > 2 * n ? PATH_UNPACKED_T : PATH_UNPACKED;
         if (ta == GEMM_T && n <= 16 && m > 2 * n)
             return PATH_UNPACKED_T;
+        /* B transposed: a block of B^T copied once into row-major form
+         * and used by every row of C (an affine layer's input gradient
+         * 100 x 120 x 84: 157 -> 183 GFLOP/s against the packed path;
+         * 2048 squares the same) */
+        return PATH_UNPACKED_BT;
     }
     return PATH_PACKED;
 }
@@ -212,6 +215,23 @@ static void run_path(enum gemm_path path, struct gemm_buffers *w, enum gemm_tran
         break;
     case PATH_UNPACKED_T:  /* C^T: vectors along A's rows (ta = T), op(B) broadcast */
         kr->unpacked(n, m, k, alpha, B, tb == GEMM_N ? 1 : ldb, tb == GEMM_N ? ldb : 1, A, lda, beta, C, ldc, 1);
+        break;
+    case PATH_UNPACKED_BT:  /* B transposed into row-major blocks of B^T, then as above */
+        for (long jc = 0; jc < n; jc += kr->nc) {
+            const long nc = min_long(kr->nc, n - jc);
+            for (long pc = 0; pc < k; pc += kr->kc) {
+                const long kc = min_long(kr->kc, k - pc);
+                /* rows of whole vectors: the masked load of a row's last
+                 * vector stays inside the block (past its end lies memory
+                 * never touched, and a masked load reaching into an
+                 * unmapped page costs a microcode assist each time:
+                 * 100 x 100 x 10 ran at 44 GFLOP/s instead of 150) */
+                const long width = (nc + 15) / 16 * 16;
+                kr->transpose(B + jc * ldb + pc, ldb, nc, kc, w->b_pack, width);
+                kr->unpacked(m, nc, kc, alpha, ta == GEMM_N ? A + pc : A + pc * lda, ta == GEMM_N ? lda : 1,
+                             ta == GEMM_N ? 1 : lda, w->b_pack, width, pc == 0 ? beta : 1.0f, C + jc, ldc, 0);
+            }
+        }
         break;
     case PATH_PACKED:
         run_packed(w, ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);

@@ -4,10 +4,12 @@
  *
  * Blocked after Goto and BLIS (gemm.c): panels of A and B are packed into
  * contiguous buffers, and a register-blocked micro-kernel (gemm_kernel_*.c)
- * multiplies an MR x KC panel of A by a KC x NR panel of B. Kernels may add
- * paths that skip the packing where it does not pay (dot_nt, unpacked
- * below); gemm.c chooses per problem. The kernel is chosen at run time from
- * what the CPU supports. With beta == 0, C is never read (it may hold NaN). */
+ * multiplies an MR x KC panel of A by a KC x NR panel of B (the AVX2 and
+ * portable kernels). The AVX-512 kernel reads A in place and copies only a
+ * transposed B (unpacked below), which measured faster at every size; it
+ * adds dot products for small C from a long K. gemm.c chooses the path per
+ * problem. The kernel is chosen at run time from what the CPU supports.
+ * With beta == 0, C is never read (it may hold NaN). */
 #ifndef CNNCTL_GEMM_H
 #define CNNCTL_GEMM_H
 
@@ -25,10 +27,11 @@ struct gemm_kernel {
     const char *name;   /* "avx512", "avx2", "generic" */
     int mr, nr;         /* register tile */
     int mc, kc, nc;     /* cache blocks: A block mc x kc, B block kc x nc */
+    /* The packed path (NULL in a kernel with unpacked): the micro-kernel,
+     * and packing into its panel layout (gemm_pack.h), compiled with its
+     * instruction set: A into kc x MR panels with alpha folded in, B into
+     * kc x NR panels; partial panels padded with zeros. */
     gemm_microkernel_fn run;
-    /* Packing into the kernel's panel layout (gemm_pack.h), compiled with
-     * its instruction set: A into kc x MR panels with alpha folded in, B
-     * into kc x NR panels; partial panels padded with zeros. */
     void (*pack_a)(enum gemm_trans ta, const float *A, long lda, long i0, long p0, long mc, long kc, float alpha,
                    float *dst);
     void (*pack_b)(enum gemm_trans tb, const float *B, long ldb, long p0, long j0, long kc, long nc, float *dst);
@@ -43,15 +46,18 @@ struct gemm_kernel {
      * long K (a convolution's weight gradient). NULL: not available. */
     void (*dot_nt)(long m, long n, long k, float alpha, const float *A, long lda, const float *B, long ldb,
                    float beta, float *C, long ldc);
-    /* Optional: small GEMMs without packing (gemm.c says which). With
+    /* Instead of the packed path: GEMMs without packing. With
      * out(r, j) = alpha * sum_p s[r*s_row + p*s_k] * v[p*ldv + j] for
      * r < rows, j < cols: C = out + beta C, or with transposed set,
      * C^T = out + beta C^T (C[j*ldc + r]). v is read a vector of columns at
      * a time, s an element at a time (broadcast), so either operand may be
-     * op(A): the one whose rows run along C's vector direction is v.
-     * NULL: not available. */
+     * op(A): the one whose rows run along C's vector direction is v. */
     void (*unpacked)(long rows, long cols, long k, float alpha, const float *s, long s_row, long s_k,
                      const float *v, long ldv, float beta, float *C, long ldc, int transposed);
+    /* With unpacked: dst[p*width + j] = src[j*ld + p] for j < cols, p < kc,
+     * zero for cols <= j < width: a block of B^T laid out for it when B
+     * comes transposed. */
+    void (*transpose)(const float *src, long ld, long cols, long kc, float *dst, long width);
 };
 
 extern const struct gemm_kernel gemm_kernel_avx512;

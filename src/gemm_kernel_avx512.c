@@ -1,60 +1,19 @@
-/* gemm_kernel_avx512.c - AVX-512 micro-kernel, 12 x 32 tile.
- * 24 accumulators (12 rows x 2 zmm) keep the two FMA pipes busy through the
- * 4-cycle latency (12 or more independent chains are needed); 2 zmm hold a
- * row of B, A is broadcast from the packed panel. Built with -mavx512f;
- * only called when the CPU has it. */
+/* gemm_kernel_avx512.c - AVX-512 kernels, without the packed path.
+ * Measured on Zen 5 (2 threads), reading A in place by broadcasts and B's
+ * rows as vectors beat packing both at every size tried, from the 10-output
+ * affines to 3000 squares (2048: 347-375 against 328-329 GFLOP/s for the
+ * 12 x 32 packed kernel this file had), so only B is ever copied, when it
+ * comes transposed. Three paths (gemm.c chooses):
+ *   unpacked  tiles of 6 rows x 64 columns (24 accumulators, 10 loads for
+ *             24 FMAs; narrower tiles for few columns), K in blocks;
+ *   transpose a block of B^T into row-major form for it;
+ *   dot_nt    dot products for small C from a long K (weight gradients).
+ * Built with -mavx512f; only called when the CPU has it. */
 #include "gemm.h"
 
 #include <immintrin.h>
 
-#define MR 12
-#define NR 32
-
 #include "gemm_pack.h"
-
-static void kernel_12x32(long kc, const float *a, const float *b, float *c, long ldc, int accumulate, int mr, int nr)
-{
-    __m512 c0a = _mm512_setzero_ps(), c0b = _mm512_setzero_ps();
-    __m512 c1a = _mm512_setzero_ps(), c1b = _mm512_setzero_ps();
-    __m512 c2a = _mm512_setzero_ps(), c2b = _mm512_setzero_ps();
-    __m512 c3a = _mm512_setzero_ps(), c3b = _mm512_setzero_ps();
-    __m512 c4a = _mm512_setzero_ps(), c4b = _mm512_setzero_ps();
-    __m512 c5a = _mm512_setzero_ps(), c5b = _mm512_setzero_ps();
-    __m512 c6a = _mm512_setzero_ps(), c6b = _mm512_setzero_ps();
-    __m512 c7a = _mm512_setzero_ps(), c7b = _mm512_setzero_ps();
-    __m512 c8a = _mm512_setzero_ps(), c8b = _mm512_setzero_ps();
-    __m512 c9a = _mm512_setzero_ps(), c9b = _mm512_setzero_ps();
-    __m512 c10a = _mm512_setzero_ps(), c10b = _mm512_setzero_ps();
-    __m512 c11a = _mm512_setzero_ps(), c11b = _mm512_setzero_ps();
-    for (long p = 0; p < kc; p++, a += MR, b += NR) {
-        __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
-#define ROW(i)                                       \
-    {                                                \
-        __m512 ai = _mm512_set1_ps(a[i]);            \
-        c##i##a = _mm512_fmadd_ps(ai, b0, c##i##a);  \
-        c##i##b = _mm512_fmadd_ps(ai, b1, c##i##b);  \
-    }
-        ROW(0) ROW(1) ROW(2) ROW(3) ROW(4) ROW(5) ROW(6) ROW(7) ROW(8) ROW(9) ROW(10) ROW(11)
-#undef ROW
-    }
-    /* Edge tiles: rows past mr are not stored, columns past nr are masked. */
-    const __mmask16 ma = nr >= 16 ? 0xFFFF : (__mmask16)((1u << nr) - 1);
-    const __mmask16 mb = nr >= 32 ? 0xFFFF : nr <= 16 ? 0 : (__mmask16)((1u << (nr - 16)) - 1);
-#define STORE(i)                                                                   \
-    if (i < mr) {                                                                  \
-        float *ci = c + i * ldc;                                                   \
-        if (accumulate) {                                                          \
-            c##i##a = _mm512_add_ps(_mm512_maskz_loadu_ps(ma, ci), c##i##a);       \
-            c##i##b = _mm512_add_ps(_mm512_maskz_loadu_ps(mb, ci + 16), c##i##b);  \
-        }                                                                          \
-        _mm512_mask_storeu_ps(ci, ma, c##i##a);                                    \
-        _mm512_mask_storeu_ps(ci + 16, mb, c##i##b);                               \
-    }
-    STORE(0) STORE(1) STORE(2) STORE(3) STORE(4) STORE(5)
-    STORE(6) STORE(7) STORE(8) STORE(9) STORE(10) STORE(11)
-#undef STORE
-}
-
 
 /* 24 independent FMA chains (distinct start values, or the compiler merges
  * them): enough to cover the 4-cycle latency on two
@@ -214,11 +173,10 @@ static void dot_nt(long m, long n, long k, float alpha, const float *A, long lda
 
 /* Unpacked tiles (gemm.h, unpacked): R rows by V vectors of 16 columns.
  * Per k, V vector loads from a row of the vector operand and R broadcasts
- * from the scalar operand feed R * V FMAs; nothing is copied first. On the
- * small GEMMs that take this path (few rows, a short K, or few columns)
- * packing costs as much as the arithmetic, and a 12 x 32 tile would be
- * mostly padding. The last vector is masked to the valid columns. Every
- * element is one FMA chain in k order, whatever tile computes it. */
+ * from the scalar operand feed R * V FMAs; nothing is copied first (on the
+ * small GEMMs of a CNN packing costs as much as the arithmetic). The last
+ * vector is masked to the valid columns. Every element is one FMA chain in
+ * k order within a block of K, whatever tile computes it. */
 static inline __attribute__((always_inline)) void unpacked_tile(const int R, const int V, long k, float alpha,
                                                                const float *s, long s_row, long s_k, const float *v,
                                                                long ldv, __mmask16 last, float beta, float *C,
@@ -338,12 +296,20 @@ static void unpacked(long rows, long cols, long k, float alpha, const float *s, 
     }
 }
 
+static void transpose(const float *src, long ld, long cols, long kc, float *dst, long width)
+{
+    pack_transposed(src, ld, cols, kc, 1.0f, dst, (int)width);
+}
+
 static int has_avx512(void)
 {
     return __builtin_cpu_supports("avx512f");
 }
 
 const struct gemm_kernel gemm_kernel_avx512 = {
-    .name = "avx512", .mr = MR, .nr = NR, .mc = 144, .kc = 384, .nc = 3072,
-    .dot_nt = dot_nt, .unpacked = unpacked, .fma_peak_loop = fma_peak_loop, .run = kernel_12x32, .pack_a = pack_a, .pack_b = pack_b, .supported = has_avx512,
+    /* mr x nr: the unpacked tile, the unit gemm() splits C in; kc x nc:
+     * the blocks of B^T transposed at a time */
+    .name = "avx512", .mr = 6, .nr = 64, .kc = 384, .nc = 3072,
+    .dot_nt = dot_nt, .unpacked = unpacked, .transpose = transpose, .fma_peak_loop = fma_peak_loop,
+    .supported = has_avx512,
 };

@@ -1,16 +1,14 @@
 /* gemm_pack.h - packing of A and B panels, included once by each
- * gemm_kernel_*.c after it defines MR and NR, so the copies are compiled for
- * that kernel's instruction set with the tile size known (the full-width
- * row of a B panel becomes a few vector moves, not a counted scalar loop).
+ * gemm_kernel_*.c, so the copies are compiled for that kernel's instruction
+ * set. A kernel with the packed path defines MR and NR first, so the tile
+ * size is known (the full-width row of a B panel becomes a few vector moves,
+ * not a counted scalar loop):
  *
  * pack_a: ceil(mc/MR) panels, each kc x MR (k-major, a[p*MR + i]), alpha
  *         folded in, rows past mc zero.
  * pack_b: ceil(nc/NR) panels, each kc x NR (k-major, b[p*NR + j]), columns
- *         past nc zero. */
-#ifndef MR
-#error "define MR and NR before including gemm_pack.h"
-#endif
-
+ *         past nc zero.
+ * pack_transposed, the transposing copy both use, is there for all. */
 #include <stddef.h>
 
 /* dst[p*width + i] = alpha * src[i*ld + p] for i < rows, p < kc, and zero
@@ -92,6 +90,7 @@ static void pack_transposed(const float *src, long ld, long rows, long kc, float
             dst[p * width + i] = 0.0f;
 }
 
+#ifdef MR
 static void pack_a(enum gemm_trans ta, const float *A, long lda, long i0, long p0, long mc, long kc, float alpha,
                    float *dst)
 {
@@ -141,3 +140,4 @@ static void pack_b(enum gemm_trans tb, const float *B, long ldb, long p0, long j
         }
     }
 }
+#endif
