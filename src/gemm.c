@@ -310,7 +310,9 @@ void gemm(struct gemm_ctx *ctx, enum gemm_trans ta, enum gemm_trans tb, long m, 
     }
     int split_n = n >= m;
     long extent = split_n ? n : m;
-    long unit = split_n ? ctx->kernel->nr : ctx->kernel->mr;
+    /* columns in whole vectors, not whole tiles, outside the packed path:
+     * 100 columns in tiles of 64 split 64 : 36 between two threads */
+    long unit = split_n ? (path == PATH_PACKED ? ctx->kernel->nr : 16) : ctx->kernel->mr;
     long units = (extent + unit - 1) / unit;
     if (units < threads)
         threads = (int)units;
