@@ -80,6 +80,9 @@ int cmd_predict(int argc, char **argv)
     }
     struct net *net = &m.net;
     int status = EXIT_INPUT;
+    char *json_text = NULL;
+    size_t json_size = 0;
+    FILE *out = NULL;
     struct ranked *rank = calloc((size_t)net->classes, sizeof *rank);
     if (!rank) {
         fprintf(stderr, "cnnctl: out of memory\n");
@@ -90,8 +93,16 @@ int cmd_predict(int argc, char **argv)
     const char *what = softmax ? "probability" : "score";
     if (top > net->classes)
         top = net->classes;
+    /* JSON goes to memory first and out only when every image succeeded:
+     * a failure must not leave half an array on stdout */
+    out = json ? open_memstream(&json_text, &json_size) : stdout;
+    if (!out) {
+        fprintf(stderr, "cnnctl: out of memory\n");
+        status = EXIT_RUNTIME;
+        goto done;
+    }
     if (json)
-        printf("[");
+        fprintf(out, "[");
     for (int a = optind + 1; a < argc; a++) {
         int inverted;
         if (model_input_image(&m, argv[a], invert, net->input_data, &inverted, err, sizeof err) < 0) {
@@ -99,23 +110,23 @@ int cmd_predict(int argc, char **argv)
             goto done;
         }
         net_forward(net, 1, NULL, NULL, 0);
-        const float *out = net_probabilities(net);
+        const float *prob = net_probabilities(net);
         for (int k = 0; k < net->classes; k++)
-            rank[k] = (struct ranked){k, out[k]};
+            rank[k] = (struct ranked){k, prob[k]};
         qsort(rank, (size_t)net->classes, sizeof *rank, by_probability);
         if (json) {
-            printf("%s\n {\"image\": ", a > optind + 1 ? "," : "");
-            json_string(stdout, argv[a]);
-            printf(", \"inverted\": %s, \"top\": [", inverted ? "true" : "false");
+            fprintf(out, "%s\n {\"image\": ", a > optind + 1 ? "," : "");
+            json_string(out, argv[a]);
+            fprintf(out, ", \"inverted\": %s, \"top\": [", inverted ? "true" : "false");
             for (int k = 0; k < top; k++) {
-                printf("%s{\"class\": %d, \"name\": ", k ? ", " : "", rank[k].cls);
+                fprintf(out, "%s{\"class\": %d, \"name\": ", k ? ", " : "", rank[k].cls);
                 if (m.st.class_count)
-                    json_string(stdout, m.st.class_names[rank[k].cls]);
+                    json_string(out, m.st.class_names[rank[k].cls]);
                 else
-                    printf("\"%d\"", rank[k].cls);
-                printf(", \"%s\": %.6f}", what, rank[k].p);
+                    fprintf(out, "\"%d\"", rank[k].cls);
+                fprintf(out, ", \"%s\": %.6f}", what, rank[k].p);
             }
-            printf("]}");
+            fprintf(out, "]}");
         } else {
             printf("%s:", argv[a]);
             for (int k = 0; k < top; k++) {
@@ -127,10 +138,20 @@ int cmd_predict(int argc, char **argv)
             printf("%s\n", inverted ? "  (inverted)" : "");
         }
     }
-    if (json)
-        printf("\n]\n");
+    if (json) {
+        fprintf(out, "\n]\n");
+        if (fflush(out) != 0) {
+            fprintf(stderr, "cnnctl: out of memory\n");
+            status = EXIT_RUNTIME;
+            goto done;
+        }
+        fwrite(json_text, 1, json_size, stdout);
+    }
     status = EXIT_OK;
 done:
+    if (json && out)
+        fclose(out);
+    free(json_text);
     fflush(stdout);
     free(rank);
     model_free(&m);

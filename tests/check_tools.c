@@ -174,6 +174,13 @@ START_TEST(test_predict_own_images)
     ck_assert_int_eq(run_cnnctl(NULL, &err, "predict '%s' '%s'", in_dir("run/model.ckpt"), in_dir("bars.ini")), 2);
     ck_assert_ptr_nonnull(strstr(err, "bars.ini: not a PNG or PGM image"));
     free(err);
+    /* a bad image after a good one: no half-written JSON array on stdout */
+    ck_assert_int_eq(run_cnnctl(&out, &err, "predict --json '%s' '%s' '%s'", in_dir("run/model.ckpt"), in_dir("a.pgm"),
+                                in_dir("bars.ini")), 2);
+    ck_assert_msg(out[0] == '\0', "stdout: %s", out);
+    ck_assert_ptr_nonnull(strstr(err, "bars.ini: not a PNG or PGM image"));
+    free(out);
+    free(err);
     idx_images_free(&im);
     idx_labels_free(&lb);
 }
