@@ -88,7 +88,7 @@ struct gemm_case {
 
 /* count calls of one shape: per-image ones spread over the threads with a
  * buffer set each (the conv layer's scheme), others through the threaded
- * entry point. Returns GFLOP/s, the median of 3 timed runs. */
+ * entry point. Returns GFLOP/s of one run of at least `seconds`. */
 static double time_gemm(struct gemm_ctx *ctx, const struct gemm_case *gc, double seconds)
 {
     const struct gemm_shape *s = &gc->s;
@@ -107,8 +107,8 @@ static double time_gemm(struct gemm_ctx *ctx, const struct gemm_case *gc, double
         A[i] = rng_uniform(&r) - 0.5f;
     for (long i = 0; i < b_size * copies; i++)
         B[i] = rng_uniform(&r) - 0.5f;
-    double flops_per_rep = 2.0 * s->m * s->n * s->k * gc->count, runs[3];
-    for (int run = 0; run < 3; run++) {
+    double flops_per_rep = 2.0 * s->m * s->n * s->k * gc->count, gflops;
+    {
         long reps = 1;
         double t;
         for (;;) {
@@ -130,16 +130,24 @@ static double time_gemm(struct gemm_ctx *ctx, const struct gemm_case *gc, double
                 }
             }
             t = now() - t0;
-            if (t >= seconds / 3)
+            if (t >= seconds)
                 break;
             reps *= 2;
         }
-        runs[run] = flops_per_rep * reps / t / 1e9;
+        gflops = flops_per_rep * reps / t / 1e9;
     }
     free(A);
     free(B);
     free(C);
-    return median3(runs[0], runs[1], runs[2]);
+    return gflops;
+}
+
+#define GEMM_ROUNDS 5
+
+static double median_of_rounds(double *v)
+{
+    qsort(v, GEMM_ROUNDS, sizeof v[0], compare_doubles);
+    return v[GEMM_ROUNDS / 2];
 }
 
 static int add_case(struct gemm_case *cases, int count, const char *name, struct gemm_shape s, int calls)
@@ -480,17 +488,23 @@ int cmd_bench(int argc, char **argv)
         if (gc->s.per_image)
             snprintf(times, sizeof times, " x%d", 100 * gc->s.per_image);
         snprintf(dims, sizeof dims, "%ldx%ldx%ld%s", gc->s.m, gc->s.n, gc->s.k, times);
-        gemm_use_library(&one, 0);
-        gemm_use_library(&all, 0);
-        double ours1 = time_gemm(&one, gc, seconds), ours = time_gemm(&all, gc, seconds);
+        /* rounds alternate ours and the library's, so a minute in which
+         * the machine runs slow costs both; medians of the rounds */
+        double run[4][GEMM_ROUNDS];
+        for (int r = 0; r < GEMM_ROUNDS; r++)
+            for (int lib = 0; lib <= (library != NULL); lib++) {
+                gemm_use_library(&one, lib);
+                gemm_use_library(&all, lib);
+                run[2 * lib][r] = time_gemm(&one, gc, seconds / GEMM_ROUNDS);
+                run[2 * lib + 1][r] = time_gemm(&all, gc, seconds / GEMM_ROUNDS);
+            }
+        const double ours1 = median_of_rounds(run[0]), ours = median_of_rounds(run[1]);
         printf("%-32s %c%c  %17s %8.1f %8.1f", gc->name, gc->s.ta ? 'T' : 'N', gc->s.tb ? 'T' : 'N', dims, ours1,
                ours);
         if (library) {
-            gemm_use_library(&one, 1);
-            gemm_use_library(&all, 1);
-            double lib1 = time_gemm(&one, gc, seconds), lib = time_gemm(&all, gc, seconds);
-            double best = lib > lib1 ? lib : lib1;
-            printf(" %8.1f %8.1f %6.2f", lib1, lib, ours / best);
+            /* each at its best: one thread or all (small GEMMs run on one) */
+            const double lib1 = median_of_rounds(run[2]), lib = median_of_rounds(run[3]);
+            printf(" %8.1f %8.1f %6.2f", lib1, lib, (ours > ours1 ? ours : ours1) / (lib > lib1 ? lib : lib1));
         }
         printf("\n");
         fflush(stdout);

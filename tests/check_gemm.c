@@ -1,5 +1,6 @@
 /* check_gemm.c - the blocked GEMM against the triple loop, for every
  * kernel this CPU runs, every transpose combination, odd sizes. */
+#define _DEFAULT_SOURCE  /* MAP_ANONYMOUS */
 #include "test_util.h"
 #include "gemm.h"
 
@@ -8,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 static const char *const kernel_names[] = {"generic", "avx2", "avx512"};
 #define KERNELS 3
@@ -165,6 +168,48 @@ START_TEST(test_gemm_threads_bitwise_identical)
 }
 END_TEST
 
+/* Operands that end right before an inaccessible page: B's last row and
+ * C's last row with a partial last vector, whose masked tails the AVX-512
+ * kernel routes through padded copies (tail_crosses_page). The results must
+ * match the definition (and nothing may fault). */
+START_TEST(test_gemm_operands_end_at_a_page)
+{
+    const long page = sysconf(_SC_PAGESIZE);
+    for (int kk = 0; kk < KERNELS; kk++) {
+        const struct gemm_kernel *kern = gemm_kernel_find(kernel_names[kk]);
+        if (!kern)
+            continue;
+        for (int tb = 0; tb < 2; tb++) {
+            const long m = 13, n = 10, k = 7;
+            char *map = mmap(NULL, 4 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            ck_assert_ptr_ne(map, MAP_FAILED);
+            /* pages 0-1 hold B, C and the reference; 1 and 3 are guards */
+            ck_assert_int_eq(mprotect(map + page, page, PROT_NONE), 0);
+            ck_assert_int_eq(mprotect(map + 3 * page, page, PROT_NONE), 0);
+            float *B = (float *)(map + page) - k * n;       /* ends at the first guard */
+            float *C = (float *)(map + 3 * page) - m * n;   /* ends at the second */
+            float A[13 * 7], R[13 * 10];
+            struct rng r;
+            rng_seed(&r, 11, RNG_STREAM_TEST);
+            fill_uniform(A, m * k, &r, -1, 1);
+            fill_uniform(B, k * n, &r, -1, 1);
+            fill_uniform(C, m * n, &r, -1, 1);
+            memcpy(R, C, sizeof R);
+            const long ldb = tb ? k : n;
+            struct gemm_buffers w;
+            ck_assert_int_eq(gemm_buffers_init(&w, kern), 0);
+            gemm_serial(&w, GEMM_N, tb, m, n, k, 1.0f, A, k, B, ldb, 0.5f, C, n);
+            gemm_ref(GEMM_N, tb, m, n, k, 1.0f, A, k, B, ldb, 0.5f, R, n);
+            for (long i = 0; i < m * n; i++)
+                ck_assert_msg(fabsf(C[i] - R[i]) <= 1e-5f, "%s tb=%d: C[%ld] = %g, want %g", kern->name, tb, i, C[i],
+                              R[i]);
+            gemm_buffers_free(&w);
+            munmap(map, 4 * page);
+        }
+    }
+}
+END_TEST
+
 Suite *gemm_suite(void)
 {
     Suite *s = suite_create("gemm");
@@ -174,6 +219,7 @@ Suite *gemm_suite(void)
     tcase_add_test(tc, test_gemm_generic_always_available);
     tcase_add_test(tc, test_gemm_k_zero_scales_c);
     tcase_add_test(tc, test_gemm_threads_bitwise_identical);
+    tcase_add_test(tc, test_gemm_operands_end_at_a_page);
     suite_add_tcase(s, tc);
     return s;
 }
