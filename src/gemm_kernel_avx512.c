@@ -84,6 +84,43 @@ static inline __m128 reduce4(__m512 a, __m512 b, __m512 c, __m512 d)
     return _mm512_castps512_ps128(_mm512_permutexvar_ps(_mm512_setr_epi32(0, 4, 8, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), s));
 }
 
+/* Whether the masked-off lanes of a 16-float access at p, of which the
+ * first `valid` are wanted, reach into the next 4 KiB page. The last row of
+ * an operand may end right before a page nothing ever touched, and a masked
+ * access into such a page takes a microcode assist each time (measured: a
+ * 100 x 10 x 100 weight gradient at 96 GFLOP/s instead of 127, depending
+ * on where the allocator put its operands). */
+static inline int tail_crosses_page(const float *p, int valid)
+{
+    return valid < 16 && (((uintptr_t)(p + valid - 1) ^ (uintptr_t)(p + 15)) >> 12) != 0;
+}
+
+/* p itself, or a zero-padded copy of its `valid` floats in pad (then
+ * *used advances) when a masked load at p would reach the next page */
+static inline const float *tail_at(const float *p, int valid, float *pad, int *used)
+{
+    if (!tail_crosses_page(p, valid))
+        return p;
+    memset(pad, 0, sizeof(float) * 16);
+    memcpy(pad, p, sizeof(float) * valid);
+    ++*used;
+    return pad;
+}
+
+/* one 16-wide step of K: RB rows of A by CB rows of B, loaded by
+ * LOAD_A(r) and LOAD_B(q) (dot_nt_blocks) */
+#define DOT_STEP(LOAD_A, LOAD_B)                                                                                     \
+    {                                                                                                                \
+        __m512 x[6], y[6];                                                                                           \
+        _Pragma("GCC unroll 6") for (int r = 0; r < RB; r++) x[r] = LOAD_A(r);                                       \
+        _Pragma("GCC unroll 6") for (int q = 0; q < CB; q++) y[q] = LOAD_B(q);                                       \
+        _Pragma("GCC unroll 6") for (int r = 0; r < RB; r++)                                                         \
+            _Pragma("GCC unroll 6") for (int q = 0; q < CB; q++)                                                     \
+                acc[r * CB + q] = _mm512_fmadd_ps(x[r], y[q], acc[r * CB + q]);                                     \
+    }
+#define FULL_A(r) _mm512_loadu_ps(a[r] + p)
+#define FULL_B(q) _mm512_loadu_ps(b[q] + p)
+
 static inline __attribute__((always_inline)) void dot_nt_blocks(const int RB, const int CB, long m, long n, long k,
                                                                float alpha, const float *A, long lda,
                                                                const float *B, long ldb, float beta, float *C,
@@ -108,33 +145,26 @@ static inline __attribute__((always_inline)) void dot_nt_blocks(const int RB, co
             for (int e = 0; e < 12; e++)
                 acc[e] = _mm512_setzero_ps();
 #pragma GCC unroll 2
-            for (long p = 0; p < kv; p += 16) {
-                __m512 x[6], y[6];
-#pragma GCC unroll 6
-                for (int r = 0; r < RB; r++)
-                    x[r] = _mm512_loadu_ps(a[r] + p);
-#pragma GCC unroll 6
-                for (int q = 0; q < CB; q++)
-                    y[q] = _mm512_loadu_ps(b[q] + p);
-#pragma GCC unroll 6
-                for (int r = 0; r < RB; r++)
-#pragma GCC unroll 6
-                    for (int q = 0; q < CB; q++)
-                        acc[r * CB + q] = _mm512_fmadd_ps(x[r], y[q], acc[r * CB + q]);
-            }
+            for (long p = 0; p < kv; p += 16)
+                DOT_STEP(FULL_A, FULL_B)
             if (tail) {
-                __m512 x[6], y[6];
+                /* the last K % 16, from padded copies of the rows whose
+                 * masked tail would reach into the next page (see
+                 * tail_crosses_page) */
+                const float *ta[6], *tb[6];
+                float pad[12][16] __attribute__((aligned(64)));
+                int padded = 0;
 #pragma GCC unroll 6
                 for (int r = 0; r < RB; r++)
-                    x[r] = _mm512_maskz_loadu_ps(tail, a[r] + kv);
+                    ta[r] = tail_at(a[r] + kv, k & 15, pad[padded], &padded);
 #pragma GCC unroll 6
                 for (int q = 0; q < CB; q++)
-                    y[q] = _mm512_maskz_loadu_ps(tail, b[q] + kv);
-#pragma GCC unroll 6
-                for (int r = 0; r < RB; r++)
-#pragma GCC unroll 6
-                    for (int q = 0; q < CB; q++)
-                        acc[r * CB + q] = _mm512_fmadd_ps(x[r], y[q], acc[r * CB + q]);
+                    tb[q] = tail_at(b[q] + kv, k & 15, pad[padded], &padded);
+#define TAIL_A(r) _mm512_maskz_loadu_ps(tail, ta[r])
+#define TAIL_B(q) _mm512_maskz_loadu_ps(tail, tb[q])
+                DOT_STEP(TAIL_A, TAIL_B)
+#undef TAIL_A
+#undef TAIL_B
             }
             /* sum[r * CB + q]: row r, column q of the block */
             float sum[12];
@@ -149,6 +179,10 @@ static inline __attribute__((always_inline)) void dot_nt_blocks(const int RB, co
         }
     }
 }
+
+#undef FULL_A
+#undef FULL_B
+#undef DOT_STEP
 
 static void dot_nt(long m, long n, long k, float alpha, const float *A, long lda, const float *B, long ldb, float beta,
                    float *C, long ldc)
@@ -179,17 +213,6 @@ static void dot_nt(long m, long n, long k, float alpha, const float *A, long lda
  * small GEMMs of a CNN packing costs as much as the arithmetic). The last
  * vector is masked to the valid columns. Every element is one FMA chain in
  * k order within a block of K, whatever tile computes it. */
-/* Whether the masked-off lanes of a 16-float access at p, of which the
- * first `valid` are wanted, reach into the next 4 KiB page. The last row of
- * an operand may end right before a page nothing ever touched, and a masked
- * access into such a page takes a microcode assist each time (measured: a
- * 100 x 10 x 100 weight gradient at 96 GFLOP/s instead of 127, depending
- * on where the allocator put its operands). */
-static inline int tail_crosses_page(const float *p, int valid)
-{
-    return valid < 16 && (((uintptr_t)(p + valid - 1) ^ (uintptr_t)(p + 15)) >> 12) != 0;
-}
-
 static inline __attribute__((always_inline)) void unpacked_tile(const int R, const int V, long k, float alpha,
                                                                const float *s, long s_row, long s_k, const float *v,
                                                                long ldv, const float *v_last, __mmask16 last,
