@@ -96,7 +96,8 @@ int gemm_buffers_init(struct gemm_buffers *w, const struct gemm_kernel *kernel)
     /* A is packed only on the packed path; B there, or transposed */
     w->a_pack = kernel->run ? alloc_aligned((size_t)kernel->mc * kernel->kc) : NULL;
     w->b_pack = alloc_aligned((size_t)kernel->kc * (kernel->nc + 16));
-    if ((kernel->run && !w->a_pack) || !w->b_pack) {
+    w->scratch = kernel->unpacked_scratch ? alloc_aligned((size_t)kernel->unpacked_scratch) : NULL;
+    if ((kernel->run && !w->a_pack) || !w->b_pack || (kernel->unpacked_scratch && !w->scratch)) {
         gemm_buffers_free(w);
         return -1;
     }
@@ -107,7 +108,8 @@ void gemm_buffers_free(struct gemm_buffers *w)
 {
     free(w->a_pack);
     free(w->b_pack);
-    w->a_pack = w->b_pack = NULL;
+    free(w->scratch);
+    w->a_pack = w->b_pack = w->scratch = NULL;
 }
 
 static void scale_c(long m, long n, float beta, float *C, long ldc)
@@ -211,10 +213,12 @@ static void run_path(enum gemm_path path, struct gemm_buffers *w, enum gemm_tran
         kr->dot_nt(m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
         break;
     case PATH_UNPACKED:  /* rows of C from op(A), vectors along B's rows */
-        kr->unpacked(m, n, k, alpha, A, ta == GEMM_N ? lda : 1, ta == GEMM_N ? 1 : lda, B, ldb, beta, C, ldc, 0);
+        kr->unpacked(m, n, k, alpha, A, ta == GEMM_N ? lda : 1, ta == GEMM_N ? 1 : lda, B, ldb, beta, C, ldc, 0,
+                     w->scratch);
         break;
     case PATH_UNPACKED_T:  /* C^T: vectors along A's rows (ta = T), op(B) broadcast */
-        kr->unpacked(n, m, k, alpha, B, tb == GEMM_N ? 1 : ldb, tb == GEMM_N ? ldb : 1, A, lda, beta, C, ldc, 1);
+        kr->unpacked(n, m, k, alpha, B, tb == GEMM_N ? 1 : ldb, tb == GEMM_N ? ldb : 1, A, lda, beta, C, ldc, 1,
+                     w->scratch);
         break;
     case PATH_UNPACKED_BT:  /* B transposed into row-major blocks of B^T, then as above */
         for (long jc = 0; jc < n; jc += kr->nc) {
@@ -235,7 +239,8 @@ static void run_path(enum gemm_path path, struct gemm_buffers *w, enum gemm_tran
                     width += 16;
                 kr->transpose(B + jc * ldb + pc, ldb, nc, kc, w->b_pack, width);
                 kr->unpacked(m, nc, kc, alpha, ta == GEMM_N ? A + pc : A + pc * lda, ta == GEMM_N ? lda : 1,
-                             ta == GEMM_N ? 1 : lda, w->b_pack, width, pc == 0 ? beta : 1.0f, C + jc, ldc, 0);
+                             ta == GEMM_N ? 1 : lda, w->b_pack, width, pc == 0 ? beta : 1.0f, C + jc, ldc, 0,
+                             w->scratch);
             }
         }
         break;

@@ -53,7 +53,8 @@ struct gemm_kernel {
      * a time, s an element at a time (broadcast), so either operand may be
      * op(A): the one whose rows run along C's vector direction is v. */
     void (*unpacked)(long rows, long cols, long k, float alpha, const float *s, long s_row, long s_k,
-                     const float *v, long ldv, float beta, float *C, long ldc, int transposed);
+                     const float *v, long ldv, float beta, float *C, long ldc, int transposed, float *scratch);
+    long unpacked_scratch;  /* floats of scratch unpacked() may use */
     /* With unpacked: dst[p*width + j] = src[j*ld + p] for j < cols, p < kc,
      * zero for cols <= j < width: a block of B^T laid out for it when B
      * comes transposed. */
@@ -75,6 +76,7 @@ struct gemm_buffers {
     const struct gemm_kernel *kernel;
     float *a_pack;   /* mc x kc */
     float *b_pack;   /* kc x nc */
+    float *scratch;  /* the kernel's unpacked_scratch, or NULL */
     int use_library; /* builds with BLAS=...: call the library's cblas_sgemm instead */
 };
 

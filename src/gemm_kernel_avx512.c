@@ -215,9 +215,8 @@ static void dot_nt(long m, long n, long k, float alpha, const float *A, long lda
  * k order within a block of K, whatever tile computes it. */
 static inline __attribute__((always_inline)) void unpacked_tile(const int R, const int V, long k, float alpha,
                                                                const float *s, long s_row, long s_k, const float *v,
-                                                               long ldv, const float *v_last, __mmask16 last,
-                                                               float beta, float *C, long ldc, int transposed,
-                                                               int valid_cols)
+                                                               long ldv, __mmask16 last, float beta, float *C,
+                                                               long ldc, int transposed, int valid_cols)
 {
     __m512 acc[12][4];
     const float *row[12];
@@ -240,10 +239,8 @@ static inline __attribute__((always_inline)) void unpacked_tile(const int R, con
             _Pragma("GCC unroll 4") for (int q = 0; q < V; q++) acc[r][q] = _mm512_fmadd_ps(a, x[q], acc[r][q]);   \
         }                                                                                                            \
     }
-    for (long p = 0; p < k - 1; p++)
+    for (long p = 0; p < k; p++)
         UNPACKED_STEP(v + p * ldv, p * s_k)
-    /* the block's last row may come from a padded copy (unpacked()) */
-    UNPACKED_STEP(v_last, (k - 1) * s_k)
 #undef UNPACKED_STEP
     const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
     if (!transposed) {
@@ -286,15 +283,14 @@ static inline __attribute__((always_inline)) void unpacked_tile(const int R, con
 }
 
 typedef void (*unpacked_tile_fn)(long k, float alpha, const float *s, long s_row, long s_k, const float *v, long ldv,
-                                 const float *v_last, __mmask16 last, float beta, float *C, long ldc, int transposed,
-                                 int valid_cols);
+                                 __mmask16 last, float beta, float *C, long ldc, int transposed, int valid_cols);
 
 #define TILE(R, V)                                                                                                   \
     static void unpacked_##R##x##V(long k, float alpha, const float *s, long s_row, long s_k, const float *v,      \
-                                   long ldv, const float *v_last, __mmask16 last, float beta, float *C, long ldc,    \
-                                   int transposed, int valid_cols)                                                   \
+                                   long ldv, __mmask16 last, float beta, float *C, long ldc, int transposed,         \
+                                   int valid_cols)                                                                   \
     {                                                                                                                \
-        unpacked_tile(R, V, k, alpha, s, s_row, s_k, v, ldv, v_last, last, beta, C, ldc, transposed, valid_cols);  \
+        unpacked_tile(R, V, k, alpha, s, s_row, s_k, v, ldv, last, beta, C, ldc, transposed, valid_cols);          \
     }
 #define TILES(R) TILE(R, 1) TILE(R, 2) TILE(R, 3) TILE(R, 4)
 TILES(1) TILES(2) TILES(3) TILES(4) TILES(5) TILES(6)
@@ -324,7 +320,7 @@ static const unpacked_tile_fn unpacked_tiles[12][4] = {
 #define UNPACKED_KC 512
 
 static void unpacked(long rows, long cols, long k, float alpha, const float *s, long s_row, long s_k, const float *v,
-                     long ldv, float beta, float *C, long ldc, int transposed)
+                     long ldv, float beta, float *C, long ldc, int transposed, float *scratch)
 {
     const long vectors = (cols + 15) / 16;
     const int V0 = vectors < 4 ? (int)vectors : 4, R0 = V0 == 4 ? 6 : V0 == 1 ? 12 : 8;
@@ -336,20 +332,22 @@ static void unpacked(long rows, long cols, long k, float alpha, const float *s, 
             const int V = (int)((strip + 15) / 16);
             const int tail = (int)(strip - 16L * (V - 1));
             const __mmask16 last = (__mmask16)(tail == 16 ? 0xffff : (1u << tail) - 1);
-            /* v's last row, from a zero-padded copy when its masked tail
-             * would reach into the next page (tail_crosses_page) */
-            const float *v_last = v + (p0 + kc - 1) * ldv + j;
-            float padded[64] __attribute__((aligned(64)));
-            if (tail_crosses_page(v_last + 16 * (V - 1), tail)) {
-                memset(padded, 0, sizeof padded);
-                memcpy(padded, v_last, sizeof(float) * strip);
-                v_last = padded;
+            /* the strip from a copy (scratch, rows 64 floats apart) when
+             * the masked tail of v's last row would reach into the next
+             * page (tail_crosses_page); the same arithmetic either way */
+            const float *vs = v + p0 * ldv + j;
+            long ldvs = ldv;
+            if (p0 + kc == k && tail_crosses_page(vs + (kc - 1) * ldv + 16 * (V - 1), tail)) {
+                for (long p = 0; p < kc; p++)
+                    memcpy(scratch + p * 64, vs + p * ldv, sizeof(float) * strip);
+                vs = scratch;
+                ldvs = 64;
             }
             for (long i = 0; i < rows; i += R0) {
                 const int R = rows - i < R0 ? (int)(rows - i) : R0;
                 float *c = transposed ? C + j * ldc + i : C + i * ldc + j;
-                unpacked_tiles[R - 1][V - 1](kc, alpha, s + i * s_row + p0 * s_k, s_row, s_k, v + p0 * ldv + j, ldv,
-                                             v_last, last, beta_here, c, ldc, transposed, (int)strip);
+                unpacked_tiles[R - 1][V - 1](kc, alpha, s + i * s_row + p0 * s_k, s_row, s_k, vs, ldvs, last,
+                                             beta_here, c, ldc, transposed, (int)strip);
             }
         }
     }
@@ -369,6 +367,7 @@ const struct gemm_kernel gemm_kernel_avx512 = {
     /* mr x nr: the unpacked tile, the unit gemm() splits C in; kc x nc:
      * the blocks of B^T transposed at a time */
     .name = "avx512", .mr = 6, .nr = 64, .kc = 384, .nc = 3072,
-    .dot_nt = dot_nt, .unpacked = unpacked, .transpose = transpose, .fma_peak_loop = fma_peak_loop,
+    .dot_nt = dot_nt, .unpacked = unpacked, .unpacked_scratch = UNPACKED_KC * 64, .transpose = transpose,
+    .fma_peak_loop = fma_peak_loop,
     .supported = has_avx512,
 };
