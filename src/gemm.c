@@ -126,8 +126,7 @@ static void scale_c(long m, long n, float beta, float *C, long ldc)
 
 /* How gemm_serial computes a problem. gemm() chooses once for the whole of
  * C and runs every thread's part the same way, so the bits of an element do
- * not depend on how C was split. The thresholds are where
- * `cnnctl bench` and the shapes of the configs put the crossovers. */
+ * not depend on how C was split. */
 enum gemm_path { PATH_PACKED, PATH_DOT_NT, PATH_UNPACKED, PATH_UNPACKED_T, PATH_UNPACKED_BT };
 
 static enum gemm_path choose_path(const struct gemm_kernel *kr, enum gemm_trans ta, enum gemm_trans tb, long m,
@@ -138,19 +137,17 @@ static enum gemm_path choose_path(const struct gemm_kernel *kr, enum gemm_trans 
     if (kr->dot_nt && ta == GEMM_N && tb == GEMM_T && k >= 2 * (m > n ? m : n) && m * n <= 16384)
         return PATH_DOT_NT;
     if (kr->unpacked) {
-        /* B untransposed: its rows are already what a tile's vectors load,
-         * so nothing needs packing (gemm_kernel_avx512.c). With few columns
-         * of C and op(A) read along M (an affine's weight gradient), C^T
-         * fills the vectors instead: 100 of 112 lanes, not 10 of 16. */
-        if (tb == GEMM_N)
-            return ta == GEMM_T && n <= 16 && m > 2 * n ? PATH_UNPACKED_T : PATH_UNPACKED;
+        /* With few columns of C and op(A) read along M (an affine's weight
+         * gradient), C^T fills the vectors: 100 of 112 lanes, not 10 of 16. */
         if (ta == GEMM_T && n <= 16 && m > 2 * n)
             return PATH_UNPACKED_T;
-        /* B transposed: a block of B^T copied once into row-major form
-         * and used by every row of C (an affine layer's input gradient
-         * 100 x 120 x 84: 157 -> 183 GFLOP/s against the packed path;
-         * 2048 squares the same) */
-        return PATH_UNPACKED_BT;
+        /* B untransposed: its rows are already what a tile's vectors load,
+         * so nothing needs packing (gemm_kernel_avx512.c). B transposed: a
+         * block of B^T copied once into row-major form and used by every
+         * row of C (an affine layer's input gradient 100 x 120 x 84:
+         * 157 -> 183 GFLOP/s against the packed path; 2048 squares the
+         * same). */
+        return tb == GEMM_N ? PATH_UNPACKED : PATH_UNPACKED_BT;
     }
     return PATH_PACKED;
 }
@@ -225,11 +222,9 @@ static void run_path(enum gemm_path path, struct gemm_buffers *w, enum gemm_tran
             const long nc = min_long(kr->nc, n - jc);
             for (long pc = 0; pc < k; pc += kr->kc) {
                 const long kc = min_long(kr->kc, k - pc);
-                /* rows of whole vectors: the masked load of a row's last
-                 * vector stays inside the block (past its end lies memory
-                 * never touched, and a masked load reaching into an
-                 * unmapped page costs a microcode assist each time:
-                 * 100 x 100 x 10 ran at 44 GFLOP/s instead of 150) */
+                /* rows of whole vectors, so the masked load of a row's last
+                 * vector stays inside the block (unpacked() would otherwise
+                 * copy a strip whose last row ends at a page) */
                 long width = (nc + 15) / 16 * 16;
                 /* and never a multiple of 1 KiB apart: at 3072 floats the
                  * strip's rows all fell in the same L1 sets (100 x 3136 x

@@ -91,29 +91,34 @@ static void pack_transposed(const float *src, long ld, long rows, long kc, float
 }
 
 #ifdef MR
+/* dst[p*WIDTH + i] = alpha * src[p*ld + i] for i < count, zero up to
+ * WIDTH: WIDTH consecutive floats per p, the packing of A transposed and
+ * of B untransposed. */
+static inline void pack_rows(const float *src, long ld, long count, long kc, float alpha, float *dst, const int width)
+{
+    for (long p = 0; p < kc; p++) {
+        const float *restrict s = src + p * ld;
+        float *restrict d = dst + p * width;
+        if (count == width) {
+#pragma omp simd
+            for (int i = 0; i < width; i++)
+                d[i] = alpha * s[i];
+        } else {
+            for (int i = 0; i < width; i++)
+                d[i] = i < count ? alpha * s[i] : 0.0f;
+        }
+    }
+}
+
 static void pack_a(enum gemm_trans ta, const float *A, long lda, long i0, long p0, long mc, long kc, float alpha,
                    float *dst)
 {
     for (long ir = 0; ir < mc; ir += MR, dst += (long)MR * kc) {
         const long rows = mc - ir < MR ? mc - ir : MR;
-        if (ta == GEMM_T) {
-            /* op(A)(i, p) = A[p][i]: MR consecutive floats per p */
-            for (long p = 0; p < kc; p++) {
-                const float *restrict src = A + (p0 + p) * lda + i0 + ir;
-                float *restrict d = dst + p * MR;
-                if (rows == MR) {
-#pragma omp simd
-                    for (int i = 0; i < MR; i++)
-                        d[i] = alpha * src[i];
-                } else {
-                    for (int i = 0; i < MR; i++)
-                        d[i] = i < rows ? alpha * src[i] : 0.0f;
-                }
-            }
-        } else {
-            /* MR rows side by side: a transpose */
+        if (ta == GEMM_T)  /* op(A)(i, p) = A[p][i]: MR consecutive floats per p */
+            pack_rows(A + p0 * lda + i0 + ir, lda, rows, kc, alpha, dst, MR);
+        else  /* MR rows side by side: a transpose */
             pack_transposed(A + (i0 + ir) * lda + p0, lda, rows, kc, alpha, dst, MR);
-        }
     }
 }
 
@@ -121,23 +126,10 @@ static void pack_b(enum gemm_trans tb, const float *B, long ldb, long p0, long j
 {
     for (long jr = 0; jr < nc; jr += NR, dst += (long)NR * kc) {
         const long cols = nc - jr < NR ? nc - jr : NR;
-        if (tb == GEMM_N) {
-            for (long p = 0; p < kc; p++) {
-                const float *restrict src = B + (p0 + p) * ldb + j0 + jr;
-                float *restrict d = dst + p * NR;
-                if (cols == NR) {
-#pragma omp simd
-                    for (int j = 0; j < NR; j++)
-                        d[j] = src[j];
-                } else {
-                    for (int j = 0; j < NR; j++)
-                        d[j] = j < cols ? src[j] : 0.0f;
-                }
-            }
-        } else {
-            /* op(B)(p, j) = B[j][p]: a transpose */
+        if (tb == GEMM_N)
+            pack_rows(B + p0 * ldb + j0 + jr, ldb, cols, kc, 1.0f, dst, NR);
+        else  /* op(B)(p, j) = B[j][p]: a transpose */
             pack_transposed(B + (j0 + jr) * ldb + p0, ldb, cols, kc, 1.0f, dst, NR);
-        }
     }
 }
 #endif
