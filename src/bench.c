@@ -86,60 +86,79 @@ struct gemm_case {
     int count;   /* calls per step: batch for per-image GEMMs, else 1 */
 };
 
+/* One shape's operands, a copy per thread for the per-image GEMMs, filled
+ * once for all of its timed runs. Each operand (and each thread's copy)
+ * starts on a cache line, as the trainer's tensors do (net.c). */
+struct gemm_operands {
+    float *A, *B, *C;
+    long a_size, b_size, c_size;   /* floats per copy */
+    long lda, ldb;
+};
+
+static int gemm_operands_init(struct gemm_operands *o, const struct gemm_shape *s, int copies)
+{
+    const long arows = s->ta == GEMM_N ? s->m : s->k, brows = s->tb == GEMM_N ? s->k : s->n;
+    o->lda = s->ta == GEMM_N ? s->k : s->m;
+    o->ldb = s->tb == GEMM_N ? s->n : s->k;
+    o->a_size = cache_line_floats(arows * o->lda);
+    o->b_size = cache_line_floats(brows * o->ldb);
+    o->c_size = cache_line_floats(s->m * s->n);
+    o->A = aligned_alloc(64, sizeof(float) * o->a_size * copies);
+    o->B = aligned_alloc(64, sizeof(float) * o->b_size * copies);
+    o->C = aligned_alloc(64, sizeof(float) * o->c_size * copies);
+    if (!o->A || !o->B || !o->C)
+        return -1;
+    struct rng r;
+    rng_seed(&r, 1, RNG_STREAM_TEST);
+    for (long i = 0; i < o->a_size * copies; i++)
+        o->A[i] = rng_uniform(&r) - 0.5f;
+    for (long i = 0; i < o->b_size * copies; i++)
+        o->B[i] = rng_uniform(&r) - 0.5f;
+    memset(o->C, 0, sizeof(float) * o->c_size * copies);  /* its pages faulted in before any timing */
+    return 0;
+}
+
+static void gemm_operands_free(struct gemm_operands *o)
+{
+    free(o->A);
+    free(o->B);
+    free(o->C);
+}
+
 /* count calls of one shape: per-image ones spread over the threads with a
  * buffer set each (the conv layer's scheme), others through the threaded
  * entry point. Returns GFLOP/s of one run of at least `seconds`. */
-static double time_gemm(struct gemm_ctx *ctx, const struct gemm_case *gc, double seconds)
+static double time_gemm(struct gemm_ctx *ctx, const struct gemm_case *gc, const struct gemm_operands *o,
+                        double seconds)
 {
     const struct gemm_shape *s = &gc->s;
-    long arows = s->ta == GEMM_N ? s->m : s->k, acols = s->ta == GEMM_N ? s->k : s->m;
-    long brows = s->tb == GEMM_N ? s->k : s->n, bcols = s->tb == GEMM_N ? s->n : s->k;
-    int copies = s->per_image ? ctx->threads : 1;
-    /* each operand (and each thread's copy) starts on a cache line, as the
-     * trainer's tensors do (net.c) */
-    const long a_size = cache_line_floats(arows * acols), b_size = cache_line_floats(brows * bcols);
-    const long c_size = cache_line_floats(s->m * s->n);
-    float *A = aligned_alloc(64, sizeof(float) * a_size * copies), *B = aligned_alloc(64, sizeof(float) * b_size * copies);
-    float *C = aligned_alloc(64, sizeof(float) * c_size * copies);
-    struct rng r;
-    rng_seed(&r, 1, RNG_STREAM_TEST);
-    for (long i = 0; i < a_size * copies; i++)
-        A[i] = rng_uniform(&r) - 0.5f;
-    for (long i = 0; i < b_size * copies; i++)
-        B[i] = rng_uniform(&r) - 0.5f;
-    double flops_per_rep = 2.0 * s->m * s->n * s->k * gc->count, gflops;
-    {
-        long reps = 1;
-        double t;
-        for (;;) {
-            double t0 = now();
-            for (long rep = 0; rep < reps; rep++) {
-                if (s->per_image) {
+    const double flops_per_rep = 2.0 * s->m * s->n * s->k * gc->count;
+    long reps = 1;
+    double t;
+    for (;;) {
+        double t0 = now();
+        for (long rep = 0; rep < reps; rep++) {
+            if (s->per_image) {
 #pragma omp parallel num_threads(ctx->threads)
-                    {
-                        int t = omp_get_thread_num(), nt = omp_get_num_threads();
-                        int lo = gc->count * t / nt, hi = gc->count * (t + 1) / nt;
-                        const float *a = A + a_size * t, *b = B + b_size * t;
-                        float *c = C + c_size * t;
-                        for (int i = lo; i < hi; i++)
-                            gemm_serial(&ctx->buffers[t], s->ta, s->tb, s->m, s->n, s->k, 1.0f, a, acols, b, bcols,
-                                        0.0f, c, s->n);
-                    }
-                } else {
-                    gemm(ctx, s->ta, s->tb, s->m, s->n, s->k, 1.0f, A, acols, B, bcols, 0.0f, C, s->n);
+                {
+                    int t = omp_get_thread_num(), nt = omp_get_num_threads();
+                    int lo = gc->count * t / nt, hi = gc->count * (t + 1) / nt;
+                    const float *a = o->A + o->a_size * t, *b = o->B + o->b_size * t;
+                    float *c = o->C + o->c_size * t;
+                    for (int i = lo; i < hi; i++)
+                        gemm_serial(&ctx->buffers[t], s->ta, s->tb, s->m, s->n, s->k, 1.0f, a, o->lda, b, o->ldb,
+                                    0.0f, c, s->n);
                 }
+            } else {
+                gemm(ctx, s->ta, s->tb, s->m, s->n, s->k, 1.0f, o->A, o->lda, o->B, o->ldb, 0.0f, o->C, s->n);
             }
-            t = now() - t0;
-            if (t >= seconds)
-                break;
-            reps *= 2;
         }
-        gflops = flops_per_rep * reps / t / 1e9;
+        t = now() - t0;
+        if (t >= seconds)
+            break;
+        reps *= 2;
     }
-    free(A);
-    free(B);
-    free(C);
-    return gflops;
+    return flops_per_rep * reps / t / 1e9;
 }
 
 #define GEMM_ROUNDS 5
@@ -490,14 +509,21 @@ int cmd_bench(int argc, char **argv)
         snprintf(dims, sizeof dims, "%ldx%ldx%ld%s", gc->s.m, gc->s.n, gc->s.k, times);
         /* rounds alternate ours and the library's, so a minute in which
          * the machine runs slow costs both; medians of the rounds */
+        struct gemm_operands ops;
+        if (gemm_operands_init(&ops, &gc->s, threads) < 0) {
+            gemm_operands_free(&ops);
+            fprintf(stderr, "cnnctl: out of memory\n");
+            return EXIT_RUNTIME;
+        }
         double run[4][GEMM_ROUNDS];
         for (int r = 0; r < GEMM_ROUNDS; r++)
             for (int lib = 0; lib <= (library != NULL); lib++) {
                 gemm_use_library(&one, lib);
                 gemm_use_library(&all, lib);
-                run[2 * lib][r] = time_gemm(&one, gc, seconds / GEMM_ROUNDS);
-                run[2 * lib + 1][r] = time_gemm(&all, gc, seconds / GEMM_ROUNDS);
+                run[2 * lib][r] = time_gemm(&one, gc, &ops, seconds / GEMM_ROUNDS);
+                run[2 * lib + 1][r] = time_gemm(&all, gc, &ops, seconds / GEMM_ROUNDS);
             }
+        gemm_operands_free(&ops);
         const double ours1 = median_of_rounds(run[0]), ours = median_of_rounds(run[1]);
         printf("%-32s %c%c  %17s %8.1f %8.1f", gc->name, gc->s.ta ? 'T' : 'N', gc->s.tb ? 'T' : 'N', dims, ours1,
                ours);
