@@ -207,6 +207,57 @@ static void dot_nt(long m, long n, long k, float alpha, const float *A, long lda
     }
 }
 
+/* C[0..valid) = out + beta C (C not read when beta == 0: it may hold NaN);
+ * through a copy when the masked-off lanes would reach into the next page
+ * (tail_crosses_page) */
+static inline void store_c(float *c, int valid, __m512 out, float beta)
+{
+    const __mmask16 m = (__mmask16)(valid == 16 ? 0xffff : (1u << valid) - 1);
+    if (tail_crosses_page(c, valid)) {
+        float t[16];
+        memcpy(t, c, sizeof(float) * valid);
+        if (beta != 0.0f)
+            out = _mm512_fmadd_ps(_mm512_set1_ps(beta), _mm512_maskz_loadu_ps(m, t), out);
+        _mm512_storeu_ps(t, out);
+        memcpy(c, t, sizeof(float) * valid);
+        return;
+    }
+    if (beta != 0.0f)
+        out = _mm512_fmadd_ps(_mm512_set1_ps(beta), _mm512_maskz_loadu_ps(m, c), out);
+    _mm512_mask_storeu_ps(c, m, out);
+}
+
+/* col[j] = column j of the eight rows x[0..7] (16 columns each), in lanes
+ * 0-7: pairs of rows interleaved, then quads (each 128-bit lane now holds
+ * rows 0-3 or 4-7 of one column), then the 128-bit lanes gathered; 40
+ * shuffles. */
+static inline void transpose_8x16(const __m512 x[8], __m512 col[16])
+{
+    __m512 t[8], u[8];
+#pragma GCC unroll 4
+    for (int i = 0; i < 4; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(x[2 * i], x[2 * i + 1]);      /* per lane: r0[0] r1[0] r0[1] r1[1] */
+        t[2 * i + 1] = _mm512_unpackhi_ps(x[2 * i], x[2 * i + 1]);  /* r0[2] r1[2] r0[3] r1[3] */
+    }
+#pragma GCC unroll 2
+    for (int h = 0; h < 2; h++) {  /* rows 0-3, rows 4-7: u[4h + s] lane l = column 4l + s */
+        u[4 * h + 0] = _mm512_shuffle_ps(t[4 * h], t[4 * h + 2], 0x44);
+        u[4 * h + 1] = _mm512_shuffle_ps(t[4 * h], t[4 * h + 2], 0xee);
+        u[4 * h + 2] = _mm512_shuffle_ps(t[4 * h + 1], t[4 * h + 3], 0x44);
+        u[4 * h + 3] = _mm512_shuffle_ps(t[4 * h + 1], t[4 * h + 3], 0xee);
+    }
+#pragma GCC unroll 4
+    for (int s = 0; s < 4; s++) {
+        /* lanes: rows 0-3 and 4-7 of columns s, 8 + s (even) and 4 + s, 12 + s (odd) */
+        const __m512 even = _mm512_shuffle_f32x4(u[s], u[4 + s], _MM_SHUFFLE(2, 0, 2, 0));
+        const __m512 odd = _mm512_shuffle_f32x4(u[s], u[4 + s], _MM_SHUFFLE(3, 1, 3, 1));
+        col[s] = _mm512_shuffle_f32x4(even, even, _MM_SHUFFLE(0, 0, 2, 0));
+        col[8 + s] = _mm512_shuffle_f32x4(even, even, _MM_SHUFFLE(0, 0, 3, 1));
+        col[4 + s] = _mm512_shuffle_f32x4(odd, odd, _MM_SHUFFLE(0, 0, 2, 0));
+        col[12 + s] = _mm512_shuffle_f32x4(odd, odd, _MM_SHUFFLE(0, 0, 3, 1));
+    }
+}
+
 /* Unpacked tiles (gemm.h, unpacked): R rows by V vectors of 16 columns.
  * Per k, V vector loads from a row of the vector operand and R broadcasts
  * from the scalar operand feed R * V FMAs; nothing is copied first (on the
@@ -242,44 +293,36 @@ static inline __attribute__((always_inline)) void unpacked_tile(const int R, con
     for (long p = 0; p < k; p++)
         UNPACKED_STEP(v + p * ldv, p * s_k)
 #undef UNPACKED_STEP
-    const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+    const __m512 va = _mm512_set1_ps(alpha);
     if (!transposed) {
 #pragma GCC unroll 12
         for (int r = 0; r < R; r++)
 #pragma GCC unroll 4
-            for (int q = 0; q < V; q++) {
-                float *c = C + r * ldc + 16 * q;
-                const __mmask16 m = q < V - 1 ? (__mmask16)0xffff : last;
-                __m512 out = alpha == 1.0f ? acc[r][q] : _mm512_mul_ps(va, acc[r][q]);
-                const int valid = q < V - 1 ? 16 : __builtin_popcount(last);
-                if (q == V - 1 && tail_crosses_page(c, valid)) {
-                    float t[16];
-                    memcpy(t, c, sizeof(float) * valid);
-                    if (beta != 0.0f)
-                        out = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m, t), out);
-                    _mm512_storeu_ps(t, out);
-                    memcpy(c, t, sizeof(float) * valid);
-                    continue;
-                }
-                if (beta != 0.0f)  /* beta == 0: C is not read, it may hold NaN */
-                    out = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m, c), out);
-                _mm512_mask_storeu_ps(c, m, out);
-            }
+            for (int q = 0; q < V; q++)
+                store_c(C + r * ldc + 16 * q, q < V - 1 ? 16 : __builtin_popcount(last),
+                        alpha == 1.0f ? acc[r][q] : _mm512_mul_ps(va, acc[r][q]), beta);
         return;
     }
-    /* C^T: element (r, column j) goes to C[j][r]; scalar stores, once per
-     * tile after the whole K */
-    float tile[12][64] __attribute__((aligned(64)));
-#pragma GCC unroll 12
-    for (int r = 0; r < R; r++)
+    /* C^T: the tile's column j is row j of C, R floats at C[j*ldc]; eight
+     * rows at a time turned into columns by shuffles (scalar stores of the
+     * elements had taken a third of a 100 x 10 x 100 weight gradient) */
 #pragma GCC unroll 4
-        for (int q = 0; q < V; q++)
-            _mm512_store_ps(tile[r] + 16 * q, alpha == 1.0f ? acc[r][q] : _mm512_mul_ps(va, acc[r][q]));
-    for (int j = 0; j < valid_cols; j++)
-        for (int r = 0; r < R; r++) {
-            float *c = C + j * ldc + r;
-            *c = beta == 0.0f ? tile[r][j] : tile[r][j] + beta * *c;
+    for (int q = 0; q < V; q++) {
+        const int valid = q < V - 1 ? 16 : valid_cols - 16 * q;
+#pragma GCC unroll 2
+        for (int g = 0; g < R; g += 8) {
+            __m512 x[8], col[16];
+#pragma GCC unroll 8
+            for (int r = 0; r < 8; r++)
+                x[r] = g + r >= R ? _mm512_setzero_ps() : alpha == 1.0f ? acc[g + r][q] : _mm512_mul_ps(va, acc[g + r][q]);
+            transpose_8x16(x, col);
+            const int rows = R - g < 8 ? R - g : 8;
+#pragma GCC unroll 16
+            for (int j = 0; j < 16; j++)
+                if (j < valid)
+                    store_c(C + (16 * q + j) * ldc + g, rows, col[j], beta);
         }
+    }
 }
 
 typedef void (*unpacked_tile_fn)(long k, float alpha, const float *s, long s_row, long s_k, const float *v, long ldv,

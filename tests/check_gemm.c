@@ -180,10 +180,11 @@ START_TEST(test_gemm_operands_end_at_a_page)
         if (!kern)
             continue;
         /* 13 x 10 x 7: unpacked (B, then B^T); 4 x 3 x 40 with B
-         * transposed: dot products with a K % 16 tail */
-        static const long sizes[3][4] = {{13, 10, 7, 0}, {13, 10, 7, 1}, {4, 3, 40, 1}};
-        for (int t = 0; t < 3; t++) {
-            const long m = sizes[t][0], n = sizes[t][1], k = sizes[t][2], tb = sizes[t][3];
+         * transposed: dot products with a K % 16 tail; 23 x 10 x 7 with A
+         * transposed: C^T, whose tiles store columns as C's rows */
+        static const long sizes[4][5] = {{13, 10, 7, 0, 0}, {13, 10, 7, 0, 1}, {4, 3, 40, 0, 1}, {23, 10, 7, 1, 0}};
+        for (int t = 0; t < 4; t++) {
+            const long m = sizes[t][0], n = sizes[t][1], k = sizes[t][2], ta = sizes[t][3], tb = sizes[t][4];
             char *map = mmap(NULL, 4 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
             ck_assert_ptr_ne(map, MAP_FAILED);
             /* pages 0-1 hold B, C and the reference; 1 and 3 are guards */
@@ -191,21 +192,21 @@ START_TEST(test_gemm_operands_end_at_a_page)
             ck_assert_int_eq(mprotect(map + 3 * page, page, PROT_NONE), 0);
             float *B = (float *)(map + page) - k * n;       /* ends at the first guard */
             float *C = (float *)(map + 3 * page) - m * n;   /* ends at the second */
-            float A[13 * 40], R[13 * 10];
+            float A[23 * 40], R[23 * 10];
             struct rng r;
             rng_seed(&r, 11, RNG_STREAM_TEST);
             fill_uniform(A, m * k, &r, -1, 1);
             fill_uniform(B, k * n, &r, -1, 1);
             fill_uniform(C, m * n, &r, -1, 1);
             memcpy(R, C, sizeof(float) * m * n);
-            const long ldb = tb ? k : n;
+            const long lda = ta ? m : k, ldb = tb ? k : n;
             struct gemm_buffers w;
             ck_assert_int_eq(gemm_buffers_init(&w, kern), 0);
-            gemm_serial(&w, GEMM_N, tb, m, n, k, 1.0f, A, k, B, ldb, 0.5f, C, n);
-            gemm_ref(GEMM_N, tb, m, n, k, 1.0f, A, k, B, ldb, 0.5f, R, n);
+            gemm_serial(&w, ta, tb, m, n, k, 1.0f, A, lda, B, ldb, 0.5f, C, n);
+            gemm_ref(ta, tb, m, n, k, 1.0f, A, lda, B, ldb, 0.5f, R, n);
             for (long i = 0; i < m * n; i++)
-                ck_assert_msg(fabsf(C[i] - R[i]) <= 1e-5f, "%s %ldx%ldx%ld tb=%ld: C[%ld] = %g, want %g", kern->name, m,
-                              n, k, tb, i, C[i], R[i]);
+                ck_assert_msg(fabsf(C[i] - R[i]) <= 1e-5f, "%s %ldx%ldx%ld ta=%ld tb=%ld: C[%ld] = %g, want %g",
+                              kern->name, m, n, k, ta, tb, i, C[i], R[i]);
             gemm_buffers_free(&w);
             munmap(map, 4 * page);
         }
