@@ -286,8 +286,12 @@ void gemm_ctx_free(struct gemm_ctx *ctx)
     ctx->buffers = NULL;
 }
 
-/* Below this many flops a second thread costs more than it saves. */
-#define GEMM_PARALLEL_MIN_FLOPS 4e6
+/* Below this many flops a second thread costs more than it saves: an
+ * OpenMP parallel region costs about 3.5 us on the 2-core VM we measured
+ * (libgomp wakes the team through a futex), which at 170 GFLOP/s is the
+ * halved time of a 1.2 MFLOP GEMM; 100 x 84 x 120 (2.0 MFLOP) gains
+ * 9-18% on two threads. */
+#define GEMM_PARALLEL_MIN_FLOPS 1.8e6
 
 void gemm(struct gemm_ctx *ctx, enum gemm_trans ta, enum gemm_trans tb, long m, long n, long k, float alpha,
           const float *A, long lda, const float *B, long ldb, float beta, float *C, long ldc)
