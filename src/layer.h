@@ -156,6 +156,19 @@ struct param *layer_add_statistic(struct layer *l, const char *name, int count, 
 int layer_parse_rounding(struct config *cfg, struct config_section *s, int *floor);
 void layer_size_error(char *err, size_t errlen, const char *what, int in, int k, int stride, int pad);
 
+/* Threads for a loop over a step's images: no more than there are images.
+ * Starting a team costs microseconds (an OpenMP parallel region about 3.5
+ * on the 2-core VM we measured), which at batch 1 is all a second thread
+ * would add. */
+static inline int image_threads(const struct layer_run *run)
+{
+    return run->n < run->threads ? (run->n > 1 ? run->n : 1) : run->threads;
+}
+
+/* Loops over the elements of a step: a second thread below this many
+ * floats costs more than it saves. */
+#define LAYER_PARALLEL_MIN_FLOATS 65536
+
 /* The range of images [lo, hi) of thread t of nt. */
 static inline void split_range(int n, int t, int nt, int *lo, int *hi)
 {

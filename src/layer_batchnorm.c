@@ -101,7 +101,7 @@ static void batchnorm_forward(struct layer *l, const struct layer_run *run)
     const float *x = l->x[0];
     float *y = l->y, *xhat = l->state;
     const int train = run->train;
-#pragma omp parallel for num_threads(run->threads) schedule(static)
+#pragma omp parallel for num_threads(run->threads) schedule(static) if (M * C > LAYER_PARALLEL_MIN_FLOATS)
     for (int ch = 0; ch < C; ch++) {
         float mean, inv_std;
         if (train) {
@@ -147,7 +147,7 @@ static void batchnorm_backward(struct layer *l, const struct layer_run *run)
     const float *dy = l->dy, *xhat = l->state;
     float *dx = l->dx[0];
     const int add = !l->dx_overwrite[0];
-#pragma omp parallel for num_threads(run->threads) schedule(static)
+#pragma omp parallel for num_threads(run->threads) schedule(static) if (M * C > LAYER_PARALLEL_MIN_FLOATS)
     for (int ch = 0; ch < C; ch++) {
         double sum_dy = 0.0, sum_dy_xhat = 0.0;
         for (int i = 0; i < N; i++) {

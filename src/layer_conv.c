@@ -319,7 +319,7 @@ static void conv_forward(struct layer *l, const struct layer_run *run)
     const struct conv_direct_kernel *dk = is_depthwise(c) ? NULL : direct_kernel(c, run);
     /* the tile's store does bias and ReLU, except for gradcheck's frozen runs */
     const int fused = dk && !run->frozen && (c->act.kind == ACT_NONE || c->act.kind == ACT_RELU);
-#pragma omp parallel num_threads(run->threads)
+#pragma omp parallel num_threads(image_threads(run))
     {
         int t = omp_get_thread_num(), lo, hi;
         split_range(run->n, t, omp_get_num_threads(), &lo, &hi);
@@ -390,7 +390,7 @@ static void conv_backward(struct layer *l, const struct layer_run *run)
     if (c->act.kind != ACT_NONE && !relu)
         activation_backward(&c->act, l->y, l->dy, l->dy, run->n * out_size, 0, run->threads);
     int team = 1;
-#pragma omp parallel num_threads(run->threads)
+#pragma omp parallel num_threads(image_threads(run))
     {
         int t = omp_get_thread_num(), nt = omp_get_num_threads(), lo, hi;
         split_range(run->n, t, nt, &lo, &hi);
@@ -450,7 +450,7 @@ static void conv_backward(struct layer *l, const struct layer_run *run)
     }
     /* Sum the partials in thread order: each element has one fixed order. */
     float *dweight = l->params[0].grad, *dbias = c->bias ? l->params[1].grad : NULL;
-#pragma omp parallel for num_threads(run->threads) schedule(static)
+#pragma omp parallel for num_threads(run->threads) schedule(static) if (partial_size * team > LAYER_PARALLEL_MIN_FLOATS)
     for (long e = 0; e < partial_size; e++) {
         float sum = 0.0f;
         for (int t = 0; t < team; t++)

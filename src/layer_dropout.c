@@ -57,7 +57,7 @@ static void dropout_forward(struct layer *l, const struct layer_run *run)
         return;
     }
     const float keep_scale = 1.0f / (1.0f - c->rate), rate = c->rate;
-#pragma omp parallel for num_threads(run->threads) schedule(static)
+#pragma omp parallel for num_threads(image_threads(run)) schedule(static)
     for (int i = 0; i < run->n; i++) {
         struct rng r;
         rng_seed(&r, run->seed, mask_stream(l, run->step, run->image_base + i));
@@ -79,7 +79,7 @@ static void dropout_backward(struct layer *l, const struct layer_run *run)
     const float *dy = l->dy, *m = l->state;
     float *dx = l->dx[0];
     const int add = !l->dx_overwrite[0], masked = run->train && c->rate != 0.0f;
-#pragma omp parallel for simd num_threads(run->threads) schedule(static)
+#pragma omp parallel for simd num_threads(run->threads) schedule(static) if (count > LAYER_PARALLEL_MIN_FLOATS)
     for (long e = 0; e < count; e++) {
         float g = masked ? dy[e] * m[e] : dy[e];
         dx[e] = add ? dx[e] + g : g;

@@ -60,7 +60,7 @@ static void lrn_forward(struct layer *l, const struct layer_run *run)
     const int C = l->out.c, half = c->size / 2;
     const long HW = (long)l->out.h * l->out.w, size = C * HW;
     const float a = c->alpha / c->size;
-#pragma omp parallel for num_threads(run->threads) schedule(static)
+#pragma omp parallel for num_threads(image_threads(run)) schedule(static)
     for (int i = 0; i < run->n; i++) {
         const float *x = l->x[0] + i * size;
         float *y = l->y + i * size, *s = l->state + i * size;
@@ -87,7 +87,7 @@ static void lrn_backward(struct layer *l, const struct layer_run *run)
     const long HW = (long)l->out.h * l->out.w, size = C * HW;
     const float coef = 2.0f * c->alpha * c->beta / c->size;
     const int add = !l->dx_overwrite[0];
-#pragma omp parallel for num_threads(run->threads) schedule(static)
+#pragma omp parallel for num_threads(image_threads(run)) schedule(static)
     for (int i = 0; i < run->n; i++) {
         const float *x = l->x[0] + i * size, *y = l->y + i * size, *s = l->state + i * size;
         const float *dy = l->dy + i * size;

@@ -48,7 +48,7 @@ static void add_forward(struct layer *l, const struct layer_run *run)
     memcpy(y, l->x[0], sizeof(float) * count);
     for (int k = 1; k < l->input_count; k++) {
         const float *x = l->x[k];
-#pragma omp parallel for simd num_threads(run->threads) schedule(static) if (count > 65536)
+#pragma omp parallel for simd num_threads(run->threads) schedule(static) if (count > LAYER_PARALLEL_MIN_FLOATS)
         for (long e = 0; e < count; e++)
             y[e] += x[e];
     }
@@ -66,7 +66,7 @@ static void add_backward(struct layer *l, const struct layer_run *run)
             memcpy(dx, dy, sizeof(float) * count);
             continue;
         }
-#pragma omp parallel for simd num_threads(run->threads) schedule(static) if (count > 65536)
+#pragma omp parallel for simd num_threads(run->threads) schedule(static) if (count > LAYER_PARALLEL_MIN_FLOATS)
         for (long e = 0; e < count; e++)
             dx[e] += dy[e];
     }
@@ -94,7 +94,7 @@ static int concat_shape(struct layer *l, char *err, size_t errlen)
 static void concat_forward(struct layer *l, const struct layer_run *run)
 {
     const long out_size = shape_size(l->out);
-#pragma omp parallel for num_threads(run->threads) schedule(static)
+#pragma omp parallel for num_threads(image_threads(run)) schedule(static)
     for (int i = 0; i < run->n; i++) {
         float *y = l->y + i * out_size;
         for (int k = 0; k < l->input_count; k++) {
@@ -108,7 +108,7 @@ static void concat_forward(struct layer *l, const struct layer_run *run)
 static void concat_backward(struct layer *l, const struct layer_run *run)
 {
     const long out_size = shape_size(l->out);
-#pragma omp parallel for num_threads(run->threads) schedule(static)
+#pragma omp parallel for num_threads(image_threads(run)) schedule(static)
     for (int i = 0; i < run->n; i++) {
         const float *dy = l->dy + i * out_size;
         for (int k = 0; k < l->input_count; k++) {
@@ -142,7 +142,7 @@ static void scale_forward(struct layer *l, const struct layer_run *run)
 {
     const int C = l->out.c;
     const long HW = (long)l->out.h * l->out.w;
-#pragma omp parallel for num_threads(run->threads) schedule(static)
+#pragma omp parallel for num_threads(image_threads(run)) schedule(static)
     for (int i = 0; i < run->n; i++)
         for (int ch = 0; ch < C; ch++) {
             const float w = l->x[1][(long)i * C + ch];
@@ -157,7 +157,7 @@ static void scale_backward(struct layer *l, const struct layer_run *run)
 {
     const int C = l->out.c;
     const long HW = (long)l->out.h * l->out.w;
-#pragma omp parallel for num_threads(run->threads) schedule(static)
+#pragma omp parallel for num_threads(image_threads(run)) schedule(static)
     for (int i = 0; i < run->n; i++)
         for (int ch = 0; ch < C; ch++) {
             const long map = (long)i * C + ch;

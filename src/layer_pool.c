@@ -206,7 +206,7 @@ static void pool_forward(struct layer *l, const struct layer_run *run)
     const struct shape in = l->in[0], out = l->out;
     const long planes = (long)run->n * in.c, in_plane = (long)in.h * in.w, out_plane = (long)out.h * out.w;
     const float inv_area = 1.0f / (c->kh * c->kw);
-#pragma omp parallel for num_threads(run->threads) schedule(static)
+#pragma omp parallel for num_threads(run->threads) schedule(static) if (planes * in_plane > LAYER_PARALLEL_MIN_FLOATS)
     for (long pl = 0; pl < planes; pl++) {
         const float *x = l->x[0] + pl * in_plane;
         float *y = l->y + pl * out_plane;
@@ -259,7 +259,7 @@ static void pool_backward(struct layer *l, const struct layer_run *run)
     const struct shape in = l->in[0], out = l->out;
     const long planes = (long)run->n * in.c, in_plane = (long)in.h * in.w, out_plane = (long)out.h * out.w;
     const float inv_area = 1.0f / (c->kh * c->kw);
-#pragma omp parallel for num_threads(run->threads) schedule(static)
+#pragma omp parallel for num_threads(run->threads) schedule(static) if (planes * in_plane > LAYER_PARALLEL_MIN_FLOATS)
     for (long pl = 0; pl < planes; pl++) {
         float *dx = l->dx[0] + pl * in_plane;
         const float *dy = l->dy + pl * out_plane;
@@ -326,7 +326,7 @@ static void global_forward(struct layer *l, const struct layer_run *run)
     const long maps = (long)run->n * l->in[0].c, HW = (long)l->in[0].h * l->in[0].w;
     const float *x = l->x[0];
     float *y = l->y;
-#pragma omp parallel for num_threads(run->threads) schedule(static) if (maps * HW > 65536)
+#pragma omp parallel for num_threads(run->threads) schedule(static) if (maps * HW > LAYER_PARALLEL_MIN_FLOATS)
     for (long m = 0; m < maps; m++) {
         float sum = 0.0f;
         for (long p = 0; p < HW; p++)
@@ -343,7 +343,7 @@ static void global_backward(struct layer *l, const struct layer_run *run)
     const float *dy = l->dy;
     float *dx = l->dx[0];
     const int add = !l->dx_overwrite[0];
-#pragma omp parallel for num_threads(run->threads) schedule(static) if (maps * HW > 65536)
+#pragma omp parallel for num_threads(run->threads) schedule(static) if (maps * HW > LAYER_PARALLEL_MIN_FLOATS)
     for (long m = 0; m < maps; m++) {
         float g = dy[m] / HW;
         for (long p = 0; p < HW; p++)
