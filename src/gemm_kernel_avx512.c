@@ -210,7 +210,7 @@ static void dot_nt(long m, long n, long k, float alpha, const float *A, long lda
 /* C[0..valid) = out + beta C (C not read when beta == 0: it may hold NaN);
  * through a copy when the masked-off lanes would reach into the next page
  * (tail_crosses_page) */
-static inline void store_c(float *c, int valid, __m512 out, float beta)
+static inline __attribute__((always_inline)) void store_c(float *c, int valid, __m512 out, float beta)
 {
     const __mmask16 m = (__mmask16)(valid == 16 ? 0xffff : (1u << valid) - 1);
     if (tail_crosses_page(c, valid)) {
@@ -231,7 +231,7 @@ static inline void store_c(float *c, int valid, __m512 out, float beta)
  * 0-7: pairs of rows interleaved, then quads (each 128-bit lane now holds
  * rows 0-3 or 4-7 of one column), then the 128-bit lanes gathered; 40
  * shuffles. */
-static inline void transpose_8x16(const __m512 x[8], __m512 col[16])
+static inline __attribute__((always_inline)) void transpose_8x16(const __m512 x[8], __m512 col[16])
 {
     __m512 t[8], u[8];
 #pragma GCC unroll 4
