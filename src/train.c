@@ -240,9 +240,15 @@ static const char *first_bad_gradient(const struct net *net)
         for (int j = 0; j < l->param_count; j++) {
             if (!l->params[j].grad)
                 continue;
+            /* 0 * x is NaN exactly when x is not finite, and a NaN stays
+             * in the sum whatever the order, so the sum may be vectorised
+             * (a serial chain of adds took 0.3 ms of simple's 2.5 ms step) */
+            const float *grad = l->params[j].grad;
+            const long size = l->params[j].size;
             float sum = 0.0f;
-            for (long e = 0; e < l->params[j].size; e++)
-                sum += l->params[j].grad[e] * 0.0f;  /* 0 * x is NaN exactly when x is not finite */
+#pragma omp simd reduction(+ : sum)
+            for (long e = 0; e < size; e++)
+                sum += grad[e] * 0.0f;
             if (sum != 0.0f)
                 return l->name;
         }
