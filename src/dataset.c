@@ -62,6 +62,7 @@ void dataset_batch(const struct dataset *d, const uint32_t *indices, int first, 
         long src = indices ? (long)indices[i] : (long)first + i;
         const uint8_t *p = d->pixels + src * size;
         float *dst = x + i * size;
+#pragma omp simd  /* GCC's -O2 leaves it scalar: 784 conversions an image */
         for (long j = 0; j < size; j++)
             dst[j] = p[j] * scale;
         labels[i] = d->labels[src];
