@@ -127,7 +127,7 @@ static void scale_c(long m, long n, float beta, float *C, long ldc)
 /* How gemm_serial computes a problem. gemm() chooses once for the whole of
  * C and runs every thread's part the same way, so the bits of an element do
  * not depend on how C was split. */
-enum gemm_path { PATH_PACKED, PATH_DOT_NT, PATH_UNPACKED, PATH_UNPACKED_T, PATH_UNPACKED_BT };
+enum gemm_path { PATH_PACKED, PATH_DOT_NT, PATH_UNPACKED, PATH_UNPACKED_T, PATH_UNPACKED_BT, PATH_UNPACKED_AT };
 
 static enum gemm_path choose_path(const struct gemm_kernel *kr, enum gemm_trans ta, enum gemm_trans tb, long m,
                                   long n, long k)
@@ -142,12 +142,22 @@ static enum gemm_path choose_path(const struct gemm_kernel *kr, enum gemm_trans 
         if (ta == GEMM_T && n <= 16 && m > 2 * n)
             return PATH_UNPACKED_T;
         /* B untransposed: its rows are already what a tile's vectors load,
-         * so nothing needs packing (gemm_kernel_avx512.c). B transposed: a
-         * block of B^T copied once into row-major form and used by every
-         * row of C (an affine layer's input gradient 100 x 120 x 84:
-         * 157 -> 183 GFLOP/s against the packed path; 2048 squares the
-         * same). */
-        return tb == GEMM_N ? PATH_UNPACKED : PATH_UNPACKED_BT;
+         * so nothing needs packing (gemm_kernel_avx512.c). */
+        if (tb == GEMM_N)
+            return PATH_UNPACKED;
+        /* A conv weight gradient with few filters, many taps and a K of
+         * 100 or more: C^T = B A^T, the few rows of A transposed as the
+         * vectors and B's many rows broadcast (1 thread: 16 x 150 x 100
+         * 105 -> 136 GFLOP/s, 48 x 432 x 196 153 -> 192; below K ~ 100
+         * the transposed stores cost more: 64 x 576 x 49 186 -> 147;
+         * affine shapes lose 10-50%). */
+        if (ta == GEMM_N && m <= 64 && n >= 4 * m && k >= 96)
+            return PATH_UNPACKED_AT;
+        /* Otherwise a block of B^T copied once into row-major form and
+         * used by every row of C (an affine layer's input gradient 100 x
+         * 120 x 84: 157 -> 183 GFLOP/s against the packed path; 2048
+         * squares the same). */
+        return PATH_UNPACKED_BT;
     }
     return PATH_PACKED;
 }
@@ -236,6 +246,20 @@ static void run_path(enum gemm_path path, struct gemm_buffers *w, enum gemm_tran
                 kr->unpacked(m, nc, kc, alpha, ta == GEMM_N ? A + pc : A + pc * lda, ta == GEMM_N ? lda : 1,
                              ta == GEMM_N ? 1 : lda, w->b_pack, width, pc == 0 ? beta : 1.0f, C + jc, ldc, 0,
                              w->scratch);
+            }
+        }
+        break;
+    case PATH_UNPACKED_AT:  /* C^T = B A^T: blocks of A^T as the vectors, B's rows broadcast */
+        for (long ic = 0; ic < m; ic += kr->nc) {
+            const long mc = min_long(kr->nc, m - ic);
+            for (long pc = 0; pc < k; pc += kr->kc) {
+                const long kc = min_long(kr->kc, k - pc);
+                long width = (mc + 15) / 16 * 16;
+                if (width % 256 == 0)
+                    width += 16;
+                kr->transpose(A + ic * lda + pc, lda, mc, kc, w->b_pack, width);
+                kr->unpacked(n, mc, kc, alpha, B + pc, ldb, 1, w->b_pack, width, pc == 0 ? beta : 1.0f, C + ic * ldc,
+                             ldc, 1, w->scratch);
             }
         }
         break;

@@ -7,7 +7,8 @@
  * multiplies an MR x KC panel of A by a KC x NR panel of B (the AVX2 and
  * portable kernels). The AVX-512 kernel reads A in place and copies only a
  * transposed B (unpacked below), which measured faster at every size; it
- * adds dot products for small C from a long K. gemm.c chooses the path per
+ * adds dot products for small C from a long K, and for a conv's weight
+ * gradient with few filters computes C^T from a copy of A^T. gemm.c chooses the path per
  * problem. The kernel is chosen at run time from what the CPU supports.
  * With beta == 0, C is never read (it may hold NaN). */
 #ifndef CNNCTL_GEMM_H
@@ -56,8 +57,8 @@ struct gemm_kernel {
                      const float *v, long ldv, float beta, float *C, long ldc, int transposed, float *scratch);
     long unpacked_scratch;  /* floats of scratch unpacked() may use */
     /* With unpacked: dst[p*width + j] = src[j*ld + p] for j < cols, p < kc,
-     * zero for cols <= j < width: a block of B^T laid out for it when B
-     * comes transposed. */
+     * zero for cols <= j < width: a block of B^T (or of A^T) laid out as
+     * its vector operand when B comes transposed. */
     void (*transpose)(const float *src, long ld, long cols, long kc, float *dst, long width);
 };
 

@@ -29,6 +29,9 @@ static const long shapes[][3] = {
      * gradient), where the columns of C^T are M */
     {7, 50, 9},    {13, 33, 20},  {23, 100, 16}, {11, 64, 3},  {100, 10, 100}, {37, 16, 50},
     {200, 7, 600}, {84, 10, 100}, {23, 9, 40},   {21, 5, 7},    {22, 3, 30},
+    /* NT with few rows of A, many of B and K >= 96 (a conv's weight
+     * gradient): C^T from a block of A^T, one and two blocks of K */
+    {16, 150, 100}, {13, 70, 120}, {5, 50, 99},   {40, 400, 500},
 };
 #define SHAPES (sizeof shapes / sizeof shapes[0])
 
@@ -144,7 +147,8 @@ START_TEST(test_gemm_threads_bitwise_identical)
         /* every path of gemm.c's choose_path: for avx512 B untransposed
          * (unpacked, one and two blocks of K; 10 columns with A transposed:
          * C^T), B transposed (B^T copied; dot products for 10 columns at
-         * K = 700); the others' packed path */
+         * K = 700; C^T from A^T for 40 rows of A); the others' packed
+         * path */
         const long ks[2] = {500, k}, narrow[2] = {20, 10};
         for (int ta = 0; ta < 2; ta++)
             for (int tb = 0; tb < 2; tb++)
@@ -157,6 +161,10 @@ START_TEST(test_gemm_threads_bitwise_identical)
                     gemm(&one, ta, tb, m, narrow[ki], kd, 1.0f, A, lda, B, ldb, 0.0f, C1, n);
                     gemm(&three, ta, tb, m, narrow[ki], kd, 1.0f, A, lda, B, ldb, 0.0f, C2, n);
                     ck_assert_int_eq(memcmp(C1, C2, sizeof(float) * m * n), 0);
+                    /* wide: few rows of A, split along N */
+                    gemm(&one, ta, tb, 40, n, kd, 1.0f, A, lda, B, ldb, 0.0f, C1, n);
+                    gemm(&three, ta, tb, 40, n, kd, 1.0f, A, lda, B, ldb, 0.0f, C2, n);
+                    ck_assert_int_eq(memcmp(C1, C2, sizeof(float) * 40 * n), 0);
                 }
         gemm_ctx_free(&one);
         gemm_ctx_free(&three);
@@ -181,18 +189,21 @@ START_TEST(test_gemm_operands_end_at_a_page)
             continue;
         /* 13 x 10 x 7: unpacked (B, then B^T); 4 x 3 x 40 with B
          * transposed: dot products with a K % 16 tail; 23 x 10 x 7 with A
-         * transposed: C^T, whose tiles store columns as C's rows */
-        static const long sizes[4][5] = {{13, 10, 7, 0, 0}, {13, 10, 7, 0, 1}, {4, 3, 40, 0, 1}, {23, 10, 7, 1, 0}};
-        for (int t = 0; t < 4; t++) {
+         * transposed: C^T, whose tiles store columns as C's rows; 5 x 50 x
+         * 99 with B transposed: C^T from A^T */
+        static const long sizes[5][5] = {
+            {13, 10, 7, 0, 0}, {13, 10, 7, 0, 1}, {4, 3, 40, 0, 1}, {23, 10, 7, 1, 0}, {5, 50, 99, 0, 1}};
+        for (int t = 0; t < 5; t++) {
             const long m = sizes[t][0], n = sizes[t][1], k = sizes[t][2], ta = sizes[t][3], tb = sizes[t][4];
-            char *map = mmap(NULL, 4 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            /* B in pages 0-7 ending at a guard (page 8), C in 9-10 ending
+             * at another (page 11) */
+            char *map = mmap(NULL, 12 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
             ck_assert_ptr_ne(map, MAP_FAILED);
-            /* pages 0-1 hold B, C and the reference; 1 and 3 are guards */
-            ck_assert_int_eq(mprotect(map + page, page, PROT_NONE), 0);
-            ck_assert_int_eq(mprotect(map + 3 * page, page, PROT_NONE), 0);
-            float *B = (float *)(map + page) - k * n;       /* ends at the first guard */
-            float *C = (float *)(map + 3 * page) - m * n;   /* ends at the second */
-            float A[23 * 40], R[23 * 10];
+            ck_assert_int_eq(mprotect(map + 8 * page, page, PROT_NONE), 0);
+            ck_assert_int_eq(mprotect(map + 11 * page, page, PROT_NONE), 0);
+            float *B = (float *)(map + 8 * page) - k * n;
+            float *C = (float *)(map + 11 * page) - m * n;
+            float A[23 * 40], R[23 * 50];
             struct rng r;
             rng_seed(&r, 11, RNG_STREAM_TEST);
             fill_uniform(A, m * k, &r, -1, 1);
@@ -208,7 +219,7 @@ START_TEST(test_gemm_operands_end_at_a_page)
                 ck_assert_msg(fabsf(C[i] - R[i]) <= 1e-5f, "%s %ldx%ldx%ld ta=%ld tb=%ld: C[%ld] = %g, want %g",
                               kern->name, m, n, k, ta, tb, i, C[i], R[i]);
             gemm_buffers_free(&w);
-            munmap(map, 4 * page);
+            munmap(map, 12 * page);
         }
     }
 }
