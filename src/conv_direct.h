@@ -22,10 +22,14 @@
  *   input grad.  dx = W' * col'(dy): a stride-1 convolution of dy, padded by
  *                (EH-1-PH, EW-1-PW), with W'[c][f][ki][kj] =
  *                W[f][c][KH-1-ki][KW-1-kj]         conv_direct_forward again
- *   weight grad. dW += dy * col(x)^T stays im2col + GEMM: K = OH*OW is
- *                contiguous in both, and the GEMM's dot-product kernel
- *                (gemm.h, dot_nt) runs it near peak; measured, dot
- *                products reading col(x) through masks ran at half its speed.
+ *   weight grad. dW += dy * col(x)^T, computed as dW^T = col(x) dy^T with
+ *                dy^T's rows (the filters) as vectors and col(x)'s
+ *                elements broadcast straight from a zero-padded copy of x:
+ *                element (tap, p) of col is xpad[offset(tap) + oy*WP + ox],
+ *                no masks (dot products reading col(x) through masks ran at
+ *                half the speed of the GEMM's). conv_direct_weight_gradient;
+ *                layer_conv.c uses it for many taps (few taps fill too few
+ *                tile rows, and im2col + dot products win).
  * Only CPUs with AVX-512 run them (conv_direct_kernel() is NULL elsewhere,
  * and layer_conv.c keeps im2col + GEMM, the portable path). */
 #ifndef CNNCTL_CONV_DIRECT_H
@@ -80,6 +84,14 @@ struct conv_out {
     int accumulate;     /* add to y instead of overwriting it */
 };
 
+/* The weight gradient's view of one image: x zero-padded to (channels,
+ * HP, WP), the taps in weight order (channel, ki, kj). */
+struct conv_wgrad_geometry {
+    int taps, kh, kw, dh, dw;
+    int oh, ow;
+    long wp, plane;  /* WP, HP*WP */
+};
+
 struct conv_direct_kernel {
     const char *name;
     /* Row-block heights the forward tile comes in, best first for ties; the
@@ -92,6 +104,13 @@ struct conv_direct_kernel {
      * k-major, K = plan->channels * plan->spatial. */
     void (*forward)(int choice, const struct conv_plan *plan, const float *x, long x_image_stride,
                     const float *a_panel, long c0, long c1, int r0, int rows, const struct conv_out *out);
+    /* dwt[t*ld + f] += sum over output pixels (oy, ox) of
+     * xpad[offset(t) + oy*g->wp + ox] * dyt[(oy*g->ow + ox)*ld + f] for
+     * taps t < g->taps and f < ld, a multiple of 16 (dyt's columns past
+     * the filters hold zeros). offset(t) for t = (c, ki, kj):
+     * c*g->plane + ki*g->dh*g->wp + kj*g->dw. */
+    void (*weight_gradient)(const struct conv_wgrad_geometry *g, const float *xpad, const float *dyt, long ld,
+                            float *dwt);
 };
 
 /* The direct kernel that goes with this GEMM kernel, or NULL (then the

@@ -134,7 +134,83 @@ static void forward(int choice, const struct conv_plan *plan, const float *x, lo
     }
 }
 
+/* weight gradient: an R x (16*V) tile of dW^T (R taps, V vectors of
+ * filters). Per output pixel: V loads from dy^T's row, R broadcasts from
+ * the padded image, R*V FMAs; the pixels in image order, one row of the
+ * output at a time, so each element is one FMA chain per image. Rows past
+ * `rows` repeat the last tap and are not stored. */
+ALWAYS_INLINE void wgrad_tile(const int R, const int V, const struct conv_wgrad_geometry *g, const float *xpad,
+                              int t0, int rows, const float *dyt, long ld, float *dwt)
+{
+    __m512 acc[12][4];
+    const float *row[12];
+    const int spatial = g->kh * g->kw;
+#pragma GCC unroll 12
+    for (int r = 0; r < R; r++) {
+        const int t = t0 + (r < rows ? r : rows - 1), s = t % spatial;
+        row[r] = xpad + (long)(t / spatial) * g->plane + (long)(s / g->kw) * g->dh * g->wp + (long)(s % g->kw) * g->dw;
+#pragma GCC unroll 4
+        for (int q = 0; q < V; q++)
+            acc[r][q] = _mm512_setzero_ps();
+    }
+    const float *v = dyt;
+    for (int oy = 0; oy < g->oh; oy++) {
+        const long base = oy * g->wp;
+        for (int ox = 0; ox < g->ow; ox++, v += ld) {
+            __m512 b[4];
+#pragma GCC unroll 4
+            for (int q = 0; q < V; q++)
+                b[q] = _mm512_loadu_ps(v + 16 * q);
+#pragma GCC unroll 12
+            for (int r = 0; r < R; r++) {
+                const __m512 w = _mm512_set1_ps(row[r][base + ox]);
+#pragma GCC unroll 4
+                for (int q = 0; q < V; q++)
+                    acc[r][q] = _mm512_fmadd_ps(w, b[q], acc[r][q]);
+            }
+        }
+    }
+#pragma GCC unroll 12
+    for (int r = 0; r < R; r++) {
+        if (r >= rows)
+            break;
+#pragma GCC unroll 4
+        for (int q = 0; q < V; q++) {
+            float *d = dwt + (long)(t0 + r) * ld + 16 * q;
+            _mm512_storeu_ps(d, _mm512_add_ps(_mm512_loadu_ps(d), acc[r][q]));
+        }
+    }
+}
+
+typedef void (*wgrad_tile_fn)(const struct conv_wgrad_geometry *g, const float *xpad, int t0, int rows,
+                              const float *dyt, long ld, float *dwt);
+#define WGRAD(R, V)                                                                                            \
+    static void wgrad_##R##x##V(const struct conv_wgrad_geometry *g, const float *xpad, int t0, int rows,       \
+                                const float *dyt, long ld, float *dwt)                                         \
+    {                                                                                                          \
+        wgrad_tile(R, V, g, xpad, t0, rows, dyt, ld, dwt);                                                     \
+    }
+WGRAD(6, 4) WGRAD(6, 3) WGRAD(6, 2) WGRAD(6, 1) WGRAD(8, 3) WGRAD(8, 2) WGRAD(12, 1)
+#undef WGRAD
+
+/* Strips of up to 4 vectors of filters; 6 taps by 4 vectors (24
+ * accumulators), 8 by 3 or 2, 12 by 1, as the GEMM's unpacked tiles. */
+static void weight_gradient(const struct conv_wgrad_geometry *g, const float *xpad, const float *dyt, long ld,
+                            float *dwt)
+{
+    const int vectors = (int)(ld / 16);
+    const int V0 = vectors < 4 ? vectors : 4, R0 = V0 == 4 ? 6 : V0 == 1 ? 12 : 8;
+    for (int j = 0; j < vectors; j += V0) {
+        const int V = vectors - j < V0 ? vectors - j : V0;
+        const wgrad_tile_fn tile = R0 == 6 ? (V == 4 ? wgrad_6x4 : V == 3 ? wgrad_6x3 : V == 2 ? wgrad_6x2 : wgrad_6x1)
+                                   : R0 == 8 ? (V == 3 ? wgrad_8x3 : wgrad_8x2)
+                                             : wgrad_12x1;
+        for (int t = 0; t < g->taps; t += R0)
+            tile(g, xpad, t, g->taps - t < R0 ? g->taps - t : R0, dyt + 16 * j, ld, dwt + 16 * j);
+    }
+}
+
 const struct conv_direct_kernel conv_direct_avx512 = {
     .name = "avx512", .row_choices = 4, .rows = {8, 12, 6, 4}, .vectors = {3, 2, 4, 6},
-    .forward = forward,
+    .forward = forward, .weight_gradient = weight_gradient,
 };

@@ -380,6 +380,13 @@ START_TEST(test_conv_direct_matches_gemm)
         {"filters = 6\nsize = 3\ngroups = 3\npad = 1", {6, 7, 15}},
         {"filters = 13\nsize = 3\npad = 3", {4, 5, 6}},
         {"filters = 20\nsize = 1\nactivation = leaky\nslope = 0.1", {5, 7, 7}},
+        /* 64 taps or more: the weight gradient without im2col, in tiles
+         * of 8 taps x 2 vectors of filters, 8 x 3, 6 x 4 then 6 x 1 with
+         * a partial last row block, dilation, padding past the window */
+        {"filters = 32\nsize = 3\npad = 1\nactivation = relu", {8, 28, 28}},
+        {"filters = 40\nsize = 3", {8, 10, 9}},
+        {"filters = 70\nsize_h = 3\nsize_w = 5\ndilation = 2\npad = 2", {5, 13, 17}},
+        {"filters = 20\nsize = 3\npad = 3", {8, 5, 6}},
     };
     long na, nb;
     float *a = train_step(cases[_i].text, cases[_i].input, 5, NULL, &na);
@@ -471,7 +478,7 @@ Suite *conv_suite(void)
     TCase *direct = tcase_create("against direct loops");
     tcase_add_loop_test(direct, test_im2col_col2im_direct, 0, sizeof geometries / sizeof geometries[0]);
     tcase_add_loop_test(direct, test_conv_layer_direct, 0, sizeof layer_geometries / sizeof layer_geometries[0]);
-    tcase_add_loop_test(direct, test_conv_direct_matches_gemm, 0, 6);
+    tcase_add_loop_test(direct, test_conv_direct_matches_gemm, 0, 10);
     tcase_add_loop_test(direct, test_maxpool_2x2_definition, 0, 4);
     tcase_add_test(direct, test_fused_activations_same_bits);
     suite_add_tcase(s, direct);
