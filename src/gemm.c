@@ -197,6 +197,36 @@ static void run_packed(struct gemm_buffers *w, enum gemm_trans ta, enum gemm_tra
     }
 }
 
+/* out = alpha s v^T into C (or, transposed, C^T) + beta, for unpacked()
+ * with a K-contiguous v (cols x k, rows ldv apart): v is copied a block at
+ * a time into row-major blocks of v^T, unpacked()'s vector operand, which
+ * every row of s then reads. */
+static void unpacked_from_transposed(struct gemm_buffers *w, long rows, long cols, long k, float alpha, const float *s,
+                                     long s_row, long s_k, const float *v, long ldv, float beta, float *C, long ldc,
+                                     int transposed)
+{
+    const struct gemm_kernel *kr = w->kernel;
+    for (long jc = 0; jc < cols; jc += kr->nc) {
+        const long nc = min_long(kr->nc, cols - jc);
+        for (long pc = 0; pc < k; pc += kr->kc) {
+            const long kc = min_long(kr->kc, k - pc);
+            /* rows of whole vectors, so the masked load of a row's last
+             * vector stays inside the block (unpacked() would otherwise
+             * copy a strip whose last row ends at a page) */
+            long width = (nc + 15) / 16 * 16;
+            /* and never a multiple of 1 KiB apart: at 3072 floats the
+             * strip's rows all fell in the same L1 sets (100 x 3136 x 256
+             * ran at 110 GFLOP/s on one thread, 177 with the rows a line
+             * apart) */
+            if (width % 256 == 0)
+                width += 16;
+            kr->transpose(v + jc * ldv + pc, ldv, nc, kc, w->b_pack, width);
+            kr->unpacked(rows, nc, kc, alpha, s + pc * s_k, s_row, s_k, w->b_pack, width, pc == 0 ? beta : 1.0f,
+                         transposed ? C + jc * ldc : C + jc, ldc, transposed, w->scratch);
+        }
+    }
+}
+
 static void run_path(enum gemm_path path, struct gemm_buffers *w, enum gemm_trans ta, enum gemm_trans tb, long m,
                      long n, long k, float alpha, const float *A, long lda, const float *B, long ldb, float beta,
                      float *C, long ldc)
@@ -228,40 +258,11 @@ static void run_path(enum gemm_path path, struct gemm_buffers *w, enum gemm_tran
                      w->scratch);
         break;
     case PATH_UNPACKED_BT:  /* B transposed into row-major blocks of B^T, then as above */
-        for (long jc = 0; jc < n; jc += kr->nc) {
-            const long nc = min_long(kr->nc, n - jc);
-            for (long pc = 0; pc < k; pc += kr->kc) {
-                const long kc = min_long(kr->kc, k - pc);
-                /* rows of whole vectors, so the masked load of a row's last
-                 * vector stays inside the block (unpacked() would otherwise
-                 * copy a strip whose last row ends at a page) */
-                long width = (nc + 15) / 16 * 16;
-                /* and never a multiple of 1 KiB apart: at 3072 floats the
-                 * strip's rows all fell in the same L1 sets (100 x 3136 x
-                 * 256 ran at 110 GFLOP/s on one thread, 177 with the rows
-                 * a line apart) */
-                if (width % 256 == 0)
-                    width += 16;
-                kr->transpose(B + jc * ldb + pc, ldb, nc, kc, w->b_pack, width);
-                kr->unpacked(m, nc, kc, alpha, ta == GEMM_N ? A + pc : A + pc * lda, ta == GEMM_N ? lda : 1,
-                             ta == GEMM_N ? 1 : lda, w->b_pack, width, pc == 0 ? beta : 1.0f, C + jc, ldc, 0,
-                             w->scratch);
-            }
-        }
+        unpacked_from_transposed(w, m, n, k, alpha, A, ta == GEMM_N ? lda : 1, ta == GEMM_N ? 1 : lda, B, ldb, beta,
+                                 C, ldc, 0);
         break;
     case PATH_UNPACKED_AT:  /* C^T = B A^T: blocks of A^T as the vectors, B's rows broadcast */
-        for (long ic = 0; ic < m; ic += kr->nc) {
-            const long mc = min_long(kr->nc, m - ic);
-            for (long pc = 0; pc < k; pc += kr->kc) {
-                const long kc = min_long(kr->kc, k - pc);
-                long width = (mc + 15) / 16 * 16;
-                if (width % 256 == 0)
-                    width += 16;
-                kr->transpose(A + ic * lda + pc, lda, mc, kc, w->b_pack, width);
-                kr->unpacked(n, mc, kc, alpha, B + pc, ldb, 1, w->b_pack, width, pc == 0 ? beta : 1.0f, C + ic * ldc,
-                             ldc, 1, w->scratch);
-            }
-        }
+        unpacked_from_transposed(w, n, m, k, alpha, B, ldb, 1, A, lda, beta, C, ldc, 1);
         break;
     case PATH_PACKED:
         run_packed(w, ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
