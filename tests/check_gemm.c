@@ -32,6 +32,9 @@ static const long shapes[][3] = {
     /* NT with few rows of A, many of B and K >= 96 (a conv's weight
      * gradient): C^T from a block of A^T, one and two blocks of K */
     {16, 150, 100}, {13, 70, 120}, {5, 50, 99},   {40, 400, 500},
+    /* B's rows 512 floats apart (ldb = n + 2) under 50 rows of C: the
+     * avx512 strips are read from a copy */
+    {50, 510, 30},
 };
 #define SHAPES (sizeof shapes / sizeof shapes[0])
 
