@@ -27,9 +27,10 @@
  *                elements broadcast straight from a zero-padded copy of x:
  *                element (tap, p) of col is xpad[offset(tap) + oy*WP + ox],
  *                no masks (dot products reading col(x) through masks ran at
- *                half the speed of the GEMM's). conv_direct_weight_gradient;
- *                layer_conv.c uses it for many taps (few taps fill too few
- *                tile rows, and im2col + dot products win).
+ *                half the speed of the GEMM's): the kernel's
+ *                weight_gradient. layer_conv.c uses it for many taps (few
+ *                taps fill too few tile rows, and im2col + dot products
+ *                win).
  * Only CPUs with AVX-512 run them (conv_direct_kernel() is NULL elsewhere,
  * and layer_conv.c keeps im2col + GEMM, the portable path). */
 #ifndef CNNCTL_CONV_DIRECT_H

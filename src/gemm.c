@@ -337,21 +337,26 @@ void gemm(struct gemm_ctx *ctx, enum gemm_trans ta, enum gemm_trans tb, long m, 
         run_path(path, &ctx->buffers[0], ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }
-    /* Split the columns, in whole vectors outside the packed path (100
-     * columns in tiles of 64 went 64 : 36), or the rows. */
-    int split_n = n >= m;
-    long unit = split_n ? (path == PATH_PACKED ? ctx->kernel->nr : 16) : ctx->kernel->mr;
-    if (path == PATH_UNPACKED || path == PATH_UNPACKED_BT) {
-        /* whichever leaves the busiest thread fewer rows x vectors:
-         * simple's fc1 forward, 100 x 100, split 48 : 52 columns gave one
-         * thread 4 vectors of 100 rows; 50 : 50 rows gives each 7 of 50 */
-        const long vectors = (n + 15) / 16;
-        const long by_n = (vectors + threads - 1) / threads * m, by_m = (m + threads - 1) / threads * vectors;
-        split_n = by_n < by_m || (by_n == by_m && n >= m);
-        unit = split_n ? 16 : 1;
+    /* Split C where the busiest thread gets the least: columns or rows, in
+     * the units a path's tiles use (whole tiles on the packed path, whole
+     * vectors along the direction a path vectorises, single rows along the
+     * other), counted in both. simple's fc1 forward, 100 x 100: 48 : 52
+     * columns gave one thread 4 vectors of 100 rows, 50 : 50 rows gives
+     * each 7 vectors of 50; and 100 columns in tiles of 64 went 64 : 36. */
+    long unit_m = 1, unit_n = 1;
+    if (path == PATH_PACKED) {
+        unit_m = ctx->kernel->mr;
+        unit_n = ctx->kernel->nr;
+    } else if (path == PATH_UNPACKED || path == PATH_UNPACKED_BT) {
+        unit_n = 16;
+    } else if (path == PATH_UNPACKED_T || path == PATH_UNPACKED_AT) {
+        unit_m = 16;  /* C^T: vectors along M */
     }
-    const long extent = split_n ? n : m;
-    long units = (extent + unit - 1) / unit;
+    const long units_m = (m + unit_m - 1) / unit_m, units_n = (n + unit_n - 1) / unit_n;
+    const long by_n = (units_n + threads - 1) / threads * units_m, by_m = (units_m + threads - 1) / threads * units_n;
+    const int split_n = by_n < by_m || (by_n == by_m && n >= m);
+    const long extent = split_n ? n : m, unit = split_n ? unit_n : unit_m;
+    long units = split_n ? units_n : units_m;
     if (units < threads)
         threads = (int)units;
 #pragma omp parallel num_threads(threads)

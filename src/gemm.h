@@ -8,9 +8,9 @@
  * portable kernels). The AVX-512 kernel reads A in place and copies only a
  * transposed B (unpacked below), which measured faster at every size; it
  * adds dot products for small C from a long K, and for a conv's weight
- * gradient with few filters computes C^T from a copy of A^T. gemm.c chooses the path per
- * problem. The kernel is chosen at run time from what the CPU supports.
- * With beta == 0, C is never read (it may hold NaN). */
+ * gradient with few filters computes C^T from a copy of A^T. gemm.c
+ * chooses the path per problem. The kernel is chosen at run time from what
+ * the CPU supports. With beta == 0, C is never read (it may hold NaN). */
 #ifndef CNNCTL_GEMM_H
 #define CNNCTL_GEMM_H
 
