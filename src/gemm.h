@@ -7,8 +7,9 @@
  * multiplies an MR x KC panel of A by a KC x NR panel of B (the AVX2 and
  * portable kernels). The AVX-512 kernel reads A in place and copies only a
  * transposed B (unpacked below), which measured faster at every size; it
- * adds dot products for small C from a long K, and for a conv's weight
- * gradient with few filters computes C^T from a copy of A^T. gemm.c
+ * adds dot products for small C from a long K, for a conv's weight
+ * gradient with few filters computes C^T from a copy of A^T, and for C of
+ * at most 16 columns copies B with its rows in pairs (narrow). gemm.c
  * chooses the path per problem. The kernel is chosen at run time from what
  * the CPU supports. With beta == 0, C is never read (it may hold NaN). */
 #ifndef CNNCTL_GEMM_H
@@ -60,6 +61,12 @@ struct gemm_kernel {
      * zero for cols <= j < width: a block of B^T (or of A^T) laid out as
      * its vector operand when B comes transposed. */
     void (*transpose)(const float *src, long ld, long cols, long kc, float *dst, long width);
+    /* Optional: C = alpha A B + beta C for C of at most 16 columns, A and B
+     * untransposed (an affine layer's forward with few outputs), B copied
+     * into `pack` (narrow_pack_floats) a block of K at a time. */
+    void (*narrow)(long m, long n, long k, float alpha, const float *A, long lda, const float *B, long ldb,
+                   float beta, float *C, long ldc, float *pack);
+    long narrow_pack_floats;
 };
 
 extern const struct gemm_kernel gemm_kernel_avx512;

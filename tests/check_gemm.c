@@ -35,6 +35,9 @@ static const long shapes[][3] = {
     /* B's rows 512 floats apart (ldb = n + 2) under 50 rows of C: the
      * avx512 strips are read from a copy */
     {50, 510, 30},
+    /* NN with up to 16 columns and 24 rows or more: B's rows in pairs
+     * (avx512), two vectors or one, an odd K in the last of three blocks */
+    {30, 12, 777}, {48, 8, 33}, {24, 9, 20}, {26, 1, 2},
 };
 #define SHAPES (sizeof shapes / sizeof shapes[0])
 
@@ -150,8 +153,8 @@ START_TEST(test_gemm_threads_bitwise_identical)
         /* every path of gemm.c's choose_path: for avx512 B untransposed
          * (unpacked, one and two blocks of K; 10 columns with A transposed:
          * C^T), B transposed (B^T copied; dot products for 10 columns at
-         * K = 700; C^T from A^T for 40 rows of A); the others' packed
-         * path */
+         * K = 700; C^T from A^T for 40 rows of A; 10 columns with B
+         * untransposed: B's rows in pairs); the others' packed path */
         const long ks[2] = {500, k}, narrow[2] = {20, 10};
         for (int ta = 0; ta < 2; ta++)
             for (int tb = 0; tb < 2; tb++)
@@ -193,10 +196,11 @@ START_TEST(test_gemm_operands_end_at_a_page)
         /* 13 x 10 x 7: unpacked (B, then B^T); 4 x 3 x 40 with B
          * transposed: dot products with a K % 16 tail; 23 x 10 x 7 with A
          * transposed: C^T, whose tiles store columns as C's rows; 5 x 50 x
-         * 99 with B transposed: C^T from A^T */
-        static const long sizes[5][5] = {
-            {13, 10, 7, 0, 0}, {13, 10, 7, 0, 1}, {4, 3, 40, 0, 1}, {23, 10, 7, 1, 0}, {5, 50, 99, 0, 1}};
-        for (int t = 0; t < 5; t++) {
+         * 99 with B transposed: C^T from A^T; 25 x 10 x 7 and 30 x 5 x 9:
+         * B's rows copied in pairs */
+        static const long sizes[7][5] = {{13, 10, 7, 0, 0}, {13, 10, 7, 0, 1}, {4, 3, 40, 0, 1}, {23, 10, 7, 1, 0},
+                                         {5, 50, 99, 0, 1}, {25, 10, 7, 0, 0}, {30, 5, 9, 0, 0}};
+        for (int t = 0; t < 7; t++) {
             const long m = sizes[t][0], n = sizes[t][1], k = sizes[t][2], ta = sizes[t][3], tb = sizes[t][4];
             /* B in pages 0-7 ending at a guard (page 8), C in 9-10 ending
              * at another (page 11) */
