@@ -58,12 +58,12 @@ void activation_forward(const struct activation *a, const float *x, float *y, lo
             memcpy(y, x, sizeof(float) * count);
         break;
     case ACT_RELU:
-#pragma omp parallel for simd num_threads(threads) schedule(static) if (threads > 1 && count > 16384)
+#pragma omp parallel for simd num_threads(threads) schedule(static) if (parallel: threads > 1 && count > 16384)
         for (long i = 0; i < count; i++)
             y[i] = x[i] > 0.0f ? x[i] : 0.0f;
         break;
     case ACT_LEAKY:
-#pragma omp parallel for simd num_threads(threads) schedule(static) if (threads > 1 && count > 16384)
+#pragma omp parallel for simd num_threads(threads) schedule(static) if (parallel: threads > 1 && count > 16384)
         for (long i = 0; i < count; i++)
             y[i] = x[i] > 0.0f ? x[i] : slope * x[i];
         break;
@@ -128,7 +128,7 @@ void activation_backward(const struct activation *a, const float *y, const float
     const float slope = a->slope;
     if (kind == ACT_RELU && !accumulate) {
         /* the hot case, written as a select on a loaded value so it vectorises */
-#pragma omp parallel for simd num_threads(threads) schedule(static) if (threads > 1 && count > 16384)
+#pragma omp parallel for simd num_threads(threads) schedule(static) if (parallel: threads > 1 && count > 16384)
         for (long i = 0; i < count; i++) {
             float g = dy[i];
             dx[i] = y[i] > 0.0f ? g : 0.0f;
@@ -136,11 +136,11 @@ void activation_backward(const struct activation *a, const float *y, const float
         return;
     }
     if (accumulate) {
-#pragma omp parallel for simd num_threads(threads) schedule(static) if (threads > 1 && count > 16384)
+#pragma omp parallel for simd num_threads(threads) schedule(static) if (parallel: threads > 1 && count > 16384)
         for (long i = 0; i < count; i++)
             dx[i] += dy[i] * derivative(kind, slope, y[i]);
     } else {
-#pragma omp parallel for simd num_threads(threads) schedule(static) if (threads > 1 && count > 16384)
+#pragma omp parallel for simd num_threads(threads) schedule(static) if (parallel: threads > 1 && count > 16384)
         for (long i = 0; i < count; i++)
             dx[i] = dy[i] * derivative(kind, slope, y[i]);
     }

@@ -79,7 +79,7 @@ static void dropout_backward(struct layer *l, const struct layer_run *run)
     const float *dy = l->dy, *m = l->state;
     float *dx = l->dx[0];
     const int add = !l->dx_overwrite[0], masked = run->train && c->rate != 0.0f;
-#pragma omp parallel for simd num_threads(run->threads) schedule(static) if (count > LAYER_PARALLEL_MIN_FLOATS)
+#pragma omp parallel for simd num_threads(run->threads) schedule(static) if (parallel: count > LAYER_PARALLEL_MIN_FLOATS)
     for (long e = 0; e < count; e++) {
         float g = masked ? dy[e] * m[e] : dy[e];
         dx[e] = add ? dx[e] + g : g;

@@ -48,7 +48,7 @@ static void add_forward(struct layer *l, const struct layer_run *run)
     memcpy(y, l->x[0], sizeof(float) * count);
     for (int k = 1; k < l->input_count; k++) {
         const float *x = l->x[k];
-#pragma omp parallel for simd num_threads(run->threads) schedule(static) if (count > LAYER_PARALLEL_MIN_FLOATS)
+#pragma omp parallel for simd num_threads(run->threads) schedule(static) if (parallel: count > LAYER_PARALLEL_MIN_FLOATS)
         for (long e = 0; e < count; e++)
             y[e] += x[e];
     }
@@ -66,7 +66,7 @@ static void add_backward(struct layer *l, const struct layer_run *run)
             memcpy(dx, dy, sizeof(float) * count);
             continue;
         }
-#pragma omp parallel for simd num_threads(run->threads) schedule(static) if (count > LAYER_PARALLEL_MIN_FLOATS)
+#pragma omp parallel for simd num_threads(run->threads) schedule(static) if (parallel: count > LAYER_PARALLEL_MIN_FLOATS)
         for (long e = 0; e < count; e++)
             dx[e] += dy[e];
     }

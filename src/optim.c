@@ -68,19 +68,19 @@ void optim_step(struct optimizer *o, struct net *net, float lr, uint64_t t)
     const int threads = net->threads;
     switch (o->c.kind) {
     case OPT_SGD:
-#pragma omp parallel for simd num_threads(threads) schedule(static) if (n > 65536)
+#pragma omp parallel for simd num_threads(threads) schedule(static) if (parallel: n > 65536)
         for (long i = 0; i < n; i++)
             w[i] -= lr * (grad[i] + wd * w[i]);
         break;
     case OPT_MOMENTUM:
-#pragma omp parallel for simd num_threads(threads) schedule(static) if (n > 65536)
+#pragma omp parallel for simd num_threads(threads) schedule(static) if (parallel: n > 65536)
         for (long i = 0; i < n; i++) {
             s0[i] = mu * s0[i] + grad[i] + wd * w[i];
             w[i] -= lr * s0[i];
         }
         break;
     case OPT_NESTEROV:
-#pragma omp parallel for simd num_threads(threads) schedule(static) if (n > 65536)
+#pragma omp parallel for simd num_threads(threads) schedule(static) if (parallel: n > 65536)
         for (long i = 0; i < n; i++) {
             float g = grad[i] + wd * w[i];
             s0[i] = mu * s0[i] + g;
@@ -88,7 +88,7 @@ void optim_step(struct optimizer *o, struct net *net, float lr, uint64_t t)
         }
         break;
     case OPT_ADAGRAD:
-#pragma omp parallel for simd num_threads(threads) schedule(static) if (n > 65536)
+#pragma omp parallel for simd num_threads(threads) schedule(static) if (parallel: n > 65536)
         for (long i = 0; i < n; i++) {
             float g = grad[i] + wd * w[i];
             s0[i] += g * g;
@@ -97,7 +97,7 @@ void optim_step(struct optimizer *o, struct net *net, float lr, uint64_t t)
         break;
     case OPT_RMSPROP: {
         const float rho = (float)o->c.decay;
-#pragma omp parallel for simd num_threads(threads) schedule(static) if (n > 65536)
+#pragma omp parallel for simd num_threads(threads) schedule(static) if (parallel: n > 65536)
         for (long i = 0; i < n; i++) {
             float g = grad[i] + wd * w[i];
             s0[i] = rho * s0[i] + (1.0f - rho) * g * g;
@@ -111,7 +111,7 @@ void optim_step(struct optimizer *o, struct net *net, float lr, uint64_t t)
         const float c1 = (float)(1.0 - pow(o->c.beta1, (double)t + 1));
         const float c2 = (float)(1.0 - pow(o->c.beta2, (double)t + 1));
         const float step = lr / c1, inv_sqrt_c2 = 1.0f / sqrtf(c2);
-#pragma omp parallel for simd num_threads(threads) schedule(static) if (n > 65536)
+#pragma omp parallel for simd num_threads(threads) schedule(static) if (parallel: n > 65536)
         for (long i = 0; i < n; i++) {
             float g = grad[i] + wd * w[i];
             s0[i] = b1 * s0[i] + (1.0f - b1) * g;
