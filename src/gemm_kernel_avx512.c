@@ -499,16 +499,21 @@ static inline __attribute__((always_inline)) void narrow_tile(const int R, const
                 acc[r][w] = _mm512_fmadd_ps(a, v[w], acc[r][w]);
         }
     }
-    if (kc & 1) {  /* the odd lanes of the last pair hold zeros */
+    if (kc & 1) {  /* the last k alone: B's odd lanes hold zeros, and so do A's (no Inf * 0) */
         __m512 v[2];
 #pragma GCC unroll 2
         for (int w = 0; w < W; w++)
             v[w] = _mm512_load_ps(pairs + even * 16 + 16 * w);
 #pragma GCC unroll 12
-        for (int r = 0; r < R; r++)
+        for (int r = 0; r < R; r++) {
+            const float last[2] = {A[r * lda + even], 0.0f};
+            double two;
+            memcpy(&two, last, sizeof two);
+            const __m512 a = _mm512_castpd_ps(_mm512_set1_pd(two));
 #pragma GCC unroll 2
             for (int w = 0; w < W; w++)
-                acc[r][w] = _mm512_fmadd_ps(_mm512_set1_ps(A[r * lda + even]), v[w], acc[r][w]);
+                acc[r][w] = _mm512_fmadd_ps(a, v[w], acc[r][w]);
+        }
     }
     const __m512i even_lanes = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     const __m512i odd_lanes = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);

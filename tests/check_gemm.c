@@ -232,6 +232,45 @@ START_TEST(test_gemm_operands_end_at_a_page)
 }
 END_TEST
 
+/* An infinity in A gives an infinity in C, as the definition does, on
+ * every path of every kernel: no lane may multiply it by a padding zero
+ * (Inf * 0 = NaN). Shapes: 10 columns with an odd K (the avx512 pairs of
+ * k, the last k alone), dot products with a K % 16 tail, unpacked tiles. */
+START_TEST(test_gemm_infinity_stays_infinite)
+{
+    static const long sizes[3][5] = {{24, 10, 5, 0, 0}, {4, 3, 40, 0, 1}, {13, 40, 9, 0, 0}};
+    for (int kk = 0; kk < KERNELS; kk++) {
+        const struct gemm_kernel *kern = gemm_kernel_find(kernel_names[kk]);
+        if (!kern)
+            continue;
+        for (int t = 0; t < 3; t++) {
+            const long m = sizes[t][0], n = sizes[t][1], k = sizes[t][2], tb = sizes[t][4];
+            float A[24 * 37], B[40 * 37], C[24 * 40];
+            for (long i = 0; i < m * k; i++)
+                A[i] = 0.25f + (float)(i % 5) * 0.125f;
+            for (long i = 0; i < k * n; i++)
+                B[i] = 0.5f + (float)(i % 3) * 0.25f;  /* all positive */
+            for (long p = 0; p < k; p++)
+                A[1 * k + p] = p == k - 1 ? INFINITY : A[1 * k + p];  /* row 1's last k */
+            A[3 * k] = INFINITY;                                       /* row 3's first k */
+            struct gemm_buffers w;
+            ck_assert_int_eq(gemm_buffers_init(&w, kern), 0);
+            gemm_serial(&w, GEMM_N, tb, m, n, k, 1.0f, A, k, B, tb ? k : n, 0.0f, C, n);
+            for (long i = 0; i < m; i++)
+                for (long j = 0; j < n; j++) {
+                    const float c = C[i * n + j];
+                    if (i == 1 || i == 3)
+                        ck_assert_msg(isinf(c) && c > 0, "%s %ldx%ldx%ld: C[%ld][%ld] = %g, want +inf", kern->name, m,
+                                      n, k, i, j, c);
+                    else
+                        ck_assert_msg(isfinite(c), "%s %ldx%ldx%ld: C[%ld][%ld] = %g", kern->name, m, n, k, i, j, c);
+                }
+            gemm_buffers_free(&w);
+        }
+    }
+}
+END_TEST
+
 Suite *gemm_suite(void)
 {
     Suite *s = suite_create("gemm");
@@ -242,6 +281,7 @@ Suite *gemm_suite(void)
     tcase_add_test(tc, test_gemm_k_zero_scales_c);
     tcase_add_test(tc, test_gemm_threads_bitwise_identical);
     tcase_add_test(tc, test_gemm_operands_end_at_a_page);
+    tcase_add_test(tc, test_gemm_infinity_stays_infinite);
     suite_add_tcase(s, tc);
     return s;
 }
