@@ -472,6 +472,29 @@ static void narrow_pack(const float *B, long ldb, long k, long n, float *pairs)
     }
 }
 
+/* One pair of k into R rows' accumulators: the 64-bit broadcast of
+ * A[r][p], A[r][p + 1], or alone (the last k of an odd K) of A[r][p] and a
+ * zero, since B's odd lanes there are padding zeros (no Inf * 0) */
+static inline __attribute__((always_inline)) void narrow_pair(const int R, const int W, const int alone,
+                                                             __m512 acc[12][2], const float *pair, const float *A,
+                                                             long lda)
+{
+    __m512 v[2];
+#pragma GCC unroll 2
+    for (int w = 0; w < W; w++)
+        v[w] = _mm512_load_ps(pair + 16 * w);
+#pragma GCC unroll 12
+    for (int r = 0; r < R; r++) {
+        const float two[2] = {A[r * lda], alone ? 0.0f : A[r * lda + 1]};
+        double bits;
+        memcpy(&bits, two, sizeof bits);
+        const __m512 a = _mm512_castpd_ps(_mm512_set1_pd(bits));
+#pragma GCC unroll 2
+        for (int w = 0; w < W; w++)
+            acc[r][w] = _mm512_fmadd_ps(a, v[w], acc[r][w]);
+    }
+}
+
 /* R rows of C from kc of k: W = 1 when n <= 8 (the second vectors are zero) */
 static inline __attribute__((always_inline)) void narrow_tile(const int R, const int W, long kc, float alpha,
                                                              const float *A, long lda, const float *pairs,
@@ -484,37 +507,10 @@ static inline __attribute__((always_inline)) void narrow_tile(const int R, const
         for (int w = 0; w < W; w++)
             acc[r][w] = _mm512_setzero_ps();
     const long even = kc & ~1L;
-    for (long p = 0; p < even; p += 2) {
-        __m512 v[2];
-#pragma GCC unroll 2
-        for (int w = 0; w < W; w++)
-            v[w] = _mm512_load_ps(pairs + p * 16 + 16 * w);
-#pragma GCC unroll 12
-        for (int r = 0; r < R; r++) {
-            double two;  /* A[r][p], A[r][p + 1] */
-            memcpy(&two, A + r * lda + p, sizeof two);
-            const __m512 a = _mm512_castpd_ps(_mm512_set1_pd(two));
-#pragma GCC unroll 2
-            for (int w = 0; w < W; w++)
-                acc[r][w] = _mm512_fmadd_ps(a, v[w], acc[r][w]);
-        }
-    }
-    if (kc & 1) {  /* the last k alone: B's odd lanes hold zeros, and so do A's (no Inf * 0) */
-        __m512 v[2];
-#pragma GCC unroll 2
-        for (int w = 0; w < W; w++)
-            v[w] = _mm512_load_ps(pairs + even * 16 + 16 * w);
-#pragma GCC unroll 12
-        for (int r = 0; r < R; r++) {
-            const float last[2] = {A[r * lda + even], 0.0f};
-            double two;
-            memcpy(&two, last, sizeof two);
-            const __m512 a = _mm512_castpd_ps(_mm512_set1_pd(two));
-#pragma GCC unroll 2
-            for (int w = 0; w < W; w++)
-                acc[r][w] = _mm512_fmadd_ps(a, v[w], acc[r][w]);
-        }
-    }
+    for (long p = 0; p < even; p += 2)
+        narrow_pair(R, W, 0, acc, pairs + p * 16, A + p, lda);
+    if (kc & 1)
+        narrow_pair(R, W, 1, acc, pairs + even * 16, A + even, lda);
     const __m512i even_lanes = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     const __m512i odd_lanes = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
     const __m512 va = _mm512_set1_ps(alpha);
