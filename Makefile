@@ -52,6 +52,7 @@ TEST_OBJ := $(TEST_SRC:tests/%.c=$(B)/tests/%.o)
 $(B)/gemm_kernel_avx512.o: KERNEL_FLAGS := -mavx512f -mfma -mavx2
 $(B)/gemm_kernel_avx2.o:   KERNEL_FLAGS := -mavx2 -mfma
 $(B)/conv_kernel_avx512.o: KERNEL_FLAGS := -mavx512f -mfma -mavx2
+$(B)/conv_kernel_avx2.o:   KERNEL_FLAGS := -mavx2 -mfma
 
 # make bench BLAS=openblas|blis: the same benchmark with that library's
 # cblas_sgemm beside ours (Debian's libopenblas-dev, libblis-dev), built in
@@ -130,6 +131,7 @@ FUZZ_OBJ := $(SRC:src/%.c=build/fuzz/%.o)
 build/fuzz/gemm_kernel_avx512.o: KERNEL_FLAGS := -mavx512f -mfma -mavx2
 build/fuzz/gemm_kernel_avx2.o:   KERNEL_FLAGS := -mavx2 -mfma
 build/fuzz/conv_kernel_avx512.o: KERNEL_FLAGS := -mavx512f -mfma -mavx2
+build/fuzz/conv_kernel_avx2.o:   KERNEL_FLAGS := -mavx2 -mfma
 
 build/fuzz/%.o: src/%.c
 	mkdir -p build/fuzz

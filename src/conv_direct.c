@@ -1,6 +1,6 @@
 /* conv_direct.c - the lane layout of a stride-1 convolution (see
  * conv_direct.h) and the packing of its weights; the arithmetic is in
- * conv_kernel_avx512.c. */
+ * conv_kernel_avx512.c and conv_kernel_avx2.c. */
 #include "conv_direct.h"
 
 #include <string.h>
@@ -23,8 +23,10 @@ static int walk_chunks(const struct conv_geometry *g, struct conv_chunk *out)
             split = rest;
             len = rest + (CONV_LANES - rest < OW ? CONV_LANES - rest : OW);
         }
+        const int wp = g->w + 2 * g->pw;
         if (out)
-            out[n] = (struct conv_chunk){(int)q0, len, split, {oy * g->w + ox, (oy + 1) * g->w - split}};
+            out[n] = (struct conv_chunk){(int)q0, len, split, {oy * g->w + ox, (oy + 1) * g->w - split}, split,
+                                         {oy * wp + ox, (oy + 1) * wp - split}};
         q0 += len;
     }
     return n;
@@ -35,7 +37,7 @@ static size_t plan_layout(const struct conv_geometry *g, int chunks, size_t *tap
     const int spatial = g->kh * g->kw;
     size_t bytes = sizeof(struct conv_chunk) * (chunks + 1);
     *tap_at = bytes;
-    bytes += sizeof(int) * spatial;
+    bytes += sizeof(int) * 2 * spatial;  /* tap_offset, then ptap_offset */
     *mask_at = bytes;
     bytes += sizeof(uint16_t) * 2 * spatial * (chunks + 1);
     return bytes;
@@ -75,10 +77,13 @@ void conv_plan_init(struct conv_plan *plan, const struct conv_geometry *g, void 
     int *tap = (int *)((char *)storage + tap_at);
     uint16_t *mask = (uint16_t *)((char *)storage + mask_at);
     walk_chunks(g, chunk);
-    chunk[chunks] = (struct conv_chunk){0, 0, 0, {0, 0}};
+    chunk[chunks] = (struct conv_chunk){0, 0, 0, {0, 0}, 0, {0, 0}};
     for (int ki = 0; ki < g->kh; ki++)
         for (int kj = 0; kj < g->kw; kj++)
+        {
             tap[ki * g->kw + kj] = (ki * g->dh - g->ph) * g->w + kj * g->dw - g->pw;
+            tap[spatial + ki * g->kw + kj] = ki * g->dh * (g->w + 2 * g->pw) + kj * g->dw;
+        }
     for (int n = 0; n <= chunks; n++) {
         const struct conv_chunk *c = &chunk[n];
         const int oy = c->q0 / g->ow, ox = c->q0 % g->ow;
@@ -100,7 +105,24 @@ void conv_plan_init(struct conv_plan *plan, const struct conv_geometry *g, void 
             chunk[n].split = c->len;
         }
     }
-    *plan = (struct conv_plan){chunks, spatial, (long)g->h * g->w, (long)g->oh * g->ow, g->c, chunk, mask, tap};
+    const int hp = g->h + 2 * g->ph, wp = g->w + 2 * g->pw;
+    *plan = (struct conv_plan){chunks, spatial, (long)g->h * g->w, (long)g->oh * g->ow, g->c, chunk, mask, tap,
+                               g->h, g->w, g->ph, g->pw, hp, wp, (long)hp * wp, tap + spatial};
+}
+
+long conv_plan_padded_floats(const struct conv_plan *plan)
+{
+    return plan->channels * plan->padded_plane + CONV_LANES;
+}
+
+void conv_plan_pad(const struct conv_plan *plan, const float *x, float *xpad, int border_too)
+{
+    if (border_too)
+        memset(xpad, 0, sizeof(float) * conv_plan_padded_floats(plan));
+    for (int ch = 0; ch < plan->channels; ch++)
+        for (int y = 0; y < plan->h; y++)
+            memcpy(xpad + ch * plan->padded_plane + (long)(y + plan->ph) * plan->wp + plan->pw,
+                   x + ch * plan->in_plane + (long)y * plan->w, sizeof(float) * plan->w);
 }
 
 int conv_transposed_geometry(const struct conv_geometry *g, int filters_per_group, struct conv_geometry *out)
@@ -119,7 +141,11 @@ int conv_transposed_geometry(const struct conv_geometry *g, int filters_per_grou
 
 const struct conv_direct_kernel *conv_direct_kernel(const struct gemm_kernel *gemm)
 {
-    return gemm == &gemm_kernel_avx512 ? &conv_direct_avx512 : NULL;
+    if (gemm == &gemm_kernel_avx512)
+        return &conv_direct_avx512;
+    if (gemm == &gemm_kernel_avx2)
+        return &conv_direct_avx2;
+    return NULL;
 }
 
 int conv_direct_choice(const struct conv_direct_kernel *k, int rows)

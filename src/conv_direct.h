@@ -5,7 +5,7 @@
  * is needed: a run of up to 16 neighbouring output pixels in one output row
  * reads, for any filter tap, 16 neighbouring input pixels, so one masked
  * vector load from the image IS a row of the GEMM's B panel. The direct
- * kernels (conv_kernel_avx512.c) multiply a packed weight panel (R filters x
+ * kernels (conv_kernel_avx512.c, conv_kernel_avx2.c) multiply a packed weight panel (R filters x
  * K taps, k-major, as the GEMM packs A) by such loads, R filters x V runs of
  * 16 pixels at a time, and write NCHW output with bias and ReLU applied.
  *
@@ -31,8 +31,9 @@
  *                weight_gradient. layer_conv.c uses it for many taps (few
  *                taps fill too few tile rows, and im2col + dot products
  *                win).
- * Only CPUs with AVX-512 run them (conv_direct_kernel() is NULL elsewhere,
- * and layer_conv.c keeps im2col + GEMM, the portable path). */
+ * CPUs with AVX-512, or with AVX2 and FMA, run them (conv_direct_kernel()
+ * is NULL for the generic GEMM kernel, and layer_conv.c keeps im2col +
+ * GEMM, the portable path). */
 #ifndef CNNCTL_CONV_DIRECT_H
 #define CNNCTL_CONV_DIRECT_H
 
@@ -50,6 +51,12 @@ struct conv_chunk {
     int split;      /* lanes [0, split) are segment 0, [split, len) segment 1
                        (split == len: one segment, one load per tap) */
     int base[2];    /* input offset of lane 0 for segment 0 and segment 1 */
+    /* The same in the zero-padded image (conv_plan_pad; kernels with
+     * `padded` read that): lanes [0, psplit) are segment 0, [psplit, len)
+     * segment 1; every lane below len reads inside the padded image, so no
+     * lane needs a mask. */
+    int psplit;
+    int pbase[2];
 };
 
 /* One stride-1 convolution's lane layout (per group: channels are
@@ -62,7 +69,19 @@ struct conv_plan {
     const struct conv_chunk *chunk;
     const uint16_t *mask;    /* [chunk][spatial][2] */
     const int *tap_offset;   /* [spatial] */
+    /* the zero-padded image: (channels, hp, wp), the input at (ph, pw) */
+    int h, w, ph, pw, hp, wp;
+    long padded_plane;       /* hp*wp */
+    const int *ptap_offset;  /* [spatial]: ki*DH*wp + kj*DW */
 };
+
+/* Floats of one image's zero-padded copy, with the slack that the lanes
+ * past a last chunk's len may read (never stored). */
+long conv_plan_padded_floats(const struct conv_plan *plan);
+/* xpad (conv_plan_padded_floats floats) = x (channels x h x w) with the
+ * plan's zero border; border_too = 0 leaves the border and the slack as a
+ * previous call wrote them (zero), copying only the inside. */
+void conv_plan_pad(const struct conv_plan *plan, const float *x, float *xpad, int border_too);
 
 /* The bytes conv_plan_init() needs in `storage` (0: not a stride-1
  * convolution, so no plan). */
@@ -95,6 +114,11 @@ struct conv_wgrad_geometry {
 
 struct conv_direct_kernel {
     const char *name;
+    /* forward reads one image's zero-padded copy (conv_plan_pad, with
+     * x_image_stride 0 and chunks of that image only) through pbase and
+     * ptap_offset, instead of the image through masks: AVX2's masked loads
+     * (vmaskmovps) took most of a tile's time. */
+    int padded;
     /* Row-block heights the forward tile comes in, best first for ties; the
      * tile is rows x (CONV_LANES * vectors[i]) pixels. */
     int row_choices;
@@ -119,6 +143,7 @@ struct conv_direct_kernel {
 const struct conv_direct_kernel *conv_direct_kernel(const struct gemm_kernel *gemm);
 
 extern const struct conv_direct_kernel conv_direct_avx512;
+extern const struct conv_direct_kernel conv_direct_avx2;
 
 /* The row-block choice that wastes the fewest rows for `rows` output
  * channels. */

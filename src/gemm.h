@@ -57,9 +57,10 @@ struct gemm_kernel {
     void (*unpacked)(long rows, long cols, long k, float alpha, const float *s, long s_row, long s_k,
                      const float *v, long ldv, float beta, float *C, long ldc, int transposed, float *scratch);
     long unpacked_scratch;  /* floats of scratch unpacked() may use */
-    /* With unpacked: dst[p*width + j] = src[j*ld + p] for j < cols, p < kc,
-     * zero for cols <= j < width: a block of B^T (or of A^T) laid out as
-     * its vector operand when B comes transposed. */
+    /* dst[p*width + j] = src[j*ld + p] for j < cols, p < kc, zero for
+     * cols <= j < width: with unpacked, a block of B^T (or of A^T) laid out
+     * as its vector operand when B comes transposed; the direct conv
+     * weight gradient's dy^T (conv_direct.h). NULL in the generic kernel. */
     void (*transpose)(const float *src, long ld, long cols, long kc, float *dst, long width);
     /* Optional: C = alpha A B + beta C for C of at most 16 columns, A and B
      * untransposed (an affine layer's forward with few outputs), B copied

@@ -90,6 +90,13 @@ static double fma_peak_loop(long iterations)
     return 2.0 * 8 * 12 * (double)iterations;
 }
 
+/* The direct convolution's weight gradient (conv_kernel_avx2.c) reads
+ * dy^T laid out by this. */
+static void transpose(const float *src, long ld, long cols, long kc, float *dst, long width)
+{
+    pack_transposed(src, ld, cols, kc, 1.0f, dst, (int)width);
+}
+
 static int has_avx2(void)
 {
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
@@ -98,4 +105,5 @@ static int has_avx2(void)
 const struct gemm_kernel gemm_kernel_avx2 = {
     .name = "avx2", .mr = MR, .nr = NR, .mc = 120, .kc = 256, .nc = 3072,
     .fma_peak_loop = fma_peak_loop, .run = kernel_6x16, .pack_a = pack_a, .pack_b = pack_b, .supported = has_avx2,
+    .transpose = transpose,
 };

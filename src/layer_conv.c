@@ -153,9 +153,15 @@ static int conv_shape(struct layer *l, char *err, size_t errlen)
     }
     /* this thread's partial weight and bias gradients, then one group's col
      * (taps x P) for im2col and the same again for the input gradient, or
-     * the direct kernels' packed weights (forward, flipped) */
+     * the direct kernels' packed weights (forward, flipped) and the padded
+     * image (or dy) that some of them read */
     const long Fg = c->filters / G;
-    const long packed = max_long(conv_direct_pack_floats(Fg, taps), conv_direct_pack_floats(g->c, Fg * g->kh * g->kw));
+    long packed = 0;
+    if (c->has_plan)
+        packed = cache_line_floats(conv_direct_pack_floats(Fg, taps)) + conv_plan_padded_floats(&c->plan);
+    if (c->has_plan_dx)
+        packed = max_long(packed, cache_line_floats(conv_direct_pack_floats(g->c, Fg * g->kh * g->kw)) +
+                                      conv_plan_padded_floats(&c->plan_dx));
     /* the partials as dW or as the direct weight gradient's dW^T; then
      * col and dcol, the packed weights, or the padded image and dy^T */
     const long wgrad = cache_line_floats(wgrad_xpad_floats(g)) + P * wgrad_filters(c->filters);
@@ -307,13 +313,29 @@ static void finish_output(struct layer *l, const struct layer_run *run, int i)
 
 /* out (rows x plan->out_plane per image) = the stride-1 convolution of
  * in (plan->channels planes per image) with packed weights, for images
- * [lo, hi): tiles of chunks, each through every row block. */
+ * [lo, hi): tiles of chunks, each through every row block. xpad: room for
+ * an image's padded copy (conv_plan_padded_floats), for kernels that read
+ * one. */
 static void direct_conv(const struct conv_direct_kernel *dk, int choice, const struct conv_plan *plan,
-                        const float *in, long in_stride, const float *packed, int rows, int lo, int hi,
+                        const float *in, long in_stride, const float *packed, float *xpad, int rows, int lo, int hi,
                         const struct conv_out *out)
 {
     const int R = dk->rows[choice], V = dk->vectors[choice];
     const long K = (long)plan->channels * plan->spatial, end = (long)hi * plan->chunks;
+    if (dk->padded) {
+        /* one image at a time, from its zero-padded copy (the border is
+         * zeroed once, then stays) */
+        for (int i = lo; i < hi; i++) {
+            conv_plan_pad(plan, in + i * in_stride, xpad, i == lo);
+            struct conv_out image_out = *out;
+            image_out.y += i * out->image_stride;
+            for (long c0 = 0; c0 < plan->chunks; c0 += V)
+                for (int r0 = 0; r0 < rows; r0 += R)
+                    dk->forward(choice, plan, xpad, 0, packed + (long)r0 * K, c0, plan->chunks, r0,
+                                rows - r0 < R ? rows - r0 : R, &image_out);
+        }
+        return;
+    }
     const long image_bytes = sizeof(float) * plan->channels * plan->in_plane;
     for (long c0 = (long)lo * plan->chunks; c0 < end; c0 += V) {
         /* The next image's input into L2 while this one is worked on, a
@@ -351,10 +373,12 @@ static void conv_forward(struct layer *l, const struct layer_run *run)
         if (dk) {
             const int choice = conv_direct_choice(dk, Fg);
             for (int gi = 0; gi < G; gi++) {
-                conv_direct_pack(dk, choice, weight + gi * Fg * taps, Fg, g->c, g->kh * g->kw, 0, col);
+                const long packed = conv_direct_pack(dk, choice, weight + gi * Fg * taps, Fg, g->c, g->kh * g->kw, 0,
+                                                     col);
                 struct conv_out out = {l->y + gi * Fg * P, out_size, fused && bias ? bias + gi * Fg : NULL,
                                        fused && c->act.kind == ACT_RELU, 0};
-                direct_conv(dk, choice, &c->plan, l->x[0] + gi * g->c * HW, in_size, col, Fg, lo, hi, &out);
+                direct_conv(dk, choice, &c->plan, l->x[0] + gi * g->c * HW, in_size, col,
+                            col + cache_line_floats(packed), Fg, lo, hi, &out);
             }
         }
         for (int i = lo; i < hi; i++) {
@@ -440,9 +464,10 @@ static void conv_backward(struct layer *l, const struct layer_run *run)
             /* dx = the stride-1 convolution of dy with the flipped weights */
             const float *dyg = l->dy + gi * Fg * P;
             const int choice = conv_direct_choice(dk, g->c);
-            conv_direct_pack(dk, choice, weight + gi * Fg * taps, Fg, g->c, g->kh * g->kw, 1, col);
+            const long packed = conv_direct_pack(dk, choice, weight + gi * Fg * taps, Fg, g->c, g->kh * g->kw, 1, col);
             struct conv_out out = {l->dx[0] + gi * g->c * HW, in_size, NULL, 0, !l->dx_overwrite[0]};
-            direct_conv(dk, choice, &c->plan_dx, dyg, out_size, col, g->c, lo, hi, &out);
+            direct_conv(dk, choice, &c->plan_dx, dyg, out_size, col, col + cache_line_floats(packed), g->c, lo, hi,
+                        &out);
         }
         if (dw_direct) {
             /* the padded image's border stays zero; only its inside is
