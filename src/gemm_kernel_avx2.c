@@ -1,4 +1,5 @@
-/* gemm_kernel_avx2.c - AVX2 + FMA micro-kernel, 6 x 16 tile.
+/* gemm_kernel_avx2.c - AVX2 + FMA micro-kernel, 6 x 16 tile, and dot
+ * products for small C from a long K.
  * 12 accumulators (6 rows x 2 ymm) + 2 for B + 1 broadcast = 15 of the 16
  * ymm registers. Built with -mavx2 -mfma; only called when the CPU has them. */
 #include "gemm.h"
@@ -61,6 +62,95 @@ static void kernel_6x16(long kc, const float *a, const float *b, float *c, long 
 }
 
 
+/* C = alpha A B^T + beta C, K contiguous in both A (m x k) and B (n x k):
+ * a conv weight gradient with few taps (dW = dy col^T, K = the pixels),
+ * where packing would transpose both operands and fill a tile with a few
+ * rows. Blocks of RB rows of A by CB rows of B, 12 accumulators; per 8 k,
+ * RB + CB loads feed 12 FMAs (as gemm_kernel_avx512.c's dot_nt, at half
+ * the width). Edge blocks repeat their last row or column and store only
+ * the valid ones; the last K % 8 are added in scalar code. */
+static inline __attribute__((always_inline)) __m128 sum4(__m256 a, __m256 b, __m256 c, __m256 d)
+{
+    /* in each 128-bit half: the partial sums of a, b, c, d */
+    const __m256 t = _mm256_hadd_ps(_mm256_hadd_ps(a, b), _mm256_hadd_ps(c, d));
+    return _mm_add_ps(_mm256_castps256_ps128(t), _mm256_extractf128_ps(t, 1));
+}
+
+static inline __attribute__((always_inline)) void dot_nt_blocks(const int RB, const int CB, long m, long n, long k,
+                                                               float alpha, const float *A, long lda,
+                                                               const float *B, long ldb, float beta, float *C,
+                                                               long ldc)
+{
+    const long kv = k & ~7L;
+    for (long i = 0; i < m; i += RB) {
+        const int rows = m - i < RB ? (int)(m - i) : RB;
+        const float *a[6];
+#pragma GCC unroll 6
+        for (int r = 0; r < RB; r++)
+            a[r] = A + (i + (r < rows ? r : rows - 1)) * lda;
+        for (long j = 0; j < n; j += CB) {
+            const int cols = n - j < CB ? (int)(n - j) : CB;
+            const float *b[6];
+#pragma GCC unroll 6
+            for (int q = 0; q < CB; q++)
+                b[q] = B + (j + (q < cols ? q : cols - 1)) * ldb;
+            __m256 acc[12];
+#pragma GCC unroll 12
+            for (int e = 0; e < 12; e++)
+                acc[e] = _mm256_setzero_ps();
+            for (long p = 0; p < kv; p += 8) {
+                __m256 y[6];
+#pragma GCC unroll 6
+                for (int q = 0; q < CB; q++)
+                    y[q] = _mm256_loadu_ps(b[q] + p);
+#pragma GCC unroll 6
+                for (int r = 0; r < RB; r++) {
+                    const __m256 x = _mm256_loadu_ps(a[r] + p);
+#pragma GCC unroll 6
+                    for (int q = 0; q < CB; q++)
+                        acc[r * CB + q] = _mm256_fmadd_ps(x, y[q], acc[r * CB + q]);
+                }
+            }
+            /* sum[e]: the dot product of block element e = r * CB + q */
+            float sum[12];
+            _mm_storeu_ps(sum, sum4(acc[0], acc[1], acc[2], acc[3]));
+            _mm_storeu_ps(sum + 4, sum4(acc[4], acc[5], acc[6], acc[7]));
+            _mm_storeu_ps(sum + 8, sum4(acc[8], acc[9], acc[10], acc[11]));
+            for (int r = 0; r < rows; r++)
+                for (int q = 0; q < cols; q++) {
+                    float s = sum[r * CB + q];
+                    for (long p = kv; p < k; p++)
+                        s += a[r][p] * b[q][p];
+                    float *c = C + (i + r) * ldc + j + q;
+                    *c = beta == 0.0f ? alpha * s : alpha * s + beta * *c;
+                }
+        }
+    }
+}
+
+static void dot_nt(long m, long n, long k, float alpha, const float *A, long lda, const float *B, long ldb, float beta,
+                   float *C, long ldc)
+{
+    /* dot products computed, padding included, for each block shape */
+    static const int shapes[4][2] = {{4, 3}, {3, 4}, {6, 2}, {2, 6}};
+    int best = 0;
+    long best_work = 0;
+    for (int s = 0; s < 4; s++) {
+        const long rb = shapes[s][0], cb = shapes[s][1];
+        const long work = (m + rb - 1) / rb * rb * ((n + cb - 1) / cb * cb);
+        if (s == 0 || work < best_work) {
+            best = s;
+            best_work = work;
+        }
+    }
+    switch (best) {
+    case 0: dot_nt_blocks(4, 3, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc); break;
+    case 1: dot_nt_blocks(3, 4, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc); break;
+    case 2: dot_nt_blocks(6, 2, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc); break;
+    default: dot_nt_blocks(2, 6, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc); break;
+    }
+}
+
 /* 12 independent FMA chains (distinct start values, or the compiler merges
  * them): enough to cover the 4-cycle latency on two
  * pipes. The sum is returned so the compiler keeps the work. */
@@ -105,5 +195,5 @@ static int has_avx2(void)
 const struct gemm_kernel gemm_kernel_avx2 = {
     .name = "avx2", .mr = MR, .nr = NR, .mc = 120, .kc = 256, .nc = 3072,
     .fma_peak_loop = fma_peak_loop, .run = kernel_6x16, .pack_a = pack_a, .pack_b = pack_b, .supported = has_avx2,
-    .transpose = transpose,
+    .transpose = transpose, .dot_nt = dot_nt,
 };
