@@ -129,7 +129,7 @@ static void scale_c(long m, long n, float beta, float *C, long ldc)
 /* How gemm_serial computes a problem. gemm() chooses once for the whole of
  * C and runs every thread's part the same way, so the bits of an element do
  * not depend on how C was split. */
-enum gemm_path { PATH_PACKED, PATH_DOT_NT, PATH_NARROW, PATH_UNPACKED, PATH_UNPACKED_T, PATH_UNPACKED_BT, PATH_UNPACKED_AT };
+enum gemm_path { PATH_PACKED, PATH_DOT_NT, PATH_NARROW, PATH_NARROW_AT, PATH_UNPACKED, PATH_UNPACKED_T, PATH_UNPACKED_BT, PATH_UNPACKED_AT };
 
 static enum gemm_path choose_path(const struct gemm_kernel *kr, enum gemm_trans ta, enum gemm_trans tb, long m,
                                   long n, long k)
@@ -144,6 +144,8 @@ static enum gemm_path choose_path(const struct gemm_kernel *kr, enum gemm_trans 
      * 100 156 -> 187; at 24 rows the copy costs what the pairs save) */
     if (kr->narrow && ta == GEMM_N && tb == GEMM_N && n <= 16 && m >= 24)
         return PATH_NARROW;
+    if (kr->narrow_at && ta == GEMM_T && tb == GEMM_N && n <= 16 && m >= 24)
+        return PATH_NARROW_AT;
     if (kr->unpacked) {
         /* With few columns of C and op(A) read along M (an affine's weight
          * gradient), C^T fills the vectors: 100 of 112 lanes, not 10 of 16. */
@@ -260,6 +262,9 @@ static void run_path(enum gemm_path path, struct gemm_buffers *w, enum gemm_tran
     case PATH_NARROW:
         kr->narrow(m, n, k, alpha, A, lda, B, ldb, beta, C, ldc, w->b_pack);
         break;
+    case PATH_NARROW_AT:
+        kr->narrow_at(m, n, k, alpha, A, lda, B, ldb, beta, C, ldc, w->b_pack);
+        break;
     case PATH_UNPACKED:  /* rows of C from op(A), vectors along B's rows */
         kr->unpacked(m, n, k, alpha, A, ta == GEMM_N ? lda : 1, ta == GEMM_N ? 1 : lda, B, ldb, beta, C, ldc, 0,
                      w->scratch);
@@ -358,7 +363,8 @@ void gemm(struct gemm_ctx *ctx, enum gemm_trans ta, enum gemm_trans tb, long m, 
     if (path == PATH_PACKED) {
         unit_m = ctx->kernel->mr;
         unit_n = ctx->kernel->nr;
-    } else if (path == PATH_UNPACKED || path == PATH_UNPACKED_BT || path == PATH_NARROW) {
+    } else if (path == PATH_UNPACKED || path == PATH_UNPACKED_BT || path == PATH_NARROW ||
+               path == PATH_NARROW_AT) {
         unit_n = 16;
     } else if (path == PATH_UNPACKED_T || path == PATH_UNPACKED_AT) {
         unit_m = 16;  /* C^T: vectors along M */

@@ -67,6 +67,10 @@ struct gemm_kernel {
      * into `pack` (narrow_pack_floats) a block of K at a time. */
     void (*narrow)(long m, long n, long k, float alpha, const float *A, long lda, const float *B, long ldb,
                    float beta, float *C, long ldc, float *pack);
+    /* Optional: the same with A transposed, C = alpha A^T B + beta C (an
+     * affine layer's weight gradient with few outputs). */
+    void (*narrow_at)(long m, long n, long k, float alpha, const float *A, long lda, const float *B, long ldb,
+                      float beta, float *C, long ldc, float *pack);
     long narrow_pack_floats;
 };
 
