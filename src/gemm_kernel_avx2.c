@@ -140,19 +140,7 @@ static inline __attribute__((always_inline)) void dot_nt_blocks(const int RB, co
 static void dot_nt(long m, long n, long k, float alpha, const float *A, long lda, const float *B, long ldb, float beta,
                    float *C, long ldc)
 {
-    /* dot products computed, padding included, for each block shape */
-    static const int shapes[4][2] = {{4, 3}, {3, 4}, {6, 2}, {2, 6}};
-    int best = 0;
-    long best_work = 0;
-    for (int s = 0; s < 4; s++) {
-        const long rb = shapes[s][0], cb = shapes[s][1];
-        const long work = (m + rb - 1) / rb * rb * ((n + cb - 1) / cb * cb);
-        if (s == 0 || work < best_work) {
-            best = s;
-            best_work = work;
-        }
-    }
-    switch (best) {
+    switch (dot_nt_shape(m, n)) {
     case 0: dot_nt_blocks(4, 3, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc); break;
     case 1: dot_nt_blocks(3, 4, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc); break;
     case 2: dot_nt_blocks(6, 2, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc); break;

@@ -8,7 +8,8 @@
  *         folded in, rows past mc zero.
  * pack_b: ceil(nc/NR) panels, each kc x NR (k-major, b[p*NR + j]), columns
  *         past nc zero.
- * pack_transposed, the transposing copy both use, is there for all. */
+ * pack_transposed, the transposing copy both use, and dot_nt_shape, the
+ * dot-product GEMMs' block shape, are there for all. */
 #include <stddef.h>
 
 /* dst[p*width + i] = alpha * src[i*ld + p] for i < rows, p < kc, and zero
@@ -88,6 +89,26 @@ static void pack_transposed(const float *src, long ld, long rows, long kc, float
     for (; i < width; i++)
         for (long p = 0; p < kc; p++)
             dst[p * width + i] = 0.0f;
+}
+
+/* The block shape of a dot-product GEMM (dot_nt) with the least padding
+ * for an m x n C, from 4 x 3 (0), 3 x 4 (1), 6 x 2 (2) and 2 x 6 (3) rows
+ * x columns, 12 accumulators each: a 6 x 25 weight gradient in 4 x 3
+ * blocks computes 8 x 27 dot products, in 6 x 2 blocks 6 x 26. */
+static inline int dot_nt_shape(long m, long n)
+{
+    static const int shapes[4][2] = {{4, 3}, {3, 4}, {6, 2}, {2, 6}};
+    int best = 0;
+    long best_work = 0;
+    for (int s = 0; s < 4; s++) {
+        const long rb = shapes[s][0], cb = shapes[s][1];
+        const long work = (m + rb - 1) / rb * rb * ((n + cb - 1) / cb * cb);
+        if (s == 0 || work < best_work) {
+            best = s;
+            best_work = work;
+        }
+    }
+    return best;
 }
 
 #ifdef MR
