@@ -79,8 +79,7 @@ void conv_plan_init(struct conv_plan *plan, const struct conv_geometry *g, void 
     walk_chunks(g, chunk);
     chunk[chunks] = (struct conv_chunk){0, 0, 0, {0, 0}, 0, {0, 0}};
     for (int ki = 0; ki < g->kh; ki++)
-        for (int kj = 0; kj < g->kw; kj++)
-        {
+        for (int kj = 0; kj < g->kw; kj++) {
             tap[ki * g->kw + kj] = (ki * g->dh - g->ph) * g->w + kj * g->dw - g->pw;
             tap[spatial + ki * g->kw + kj] = ki * g->dh * (g->w + 2 * g->pw) + kj * g->dw;
         }

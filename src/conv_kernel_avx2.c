@@ -56,12 +56,12 @@ ALWAYS_INLINE __m256i first_lanes(int count)
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(count), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
-/* R filters x NH halves of one chunk, from half h0 on. */
-ALWAYS_INLINE void forward_tile(const int R, const int NH, const int TWO, const struct lane_source *src, int h0,
+/* R filters x the first NH halves of one chunk. */
+ALWAYS_INLINE void forward_tile(const int R, const int NH, const int TWO, const struct lane_source *src,
                                 const struct conv_plan *plan, const float *a, int r0, int rows,
                                 const struct conv_out *out)
 {
-    __m256 acc[12][2];
+    __m256 acc[6][2];  /* R <= 6 */
 #pragma GCC unroll 12
     for (int r = 0; r < R; r++)
 #pragma GCC unroll 2
@@ -75,7 +75,7 @@ ALWAYS_INLINE void forward_tile(const int R, const int NH, const int TWO, const 
             __m256 b[2];
 #pragma GCC unroll 2
             for (int h = 0; h < NH; h++)
-                b[h] = load_half(TWO, src, offset, h0 + h);
+                b[h] = load_half(TWO, src, offset, h);
 #pragma GCC unroll 12
             for (int r = 0; r < R; r++) {
                 const __m256 w = _mm256_broadcast_ss(a + r);
@@ -95,7 +95,7 @@ ALWAYS_INLINE void forward_tile(const int R, const int NH, const int TWO, const 
         float *y = out->y + src->q0 + (long)(r0 + r) * P;
 #pragma GCC unroll 2
         for (int h = 0; h < NH; h++) {
-            const int lane0 = 8 * (h0 + h), count = src->len - lane0;
+            const int lane0 = 8 * h, count = src->len - lane0;
             if (count <= 0)
                 break;
             float *yh = y + lane0;
@@ -129,14 +129,14 @@ static void forward(int choice, const struct conv_plan *plan, const float *x, lo
     const struct lane_source src = lane_source(plan, x, c0, c1);
     if (src.len > 8) {
         if (src.two)
-            forward_tile(6, 2, 1, &src, 0, plan, a, r0, rows, out);
+            forward_tile(6, 2, 1, &src, plan, a, r0, rows, out);
         else
-            forward_tile(6, 2, 0, &src, 0, plan, a, r0, rows, out);
+            forward_tile(6, 2, 0, &src, plan, a, r0, rows, out);
     } else if (src.len > 0) {
         if (src.two)
-            forward_tile(6, 1, 1, &src, 0, plan, a, r0, rows, out);
+            forward_tile(6, 1, 1, &src, plan, a, r0, rows, out);
         else
-            forward_tile(6, 1, 0, &src, 0, plan, a, r0, rows, out);
+            forward_tile(6, 1, 0, &src, plan, a, r0, rows, out);
     }
 }
 
