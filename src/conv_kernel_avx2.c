@@ -10,7 +10,7 @@
  * most of the tile's time on Zen 3.
  * With 16 ymm registers a tile holds 12 accumulators:
  *   forward   6 filters x 1 chunk (2 halves: 12 accumulators, 2 loads and
- *             6 broadcasts for 12 FMAs);
+ *             6 broadcasts for 12 FMAs), 4 filters for a short last block;
  *   wgrad     6 taps x 2 vectors of 8 filters (the AVX-512 one's 6 x 4 at
  *             half the width), 12 taps x 1 for an odd last vector. */
 #include "conv_direct.h"
@@ -56,7 +56,10 @@ ALWAYS_INLINE __m256i first_lanes(int count)
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(count), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
-/* R filters x the first NH halves of one chunk. */
+/* The packed weights' panels are 6 rows wide (rows[0] below). */
+#define PANEL_ROWS 6
+
+/* R <= 6 filters x the first NH halves of one chunk. */
 ALWAYS_INLINE void forward_tile(const int R, const int NH, const int TWO, const struct lane_source *src,
                                 const struct conv_plan *plan, const float *a, int r0, int rows,
                                 const struct conv_out *out)
@@ -70,7 +73,7 @@ ALWAYS_INLINE void forward_tile(const int R, const int NH, const int TWO, const 
     const int spatial = plan->spatial;
     for (int ch = 0; ch < plan->channels; ch++) {
         const long channel_offset = ch * plan->padded_plane;
-        for (int s = 0; s < spatial; s++, a += R) {
+        for (int s = 0; s < spatial; s++, a += PANEL_ROWS) {
             const long offset = channel_offset + plan->ptap_offset[s];
             __m256 b[2];
 #pragma GCC unroll 2
@@ -119,26 +122,24 @@ ALWAYS_INLINE void forward_tile(const int R, const int NH, const int TWO, const 
 }
 
 /* The tile: 6 filters x one chunk (vectors = 1) of the image whose padded
- * copy is x; a chunk of 8 lanes or fewer (the end of a narrow map) as one
- * half. */
+ * copy is x; a last row block of 4 filters or fewer in a 4-row tile (8
+ * accumulators: lenet5's 16 filters as 6 + 6 + 4 rows, not 18), a chunk
+ * of 8 lanes or fewer (the end of a narrow map) as one half. */
+#define TILE(R, NH)                                                      \
+    (src.two ? forward_tile(R, NH, 1, &src, plan, a, r0, rows, out)      \
+             : forward_tile(R, NH, 0, &src, plan, a, r0, rows, out))
 static void forward(int choice, const struct conv_plan *plan, const float *x, long xs, const float *a, long c0,
                     long c1, int r0, int rows, const struct conv_out *out)
 {
-    (void)choice;  /* one tile shape */
+    (void)choice;  /* one panel shape */
     (void)xs;      /* one image at a time (padded) */
     const struct lane_source src = lane_source(plan, x, c0, c1);
-    if (src.len > 8) {
-        if (src.two)
-            forward_tile(6, 2, 1, &src, plan, a, r0, rows, out);
-        else
-            forward_tile(6, 2, 0, &src, plan, a, r0, rows, out);
-    } else if (src.len > 0) {
-        if (src.two)
-            forward_tile(6, 1, 1, &src, plan, a, r0, rows, out);
-        else
-            forward_tile(6, 1, 0, &src, plan, a, r0, rows, out);
-    }
+    if (src.len > 8)
+        rows > 4 ? TILE(6, 2) : TILE(4, 2);
+    else if (src.len > 0)
+        rows > 4 ? TILE(6, 1) : TILE(4, 1);
 }
+#undef TILE
 
 /* weight gradient: R taps x V vectors of 8 filters of dW^T, per output
  * pixel V loads from dy^T's row, R broadcasts from the padded image and
