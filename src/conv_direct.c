@@ -106,7 +106,7 @@ void conv_plan_init(struct conv_plan *plan, const struct conv_geometry *g, void 
     }
     const int hp = g->h + 2 * g->ph, wp = g->w + 2 * g->pw;
     *plan = (struct conv_plan){chunks, spatial, (long)g->h * g->w, (long)g->oh * g->ow, g->c, chunk, mask, tap,
-                               g->h, g->w, g->ph, g->pw, hp, wp, (long)hp * wp, tap + spatial};
+                               g->h, g->w, g->ph, g->pw, wp, (long)hp * wp, tap + spatial};
 }
 
 long conv_plan_padded_floats(const struct conv_plan *plan)

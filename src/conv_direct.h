@@ -5,9 +5,10 @@
  * is needed: a run of up to 16 neighbouring output pixels in one output row
  * reads, for any filter tap, 16 neighbouring input pixels, so one masked
  * vector load from the image IS a row of the GEMM's B panel. The direct
- * kernels (conv_kernel_avx512.c, conv_kernel_avx2.c) multiply a packed weight panel (R filters x
- * K taps, k-major, as the GEMM packs A) by such loads, R filters x V runs of
- * 16 pixels at a time, and write NCHW output with bias and ReLU applied.
+ * kernels (conv_kernel_avx512.c, conv_kernel_avx2.c) multiply a packed
+ * weight panel (R filters x K taps, k-major, as the GEMM packs A) by such
+ * loads, R filters x V runs of 16 pixels at a time, and write NCHW output
+ * with bias and ReLU applied.
  *
  * A chunk is up to 16 consecutive output pixels of one plane; so that narrow
  * maps fill the lanes too, it may reach into the next output row: lanes
@@ -69,9 +70,10 @@ struct conv_plan {
     const struct conv_chunk *chunk;
     const uint16_t *mask;    /* [chunk][spatial][2] */
     const int *tap_offset;   /* [spatial] */
-    /* the zero-padded image: (channels, hp, wp), the input at (ph, pw) */
-    int h, w, ph, pw, hp, wp;
-    long padded_plane;       /* hp*wp */
+    /* the zero-padded image: channels of (h + 2ph) x wp, the input at
+     * (ph, pw) */
+    int h, w, ph, pw, wp;
+    long padded_plane;       /* (h + 2ph) * wp */
     const int *ptap_offset;  /* [spatial]: ki*DH*wp + kj*DW */
 };
 

@@ -12,7 +12,7 @@
  *   forward   6 filters x 1 chunk (2 halves: 12 accumulators, 2 loads and
  *             6 broadcasts for 12 FMAs), 4 filters for a short last block;
  *   wgrad     6 taps x 2 vectors of 8 filters (the AVX-512 one's 6 x 4 at
- *             half the width), 12 taps x 1 for an odd last vector. */
+ *             half the width). */
 #include "conv_direct.h"
 
 #include <immintrin.h>
@@ -148,8 +148,8 @@ static void forward(int choice, const struct conv_plan *plan, const float *x, lo
 ALWAYS_INLINE void wgrad_tile(const int R, const int V, const struct conv_wgrad_geometry *g, const float *xpad,
                               int t0, int rows, const float *dyt, long ld, float *dwt)
 {
-    __m256 acc[12][2];
-    const float *row[12];
+    __m256 acc[6][2];  /* R <= 6 */
+    const float *row[6];
     const int spatial = g->kh * g->kw;
 #pragma GCC unroll 12
     for (int r = 0; r < R; r++) {
@@ -194,26 +194,14 @@ static void wgrad_6x2(const struct conv_wgrad_geometry *g, const float *xpad, in
     wgrad_tile(6, 2, g, xpad, t0, rows, dyt, ld, dwt);
 }
 
-static void wgrad_12x1(const struct conv_wgrad_geometry *g, const float *xpad, int t0, int rows, const float *dyt,
-                       long ld, float *dwt)
-{
-    wgrad_tile(12, 1, g, xpad, t0, rows, dyt, ld, dwt);
-}
-
-/* Strips of 2 vectors of filters in tiles of 6 taps; an odd last vector
- * (not reached while layer_conv.c rounds ld up to 16) in tiles of 12. */
+/* Strips of 16 filters (ld is a multiple of 16, conv_direct.h) in tiles
+ * of 6 taps. */
 static void weight_gradient(const struct conv_wgrad_geometry *g, const float *xpad, const float *dyt, long ld,
                             float *dwt)
 {
-    const int vectors = (int)(ld / 8);
-    for (int j = 0; j < vectors; j += 2) {
-        if (vectors - j >= 2)
-            for (int t = 0; t < g->taps; t += 6)
-                wgrad_6x2(g, xpad, t, g->taps - t < 6 ? g->taps - t : 6, dyt + 8 * j, ld, dwt + 8 * j);
-        else
-            for (int t = 0; t < g->taps; t += 12)
-                wgrad_12x1(g, xpad, t, g->taps - t < 12 ? g->taps - t : 12, dyt + 8 * j, ld, dwt + 8 * j);
-    }
+    for (long j = 0; j < ld; j += 16)
+        for (int t = 0; t < g->taps; t += 6)
+            wgrad_6x2(g, xpad, t, g->taps - t < 6 ? g->taps - t : 6, dyt + j, ld, dwt + j);
 }
 
 const struct conv_direct_kernel conv_direct_avx2 = {

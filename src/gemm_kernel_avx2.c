@@ -1,7 +1,9 @@
-/* gemm_kernel_avx2.c - AVX2 + FMA micro-kernel, 6 x 16 tile, and dot
- * products for small C from a long K.
- * 12 accumulators (6 rows x 2 ymm) + 2 for B + 1 broadcast = 15 of the 16
- * ymm registers. Built with -mavx2 -mfma; only called when the CPU has them. */
+/* gemm_kernel_avx2.c - AVX2 + FMA kernels: the packed path's 6 x 16
+ * micro-kernel (12 accumulators, 6 rows x 2 ymm, + 2 for B + 1 broadcast
+ * = 15 of the 16 ymm registers); dot products for small C from a long K
+ * (dot_nt); C of at most 16 columns without packing A (narrow,
+ * narrow_at); and the transpose the direct conv weight gradient reads.
+ * Built with -mavx2 -mfma; only called when the CPU has them. */
 #include "gemm.h"
 
 #include <immintrin.h>
@@ -160,13 +162,14 @@ static void dot_nt(long m, long n, long k, float alpha, const float *A, long lda
 static void narrow_rows(long m, long n, long k, float alpha, const float *A, long s_row, long s_k, const float *B,
                         long ldb, float beta, float *C, long ldc, float *pack)
 {
+    /* B's rows through masked loads: lanes past n read as zero and never
+     * fault */
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256i m0 = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), lane);
+    const __m256i m1 = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n - 8), lane);
+    const __m256 alpha8 = _mm256_set1_ps(alpha);
     for (long p0 = 0; p0 < k; p0 += NARROW_KB) {
         const long kb = k - p0 < NARROW_KB ? k - p0 : NARROW_KB;
-        /* masked loads: lanes past n read as zero and never fault */
-        const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-        const __m256i m0 = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), lane);
-        const __m256i m1 = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n - 8), lane);
-        const __m256 alpha8 = _mm256_set1_ps(alpha);
         for (long p = 0; p < kb; p++) {
             const float *b = B + (p0 + p) * ldb;
             _mm256_store_ps(pack + p * 16, _mm256_mul_ps(alpha8, _mm256_maskload_ps(b, m0)));
@@ -191,8 +194,8 @@ static void narrow_rows(long m, long n, long k, float alpha, const float *A, lon
                 }
             }
             /* r a constant in each copy of the body, so acc stays in
-             * registers (an indexed acc lived on the stack: 16 -> 74
-             * GFLOP/s at 100 x 10 x 100) */
+             * registers (an indexed acc lived on the stack: 16 -> 30
+             * GFLOP/s at 100 x 10 x 100, one thread) */
 #pragma GCC unroll 6
             for (int r = 0; r < MR; r++) {
                 if (r >= rows)
