@@ -326,7 +326,7 @@ static int profile_layers(const char *path, int threads, double seconds)
     }
     printf("%s: ms per step of 100 images, median of %d steps, %d threads\n", path, steps, threads);
     printf("%-16s %-8s %10s %10s\n", "layer", "type", "forward", "backward");
-    /* a fused activation's time is in the layer it names */
+    /* a fused layer's time is in the layer it names */
     double total = 0;
     for (int i = 0; i < net.count; i++) {
         qsort(fw + (size_t)i * cap, steps, sizeof *fw, compare_doubles);
@@ -335,7 +335,7 @@ static int profile_layers(const char *path, int threads, double seconds)
         total += f + b;
         if (net.layers[i].fused)
             printf("%-16s %-8s %21s\n", net.layers[i].name, net.layers[i].ops->type,
-                   net.layers[net.layers[i].inputs[0]].name);
+                   net.layers[net.layers[i].fused_by].name);
         else
             printf("%-16s %-8s %10.3f %10.3f\n", net.layers[i].name, net.layers[i].ops->type, f, b);
     }

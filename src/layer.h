@@ -98,10 +98,14 @@ struct layer {
     float *state;
     void *conf;            /* type-specific settings, set by parse(), freed by net */
     struct init_spec default_init;  /* from [net] init, for parse() to start from */
-    /* An activation layer its producer (inputs[0]) applies to its own output
-     * (net.c, NET_FUSE): y and dy are the producer's, and this layer's
-     * forward and backward do nothing. */
-    int fused;
+    /* Run by an earlier layer, layers[fused_by] (net.c, NET_FUSE); this
+     * layer's forward and backward then do nothing. An activation its
+     * producer (inputs[0]) applies to its own output: y and dy are the
+     * producer's. Or a max pool that a conv applies to each image's output
+     * while it is in cache (pool.h): the pool keeps its y, dy and state,
+     * which the conv writes and reads as its own. */
+    int fused, fused_by;
+    struct layer *pool;    /* on that conv: the pool it applies */
     double flops;          /* forward floating-point operations per image */
 };
 
@@ -131,6 +135,10 @@ struct layer_ops {
      * in place (the activation layer that alone reads it is then skipped);
      * 0 if it can, -1 if not (it has an activation already). */
     int (*fuse_activation)(struct layer *l, const struct activation *a);
+    /* Optional: take over max pool `pool`, the only reader of this layer's
+     * output (through at most a fused activation): this layer's y, dy and
+     * state become the pool's. 0 if it can, -1 if not. */
+    int (*fuse_pool)(struct layer *l, struct layer *pool);
     /* Optional: the GEMMs a training step runs at `batch`; returns the count. */
     int (*gemms)(const struct layer *l, int batch, struct gemm_shape *out);
 };

@@ -24,11 +24,18 @@
  * image itself, with bias and ReLU applied as the tile is stored, and with
  * 64 taps or more (one group) the weight gradient reads a zero-padded copy
  * of the image and dy^T, accumulating dW^T. Fewer taps, other strides and
- * CPUs keep im2col + GEMM. */
+ * CPUs keep im2col + GEMM.
+ *
+ * A max pool fused into the conv (net.c, pool.h) takes the conv's place in
+ * memory: y, dy and state are the pool's, and the conv goes one image at a
+ * time through its thread's scratch, the unpooled output there pooled at
+ * once; backward, each image's gradient is rebuilt there from the pooled
+ * one before anything reads it. */
 #include "activation.h"
 #include "conv_direct.h"
 #include "im2col.h"
 #include "layer.h"
+#include "pool.h"
 
 #include "parallel.h"
 
@@ -291,20 +298,20 @@ static void depthwise_backward(const struct conv_geometry *g, int C, const float
     }
 }
 
-/* Bias and activation on image i's output, unless the tile did them. */
-static void finish_output(struct layer *l, const struct layer_run *run, int i)
+/* Bias and activation on one image's output y, unless the tile did them;
+ * frozen_y (gradcheck's frozen runs): that image's output in the forward
+ * whose kinks the activation keeps, else NULL. */
+static void finish_output(struct layer *l, float *y, const float *frozen_y)
 {
     struct conv_conf *c = l->conf;
     const long P = (long)c->g.oh * c->g.ow, out_size = (long)c->filters * P;
     const float *bias = c->bias ? l->params[1].data : NULL;
-    float *y = l->y + i * out_size;
-    if (run->frozen) {
-        /* gradcheck: the activation keeps the unshifted run's pieces */
+    if (frozen_y) {
         if (bias)
             for (int f = 0; f < c->filters; f++)
                 for (long p = 0; p < P; p++)
                     y[f * P + p] += bias[f];
-        activation_forward(&c->act, y, y, out_size, 1, l->frozen_y + i * out_size);
+        activation_forward(&c->act, y, y, out_size, 1, frozen_y);
     } else if (bias || c->act.kind != ACT_NONE) {
         for (int f = 0; f < c->filters; f++)
             activation_add_bias(&c->act, y + f * P, P, bias ? bias[f] : 0.0f);
@@ -315,10 +322,11 @@ static void finish_output(struct layer *l, const struct layer_run *run, int i)
  * in (plan->channels planes per image) with packed weights, for images
  * [lo, hi): tiles of chunks, each through every row block. xpad: room for
  * an image's padded copy (conv_plan_padded_floats), for kernels that read
- * one. */
+ * one; its border is zeroed first unless xpad_ready (a caller going one
+ * image at a time through the same xpad). */
 static void direct_conv(const struct conv_direct_kernel *dk, int choice, const struct conv_plan *plan,
-                        const float *in, long in_stride, const float *packed, float *xpad, int rows, int lo, int hi,
-                        const struct conv_out *out)
+                        const float *in, long in_stride, const float *packed, float *xpad, int xpad_ready, int rows,
+                        int lo, int hi, const struct conv_out *out)
 {
     const int R = dk->rows[choice], V = dk->vectors[choice];
     const long K = (long)plan->channels * plan->spatial, end = (long)hi * plan->chunks;
@@ -326,7 +334,7 @@ static void direct_conv(const struct conv_direct_kernel *dk, int choice, const s
         /* one image at a time, from its zero-padded copy (the border is
          * zeroed once, then stays) */
         for (int i = lo; i < hi; i++) {
-            conv_plan_pad(plan, in + i * in_stride, xpad, i == lo);
+            conv_plan_pad(plan, in + i * in_stride, xpad, i == lo && !xpad_ready);
             struct conv_out image_out = *out;
             image_out.y += i * out->image_stride;
             for (long c0 = 0; c0 < plan->chunks; c0 += V)
@@ -354,7 +362,16 @@ static void direct_conv(const struct conv_direct_kernel *dk, int choice, const s
     }
 }
 
-static void conv_forward(struct layer *l, const struct layer_run *run)
+/* The conv's output for images [lo, hi), computed by one thread (scratch:
+ * its scratch), image i at y + i * y_stride (0: every image at y, for a
+ * conv that pools each image as it goes). tile_fused: the direct kernel's
+ * tiles apply bias and ReLU; otherwise, when finish, finish_output does,
+ * with frozen_y: the batch's (gradcheck), image i's at i * the output size.
+ * packed: the length of the direct kernel's packed weights at the start of
+ * scratch, 0 until they are packed (with one group they stay for the next
+ * call, and so does the padded image's zero border). */
+static void forward_images(struct layer *l, const struct layer_run *run, float *scratch, int lo, int hi, float *y,
+                           long y_stride, int tile_fused, int finish, const float *frozen_y, long *packed)
 {
     struct conv_conf *c = l->conf;
     const struct conv_geometry *g = &c->g;
@@ -363,40 +380,106 @@ static void conv_forward(struct layer *l, const struct layer_run *run)
     const long in_size = shape_size(l->in[0]), out_size = (long)c->filters * P;
     const float *weight = l->params[0].data, *bias = c->bias ? l->params[1].data : NULL;
     const struct conv_direct_kernel *dk = is_depthwise(c) ? NULL : direct_kernel(c, run);
+    float *col = scratch;
+    struct gemm_buffers *gb = &run->gemm->buffers[omp_get_thread_num()];
+    if (dk) {
+        const int choice = conv_direct_choice(dk, Fg);
+        for (int gi = 0; gi < G; gi++) {
+            const int ready = G == 1 && *packed > 0;
+            if (!ready)
+                *packed = conv_direct_pack(dk, choice, weight + gi * Fg * taps, Fg, g->c, g->kh * g->kw, 0, col);
+            struct conv_out out = {y + gi * Fg * P, y_stride, tile_fused && bias ? bias + gi * Fg : NULL,
+                                   tile_fused && c->act.kind == ACT_RELU, 0};
+            direct_conv(dk, choice, &c->plan, l->x[0] + gi * g->c * HW, in_size, col,
+                        col + cache_line_floats(*packed), ready, Fg, lo, hi, &out);
+        }
+    }
+    for (int i = lo; i < hi; i++) {
+        float *yi = y + i * y_stride;
+        if (is_depthwise(c))
+            depthwise_forward(g, G, weight, l->x[0] + i * in_size, yi);
+        for (int gi = 0; gi < G && !is_depthwise(c) && !dk; gi++) {
+            const float *x = l->x[0] + i * in_size + gi * g->c * HW;
+            const float *cols = x;
+            if (!is_pointwise(g)) {
+                im2col(x, g, col);
+                cols = col;
+            }
+            gemm_serial(gb, GEMM_N, GEMM_N, Fg, P, taps, 1.0f, weight + gi * Fg * taps, taps, cols, P, 0.0f,
+                        yi + gi * Fg * P, P);
+        }
+        if (!tile_fused && finish)
+            finish_output(l, yi, frozen_y ? frozen_y + i * out_size : NULL);
+    }
+}
+
+/* What a conv that pools adds to its thread's scratch, after what the
+ * conv alone uses: one image's unpooled output (forward) or gradient
+ * (backward), then the direct input gradient's packed weights and padded
+ * dy (backward_images' dx_weights), kept from image to image. */
+static long unpooled_floats(const struct layer *l)
+{
+    const struct conv_conf *c = l->conf;
+    const struct conv_geometry *g = &c->g;
+    long dx_weights = 0;
+    if (c->has_plan_dx)
+        dx_weights = cache_line_floats(conv_direct_pack_floats(g->c, (long)c->filters * g->kh * g->kw)) +
+                     conv_plan_padded_floats(&c->plan_dx);
+    return cache_line_floats(shape_size(l->out)) + cache_line_floats(dx_weights);
+}
+
+static float *unpooled_image(const struct layer *l, float *scratch)
+{
+    return scratch + l->scratch_floats - unpooled_floats(l);
+}
+
+/* Image i's pooled output and arg-max from its unpooled output z, in the
+ * conv's own tensors (the pool's; net.c). Frozen (gradcheck): z is the
+ * bare product; each pooled value is rebuilt from the arg-max the last
+ * forward chose, then biased and activated as finish_output would. */
+static void pool_image(struct layer *l, const struct layer_run *run, const float *z, int i)
+{
+    struct conv_conf *c = l->conf;
+    struct maxpool_geometry pg;
+    maxpool_geometry(l->pool, &pg);
+    const long P = (long)c->g.oh * c->g.ow, OP = (long)pg.oh * pg.ow, pooled = c->filters * OP;
+    float *y = l->y + i * pooled;
+    int32_t *arg = (int32_t *)l->state + i * pooled;
+    if (!run->frozen) {
+        for (int f = 0; f < c->filters; f++)
+            maxpool_plane(&pg, z + f * P, y + f * OP, arg + f * OP);
+        return;
+    }
+    const float *bias = c->bias ? l->params[1].data : NULL;
+    for (int f = 0; f < c->filters; f++)
+        for (long q = 0; q < OP; q++)
+            y[f * OP + q] = z[f * P + arg[f * OP + q]] + (bias ? bias[f] : 0.0f);
+    activation_forward(&c->act, y, y, pooled, 1, l->frozen_y + i * pooled);
+}
+
+static void conv_forward(struct layer *l, const struct layer_run *run)
+{
+    struct conv_conf *c = l->conf;
+    const long out_size = (long)c->filters * c->g.oh * c->g.ow;
+    const struct conv_direct_kernel *dk = is_depthwise(c) ? NULL : direct_kernel(c, run);
     /* the tile's store does bias and ReLU, except for gradcheck's frozen runs */
-    const int fused = dk && !run->frozen && (c->act.kind == ACT_NONE || c->act.kind == ACT_RELU);
+    const int tile_fused = dk && !run->frozen && (c->act.kind == ACT_NONE || c->act.kind == ACT_RELU);
 #pragma omp parallel num_threads(image_threads(run))
     {
         int t = omp_get_thread_num(), lo, hi;
         split_range(run->n, t, omp_get_num_threads(), &lo, &hi);
-        float *col = run->scratch + t * run->scratch_stride;
-        if (dk) {
-            const int choice = conv_direct_choice(dk, Fg);
-            for (int gi = 0; gi < G; gi++) {
-                const long packed = conv_direct_pack(dk, choice, weight + gi * Fg * taps, Fg, g->c, g->kh * g->kw, 0,
-                                                     col);
-                struct conv_out out = {l->y + gi * Fg * P, out_size, fused && bias ? bias + gi * Fg : NULL,
-                                       fused && c->act.kind == ACT_RELU, 0};
-                direct_conv(dk, choice, &c->plan, l->x[0] + gi * g->c * HW, in_size, col,
-                            col + cache_line_floats(packed), Fg, lo, hi, &out);
+        float *scratch = run->scratch + t * run->scratch_stride;
+        long packed = 0;
+        if (!l->pool) {
+            forward_images(l, run, scratch, lo, hi, l->y, out_size, tile_fused, 1, run->frozen ? l->frozen_y : NULL,
+                           &packed);
+        } else {
+            /* one image at a time through L2: conv, bias, activation, pool */
+            float *z = unpooled_image(l, scratch);
+            for (int i = lo; i < hi; i++) {
+                forward_images(l, run, scratch, i, i + 1, z, 0, tile_fused, !run->frozen, NULL, &packed);
+                pool_image(l, run, z, i);
             }
-        }
-        for (int i = lo; i < hi; i++) {
-            float *y = l->y + i * out_size;
-            if (is_depthwise(c))
-                depthwise_forward(g, G, weight, l->x[0] + i * in_size, y);
-            for (int gi = 0; gi < G && !is_depthwise(c) && !dk; gi++) {
-                const float *x = l->x[0] + i * in_size + gi * g->c * HW;
-                const float *cols = x;
-                if (!is_pointwise(g)) {
-                    im2col(x, g, col);
-                    cols = col;
-                }
-                gemm_serial(&run->gemm->buffers[t], GEMM_N, GEMM_N, Fg, P, taps, 1.0f, weight + gi * Fg * taps,
-                            taps, cols, P, 0.0f, y + gi * Fg * P, P);
-            }
-            if (!fused)
-                finish_output(l, run, i);
         }
     }
 }
@@ -421,7 +504,18 @@ static float relu_grad_sum(float *dy, const float *y, long n)
     return sum;
 }
 
-static void conv_backward(struct layer *l, const struct layer_run *run)
+/* This thread's share of the backward pass for images [lo, hi): dy of
+ * image i at dy + i * dy_stride (0: every image's at dy, for a conv that
+ * pools), multiplied by ReLU'(y) first where y is given (the batch's
+ * outputs). Adds to the thread's partial dW (or dW^T) and dbias at the
+ * start of scratch; writes dx. dx_weights: where the flipped weights of
+ * the direct input gradient are packed (dx_packed: their length, 0 until
+ * packed), then dy's padded copy; unless they lie in col (the scratch
+ * after the partials), they and that copy's zero border stay for the next
+ * call, as the weight gradient's padded image's border does after the
+ * first call (first). */
+static void backward_images(struct layer *l, const struct layer_run *run, float *scratch, int lo, int hi, float *dy,
+                            long dy_stride, const float *y, float *dx_weights, long *dx_packed, int first)
 {
     struct conv_conf *c = l->conf;
     const struct conv_geometry *g = &c->g;
@@ -432,13 +526,120 @@ static void conv_backward(struct layer *l, const struct layer_run *run)
     const struct conv_direct_kernel *dk = is_depthwise(c) ? NULL : direct_kernel(c, run);
     const int dx_direct = dk && c->has_plan_dx && l->dx[0];
     const int dw_direct = dk && dk->weight_gradient && G == 1 && !is_pointwise(g) && taps >= DIRECT_WGRAD_MIN_TAPS;
-    /* this thread's dW (F x taps), or dW^T (taps x Fpad), then dbias */
     const long Fpad = wgrad_filters(F), dw_size = dw_direct ? taps * Fpad : (long)F * taps;
     const long partial_size = dw_size + F;
     const struct conv_wgrad_geometry wg = {(int)taps, g->kh, g->kw, g->dh, g->dw, g->oh, g->ow,
                                            g->w + 2 * g->pw, (long)(g->h + 2 * g->ph) * (g->w + 2 * g->pw)};
-    /* ReLU's gradient is applied per image below, in the pass that sums
-     * the bias gradient; other activations here, over the whole batch */
+    float *dweight = scratch, *dbias = scratch + dw_size;
+    /* col and dcol start on cache lines, as dy does: the weight
+     * gradient's dot products load both along P, and a row split
+     * over two lines costs a third of their speed */
+    float *col = scratch + cache_line_floats(partial_size), *dcol = col + cache_line_floats(taps * P);
+    struct gemm_buffers *gb = &run->gemm->buffers[omp_get_thread_num()];
+    for (int i = lo; i < hi; i++)
+        for (int f = 0; f < F; f++)
+            dbias[f] += relu_grad_sum(dy + i * dy_stride + f * P, y ? y + i * out_size + f * P : NULL, P);
+    for (int gi = 0; gi < G && dx_direct; gi++) {
+        /* dx = the stride-1 convolution of dy with the flipped weights */
+        const float *dyg = dy + gi * Fg * P;
+        const int choice = conv_direct_choice(dk, g->c);
+        const int ready = G == 1 && dx_weights != col && *dx_packed > 0;
+        if (!ready)
+            *dx_packed = conv_direct_pack(dk, choice, weight + gi * Fg * taps, Fg, g->c, g->kh * g->kw, 1, dx_weights);
+        struct conv_out out = {l->dx[0] + gi * g->c * HW, in_size, NULL, 0, !l->dx_overwrite[0]};
+        direct_conv(dk, choice, &c->plan_dx, dyg, dy_stride, dx_weights, dx_weights + cache_line_floats(*dx_packed),
+                    ready, g->c, lo, hi, &out);
+    }
+    if (dw_direct) {
+        /* the padded image's border stays zero; only its inside is
+         * copied per image (dcol, below, may overwrite it) */
+        float *xpad = col, *dyt = col + cache_line_floats(wgrad_xpad_floats(g));
+        if (first || (l->dx[0] && !dx_direct))
+            memset(xpad, 0, sizeof(float) * wgrad_xpad_floats(g));
+        for (int i = lo; i < hi; i++) {
+            const float *x = l->x[0] + i * in_size;
+            for (int ch = 0; ch < g->c; ch++)
+                for (int r = 0; r < g->h; r++)
+                    memcpy(xpad + ch * wg.plane + (r + g->ph) * wg.wp + g->pw, x + ch * HW + (long)r * g->w,
+                           sizeof(float) * g->w);
+            run->gemm->kernel->transpose(dy + i * dy_stride, P, F, P, dyt, Fpad);
+            dk->weight_gradient(&wg, xpad, dyt, Fpad, dweight);
+        }
+    }
+    for (int i = lo; i < hi; i++) {
+        const float *dyi = dy + i * dy_stride;
+        if (is_depthwise(c)) {
+            float *dx = l->dx[0] ? l->dx[0] + i * in_size : NULL;
+            if (dx && l->dx_overwrite[0])
+                memset(dx, 0, sizeof(float) * in_size);
+            depthwise_backward(g, G, weight, l->x[0] + i * in_size, dyi, dweight, dx);
+        }
+        for (int gi = 0; gi < G && !is_depthwise(c); gi++) {
+            const float *x = l->x[0] + i * in_size + gi * g->c * HW;
+            const float *dyg = dyi + gi * Fg * P, *wgt = weight + gi * Fg * taps;
+            if (!dw_direct) {
+                const float *cols = x;
+                if (!is_pointwise(g)) {
+                    im2col(x, g, col);
+                    cols = col;
+                }
+                gemm_serial(gb, GEMM_N, GEMM_T, Fg, taps, P, 1.0f, dyg, P, cols, P, 1.0f, dweight + gi * Fg * taps,
+                            taps);
+            }
+            if (!l->dx[0] || dx_direct)
+                continue;
+            float *dx = l->dx[0] + i * in_size + gi * g->c * HW;
+            if (is_pointwise(g)) {
+                gemm_serial(gb, GEMM_T, GEMM_N, taps, P, Fg, 1.0f, wgt, taps, dyg, P, l->dx_overwrite[0] ? 0.0f : 1.0f,
+                            dx, P);
+            } else {
+                gemm_serial(gb, GEMM_T, GEMM_N, taps, P, Fg, 1.0f, wgt, taps, dyg, P, 0.0f, dcol, P);
+                if (l->dx_overwrite[0])
+                    memset(dx, 0, sizeof(float) * g->c * HW);
+                col2im(dcol, g, dx);
+            }
+        }
+    }
+}
+
+/* Image i's gradient before pooling, dz, from the pooled dy (the pool's,
+ * which this conv writes as its own): dy routed to each window's arg-max,
+ * times ReLU'(y) there, which is the pooled y's sign (max and ReLU
+ * commute). Applied to the pooled dy first, in place: the routed values
+ * are then the bits the unfused layers give, where ReLU's gradient comes
+ * after routing. */
+static void unpool_gradient(struct layer *l, int i, float *dz)
+{
+    struct conv_conf *c = l->conf;
+    struct maxpool_geometry pg;
+    maxpool_geometry(l->pool, &pg);
+    const long P = (long)c->g.oh * c->g.ow, OP = (long)pg.oh * pg.ow, pooled = c->filters * OP;
+    float *dy = l->dy + i * pooled;
+    const float *y = l->y + i * pooled;
+    const int32_t *arg = (const int32_t *)l->state + i * pooled;
+    if (c->act.kind == ACT_RELU)
+#pragma omp simd
+        for (long q = 0; q < pooled; q++)
+            dy[q] = y[q] > 0.0f ? dy[q] : 0.0f;
+    for (int f = 0; f < c->filters; f++)
+        maxpool_plane_backward(&pg, dy + f * OP, arg + f * OP, dz + f * P, 0);
+}
+
+static void conv_backward(struct layer *l, const struct layer_run *run)
+{
+    struct conv_conf *c = l->conf;
+    const struct conv_geometry *g = &c->g;
+    const int F = c->filters;
+    const long taps = (long)g->c * g->kh * g->kw, P = (long)g->oh * g->ow, out_size = (long)F * P;
+    const struct conv_direct_kernel *dk = is_depthwise(c) ? NULL : direct_kernel(c, run);
+    const int dw_direct = dk && dk->weight_gradient && c->groups == 1 && !is_pointwise(g) &&
+                          taps >= DIRECT_WGRAD_MIN_TAPS;
+    /* each thread's partial dW (F x taps), or dW^T (taps x Fpad), then dbias */
+    const long Fpad = wgrad_filters(F), dw_size = dw_direct ? taps * Fpad : (long)F * taps;
+    const long partial_size = dw_size + F;
+    /* ReLU's gradient is applied per image, in the pass that sums the bias
+     * gradient (or, pooled, before routing); other activations here, over
+     * the whole batch */
     const int relu = c->act.kind == ACT_RELU;
     if (c->act.kind != ACT_NONE && !relu)
         activation_backward(&c->act, l->y, l->dy, l->dy, run->n * out_size, 0, run->threads);
@@ -450,72 +651,19 @@ static void conv_backward(struct layer *l, const struct layer_run *run)
 #pragma omp single
         team = nt;
         float *scratch = run->scratch + t * run->scratch_stride;
-        float *dweight = scratch, *dbias = scratch + dw_size;
-        /* col and dcol start on cache lines, as dy does: the weight
-         * gradient's dot products load both along P, and a row split
-         * over two lines costs a third of their speed */
-        float *col = scratch + cache_line_floats(partial_size), *dcol = col + cache_line_floats(taps * P);
-        struct gemm_buffers *gb = &run->gemm->buffers[t];
-        memset(dweight, 0, sizeof(float) * partial_size);
-        for (int i = lo; i < hi; i++)
-            for (int f = 0; f < F; f++)
-                dbias[f] += relu_grad_sum(l->dy + i * out_size + f * P, relu ? l->y + i * out_size + f * P : NULL, P);
-        for (int gi = 0; gi < G && dx_direct; gi++) {
-            /* dx = the stride-1 convolution of dy with the flipped weights */
-            const float *dyg = l->dy + gi * Fg * P;
-            const int choice = conv_direct_choice(dk, g->c);
-            const long packed = conv_direct_pack(dk, choice, weight + gi * Fg * taps, Fg, g->c, g->kh * g->kw, 1, col);
-            struct conv_out out = {l->dx[0] + gi * g->c * HW, in_size, NULL, 0, !l->dx_overwrite[0]};
-            direct_conv(dk, choice, &c->plan_dx, dyg, out_size, col, col + cache_line_floats(packed), g->c, lo, hi,
-                        &out);
-        }
-        if (dw_direct) {
-            /* the padded image's border stays zero; only its inside is
-             * copied per image */
-            float *xpad = col, *dyt = col + cache_line_floats(wgrad_xpad_floats(g));
-            memset(xpad, 0, sizeof(float) * wgrad_xpad_floats(g));
+        memset(scratch, 0, sizeof(float) * partial_size);
+        long dx_packed = 0;
+        if (!l->pool) {
+            backward_images(l, run, scratch, lo, hi, l->dy, out_size, relu ? l->y : NULL,
+                            scratch + cache_line_floats(partial_size), &dx_packed, 1);
+        } else {
+            /* one image at a time through L2: its gradient before pooling,
+             * then everything that reads it */
+            float *dz = unpooled_image(l, scratch);
+            float *dx_weights = dz + cache_line_floats(shape_size(l->out));
             for (int i = lo; i < hi; i++) {
-                const float *x = l->x[0] + i * in_size;
-                for (int ch = 0; ch < g->c; ch++)
-                    for (int y = 0; y < g->h; y++)
-                        memcpy(xpad + ch * wg.plane + (y + g->ph) * wg.wp + g->pw, x + ch * HW + (long)y * g->w,
-                               sizeof(float) * g->w);
-                run->gemm->kernel->transpose(l->dy + i * out_size, P, F, P, dyt, Fpad);
-                dk->weight_gradient(&wg, xpad, dyt, Fpad, dweight);
-            }
-        }
-        for (int i = lo; i < hi; i++) {
-            const float *dy = l->dy + i * out_size;
-            if (is_depthwise(c)) {
-                float *dx = l->dx[0] ? l->dx[0] + i * in_size : NULL;
-                if (dx && l->dx_overwrite[0])
-                    memset(dx, 0, sizeof(float) * in_size);
-                depthwise_backward(g, G, weight, l->x[0] + i * in_size, dy, dweight, dx);
-            }
-            for (int gi = 0; gi < G && !is_depthwise(c); gi++) {
-                const float *x = l->x[0] + i * in_size + gi * g->c * HW;
-                const float *dyg = dy + gi * Fg * P, *wg = weight + gi * Fg * taps;
-                if (!dw_direct) {
-                    const float *cols = x;
-                    if (!is_pointwise(g)) {
-                        im2col(x, g, col);
-                        cols = col;
-                    }
-                    gemm_serial(gb, GEMM_N, GEMM_T, Fg, taps, P, 1.0f, dyg, P, cols, P, 1.0f,
-                                dweight + gi * Fg * taps, taps);
-                }
-                if (!l->dx[0] || dx_direct)
-                    continue;
-                float *dx = l->dx[0] + i * in_size + gi * g->c * HW;
-                if (is_pointwise(g)) {
-                    gemm_serial(gb, GEMM_T, GEMM_N, taps, P, Fg, 1.0f, wg, taps, dyg, P,
-                                l->dx_overwrite[0] ? 0.0f : 1.0f, dx, P);
-                } else {
-                    gemm_serial(gb, GEMM_T, GEMM_N, taps, P, Fg, 1.0f, wg, taps, dyg, P, 0.0f, dcol, P);
-                    if (l->dx_overwrite[0])
-                        memset(dx, 0, sizeof(float) * g->c * HW);
-                    col2im(dcol, g, dx);
-                }
+                unpool_gradient(l, i, dz);
+                backward_images(l, run, scratch, i, i + 1, dz, 0, NULL, dx_weights, &dx_packed, i == lo);
             }
         }
     }
@@ -550,6 +698,20 @@ static int conv_gemms(const struct layer *l, int batch, struct gemm_shape *out)
     return l->inputs[0] < 0 ? 2 : 3;  /* the first layer needs no input gradient */
 }
 
+/* A max pool that alone reads this conv's output, applied here image by
+ * image (net.c): for one group, and activations whose gradient the pooled
+ * output gives (none, ReLU). Each thread's scratch gains one image's
+ * unpooled output, at its end (unpooled_image). */
+static int conv_fuse_pool(struct layer *l, struct layer *pool)
+{
+    struct conv_conf *c = l->conf;
+    struct maxpool_geometry pg;
+    if (c->groups != 1 || (c->act.kind != ACT_NONE && c->act.kind != ACT_RELU) || maxpool_geometry(pool, &pg) < 0)
+        return -1;
+    l->scratch_floats = cache_line_floats(l->scratch_floats) + unpooled_floats(l);
+    return 0;
+}
+
 /* A following activation layer, applied here in place (net.c). */
 static int conv_fuse_activation(struct layer *l, const struct activation *a)
 {
@@ -560,4 +722,5 @@ const struct layer_ops layer_conv = {
     .type = "conv", .parse = conv_parse, .shape = conv_shape, .forward = conv_forward, .backward = conv_backward,
     .gemms = conv_gemms,
     .fuse_activation = conv_fuse_activation,
+    .fuse_pool = conv_fuse_pool,
 };

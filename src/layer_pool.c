@@ -8,6 +8,7 @@
  * or spreads it evenly over the window. */
 #include "layer.h"
 #include "im2col.h"
+#include "pool.h"
 
 #include <float.h>
 #include <math.h>
@@ -93,6 +94,34 @@ static int pool_shape(struct layer *l, char *err, size_t errlen)
  * largest in row-major order; a NaN never wins): the selects are written
  * out as masks, because GCC turns float ?: into jumps, which mispredict
  * half the time on real activations. */
+#ifdef __SSE2__
+/* Windows ox .. ox+3 of the output row from input rows r0, r1 (row oy). */
+static inline void maxpool_2x2_four(const float *r0, const float *r1, int w, int oy, int ox, float *yr, int32_t *ar)
+{
+    const __m128i step = _mm_setr_epi32(0, 2, 4, 6), one = _mm_set1_epi32(1), down = _mm_set1_epi32(w);
+    __m128 t0 = _mm_loadu_ps(r0 + 2 * ox), t1 = _mm_loadu_ps(r0 + 2 * ox + 4);
+    __m128 b0 = _mm_loadu_ps(r1 + 2 * ox), b1 = _mm_loadu_ps(r1 + 2 * ox + 4);
+    __m128 a = _mm_shuffle_ps(t0, t1, _MM_SHUFFLE(2, 0, 2, 0));  /* top-left of 4 windows */
+    __m128 b = _mm_shuffle_ps(t0, t1, _MM_SHUFFLE(3, 1, 3, 1));  /* top-right */
+    __m128 c = _mm_shuffle_ps(b0, b1, _MM_SHUFFLE(2, 0, 2, 0));  /* bottom-left */
+    __m128 d = _mm_shuffle_ps(b0, b1, _MM_SHUFFLE(3, 1, 3, 1));  /* bottom-right */
+    __m128i i0 = _mm_add_epi32(_mm_set1_epi32(2 * oy * w + 2 * ox), step);
+    __m128 best = a;
+    __m128i where = i0;
+    __m128 gt = _mm_cmpgt_ps(b, best);
+    best = _mm_or_ps(_mm_and_ps(gt, b), _mm_andnot_ps(gt, best));
+    where = select_epi32(_mm_castps_si128(gt), _mm_add_epi32(i0, one), where);
+    gt = _mm_cmpgt_ps(c, best);
+    best = _mm_or_ps(_mm_and_ps(gt, c), _mm_andnot_ps(gt, best));
+    where = select_epi32(_mm_castps_si128(gt), _mm_add_epi32(i0, down), where);
+    gt = _mm_cmpgt_ps(d, best);
+    best = _mm_or_ps(_mm_and_ps(gt, d), _mm_andnot_ps(gt, best));
+    where = select_epi32(_mm_castps_si128(gt), _mm_add_epi32(i0, _mm_add_epi32(down, one)), where);
+    _mm_storeu_ps(yr + ox, best);
+    _mm_storeu_si128((__m128i *)(ar + ox), where);
+}
+#endif
+
 static void maxpool_2x2(const float *x, int w, int oh, int ow, float *y, int32_t *arg)
 {
     for (int oy = 0; oy < oh; oy++) {
@@ -101,28 +130,14 @@ static void maxpool_2x2(const float *x, int w, int oh, int ow, float *y, int32_t
         int32_t *ar = arg + oy * ow;
         int ox = 0;
 #ifdef __SSE2__
-        const __m128i step = _mm_setr_epi32(0, 2, 4, 6), one = _mm_set1_epi32(1), down = _mm_set1_epi32(w);
-        for (; ox + 4 <= ow; ox += 4) {
-            __m128 t0 = _mm_loadu_ps(r0 + 2 * ox), t1 = _mm_loadu_ps(r0 + 2 * ox + 4);
-            __m128 b0 = _mm_loadu_ps(r1 + 2 * ox), b1 = _mm_loadu_ps(r1 + 2 * ox + 4);
-            __m128 a = _mm_shuffle_ps(t0, t1, _MM_SHUFFLE(2, 0, 2, 0));  /* top-left of 4 windows */
-            __m128 b = _mm_shuffle_ps(t0, t1, _MM_SHUFFLE(3, 1, 3, 1));  /* top-right */
-            __m128 c = _mm_shuffle_ps(b0, b1, _MM_SHUFFLE(2, 0, 2, 0));  /* bottom-left */
-            __m128 d = _mm_shuffle_ps(b0, b1, _MM_SHUFFLE(3, 1, 3, 1));  /* bottom-right */
-            __m128i i0 = _mm_add_epi32(_mm_set1_epi32(2 * oy * w + 2 * ox), step);
-            __m128 best = a;
-            __m128i where = i0;
-            __m128 gt = _mm_cmpgt_ps(b, best);
-            best = _mm_or_ps(_mm_and_ps(gt, b), _mm_andnot_ps(gt, best));
-            where = select_epi32(_mm_castps_si128(gt), _mm_add_epi32(i0, one), where);
-            gt = _mm_cmpgt_ps(c, best);
-            best = _mm_or_ps(_mm_and_ps(gt, c), _mm_andnot_ps(gt, best));
-            where = select_epi32(_mm_castps_si128(gt), _mm_add_epi32(i0, down), where);
-            gt = _mm_cmpgt_ps(d, best);
-            best = _mm_or_ps(_mm_and_ps(gt, d), _mm_andnot_ps(gt, best));
-            where = select_epi32(_mm_castps_si128(gt), _mm_add_epi32(i0, _mm_add_epi32(down, one)), where);
-            _mm_storeu_ps(yr + ox, best);
-            _mm_storeu_si128((__m128i *)(ar + ox), where);
+        for (; ox + 4 <= ow; ox += 4)
+            maxpool_2x2_four(r0, r1, w, oy, ox, yr, ar);
+        /* the last 1-3 windows as the row's last four, again: the same
+         * values stored twice (lenet5's rows of 14 and 5 had spent more
+         * time in the scalar tail than in the vectors) */
+        if (ox < ow && ow >= 4) {
+            maxpool_2x2_four(r0, r1, w, oy, ow - 4, yr, ar);
+            ox = ow;
         }
 #endif
         for (; ox < ow; ox++) {
@@ -146,6 +161,34 @@ static void maxpool_2x2(const float *x, int w, int oh, int ow, float *y, int32_t
     }
 }
 
+#ifdef __SSE2__
+/* The gradient of windows ox .. ox+3 of row oy into dx rows r0, r1. */
+static inline void maxpool_2x2_backward_four(const float *g, const int32_t *ar, int w, int oy, int ox, float *r0,
+                                             float *r1, int accumulate)
+{
+    const __m128i step = _mm_setr_epi32(0, 2, 4, 6), one = _mm_set1_epi32(1), down = _mm_set1_epi32(w);
+    __m128 d = _mm_loadu_ps(g + ox);
+    __m128i i0 = _mm_add_epi32(_mm_set1_epi32(2 * oy * w + 2 * ox), step);
+    __m128i where = _mm_loadu_si128((const __m128i *)(ar + ox));
+    __m128 tl = _mm_and_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(where, i0)), d);
+    __m128 tr = _mm_and_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(where, _mm_add_epi32(i0, one))), d);
+    __m128 bl = _mm_and_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(where, _mm_add_epi32(i0, down))), d);
+    __m128 br = _mm_and_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(where, _mm_add_epi32(i0, _mm_add_epi32(down, one)))), d);
+    __m128 t0 = _mm_unpacklo_ps(tl, tr), t1 = _mm_unpackhi_ps(tl, tr);
+    __m128 b0 = _mm_unpacklo_ps(bl, br), b1 = _mm_unpackhi_ps(bl, br);
+    if (accumulate) {
+        t0 = _mm_add_ps(t0, _mm_loadu_ps(r0 + 2 * ox));
+        t1 = _mm_add_ps(t1, _mm_loadu_ps(r0 + 2 * ox + 4));
+        b0 = _mm_add_ps(b0, _mm_loadu_ps(r1 + 2 * ox));
+        b1 = _mm_add_ps(b1, _mm_loadu_ps(r1 + 2 * ox + 4));
+    }
+    _mm_storeu_ps(r0 + 2 * ox, t0);
+    _mm_storeu_ps(r0 + 2 * ox + 4, t1);
+    _mm_storeu_ps(r1 + 2 * ox, b0);
+    _mm_storeu_ps(r1 + 2 * ox + 4, b1);
+}
+#endif
+
 /* The gradient of maxpool_2x2: each window of dx gets dy at its arg-max and
  * zero elsewhere (added to dx when accumulate), written row by row instead
  * of memset plus scatter. Rows and columns no window covers (odd sizes
@@ -159,28 +202,12 @@ static void maxpool_2x2_backward(const float *dy, const int32_t *arg, int w, int
         const int32_t *ar = arg + oy * ow;
         int ox = 0;
 #ifdef __SSE2__
-        const __m128i step = _mm_setr_epi32(0, 2, 4, 6), one = _mm_set1_epi32(1), down = _mm_set1_epi32(w);
-        for (; ox + 4 <= ow; ox += 4) {
-            __m128 d = _mm_loadu_ps(g + ox);
-            __m128i i0 = _mm_add_epi32(_mm_set1_epi32(2 * oy * w + 2 * ox), step);
-            __m128i where = _mm_loadu_si128((const __m128i *)(ar + ox));
-            __m128 tl = _mm_and_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(where, i0)), d);
-            __m128 tr = _mm_and_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(where, _mm_add_epi32(i0, one))), d);
-            __m128 bl = _mm_and_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(where, _mm_add_epi32(i0, down))), d);
-            __m128 br = _mm_and_ps(
-                _mm_castsi128_ps(_mm_cmpeq_epi32(where, _mm_add_epi32(i0, _mm_add_epi32(down, one)))), d);
-            __m128 t0 = _mm_unpacklo_ps(tl, tr), t1 = _mm_unpackhi_ps(tl, tr);
-            __m128 b0 = _mm_unpacklo_ps(bl, br), b1 = _mm_unpackhi_ps(bl, br);
-            if (accumulate) {
-                t0 = _mm_add_ps(t0, _mm_loadu_ps(r0 + 2 * ox));
-                t1 = _mm_add_ps(t1, _mm_loadu_ps(r0 + 2 * ox + 4));
-                b0 = _mm_add_ps(b0, _mm_loadu_ps(r1 + 2 * ox));
-                b1 = _mm_add_ps(b1, _mm_loadu_ps(r1 + 2 * ox + 4));
-            }
-            _mm_storeu_ps(r0 + 2 * ox, t0);
-            _mm_storeu_ps(r0 + 2 * ox + 4, t1);
-            _mm_storeu_ps(r1 + 2 * ox, b0);
-            _mm_storeu_ps(r1 + 2 * ox + 4, b1);
+        for (; ox + 4 <= ow; ox += 4)
+            maxpool_2x2_backward_four(g, ar, w, oy, ox, r0, r1, accumulate);
+        /* overwriting, the last windows can be the last four again */
+        if (ox < ow && ow >= 4 && !accumulate) {
+            maxpool_2x2_backward_four(g, ar, w, oy, ow - 4, r0, r1, 0);
+            ox = ow;
         }
 #endif
         for (; ox < ow; ox++) {
@@ -194,16 +221,77 @@ static void maxpool_2x2_backward(const float *dy, const int32_t *arg, int w, int
     }
 }
 
-/* max pooling over 2x2 windows at stride 2, unpadded: the fast path */
-static int is_2x2(const struct pool_conf *c)
+static struct maxpool_geometry geometry_of(const struct pool_conf *c, struct shape in, struct shape out)
 {
-    return c->is_max && c->kh == 2 && c->kw == 2 && c->sh == 2 && c->sw == 2 && c->ph == 0 && c->pw == 0;
+    return (struct maxpool_geometry){in.h, in.w, out.h, out.w, c->kh, c->kw, c->sh, c->sw, c->ph, c->pw};
+}
+
+int maxpool_geometry(const struct layer *l, struct maxpool_geometry *g)
+{
+    const struct pool_conf *c = l->conf;
+    if (l->ops != &layer_maxpool)
+        return -1;
+    *g = geometry_of(c, l->in[0], l->out);
+    return 0;
+}
+
+/* 2x2 windows at stride 2, unpadded: the fast path */
+static int is_2x2(const struct maxpool_geometry *g)
+{
+    return g->kh == 2 && g->kw == 2 && g->sh == 2 && g->sw == 2 && g->ph == 0 && g->pw == 0;
+}
+
+void maxpool_plane(const struct maxpool_geometry *g, const float *x, float *y, int32_t *arg)
+{
+    if (is_2x2(g)) {
+        maxpool_2x2(x, g->w, g->oh, g->ow, y, arg);
+        return;
+    }
+    for (int oy = 0; oy < g->oh; oy++)
+        for (int ox = 0; ox < g->ow; ox++) {
+            int y0 = oy * g->sh - g->ph, x0 = ox * g->sw - g->pw;
+            int ya = y0 < 0 ? 0 : y0, yb = y0 + g->kh > g->h ? g->h : y0 + g->kh;
+            int xa = x0 < 0 ? 0 : x0, xb = x0 + g->kw > g->w ? g->w : x0 + g->kw;
+            /* branch-free: on real activations "is this larger?" is a
+             * coin toss the branch predictor always loses */
+            float best = -FLT_MAX;
+            int where = ya * g->w + xa;
+            for (int iy = ya; iy < yb; iy++)
+                for (int ix = xa; ix < xb; ix++) {
+                    float v = x[iy * g->w + ix];
+                    int larger = v > best;
+                    best = larger ? v : best;
+                    where = larger ? iy * g->w + ix : where;
+                }
+            y[oy * g->ow + ox] = best;
+            arg[oy * g->ow + ox] = where;
+        }
+}
+
+void maxpool_plane_backward(const struct maxpool_geometry *g, const float *dy, const int32_t *arg, float *dx,
+                            int accumulate)
+{
+    const long in_plane = (long)g->h * g->w, out_plane = (long)g->oh * g->ow;
+    if (is_2x2(g)) {
+        /* windows cover the plane but for an odd last row or column */
+        if (!accumulate && (2 * g->oh != g->h || 2 * g->ow != g->w))
+            memset(dx, 0, sizeof(float) * in_plane);
+        maxpool_2x2_backward(dy, arg, g->w, g->oh, g->ow, dx, accumulate);
+        return;
+    }
+    if (!accumulate)
+        memset(dx, 0, sizeof(float) * in_plane);
+    for (long q = 0; q < out_plane; q++)
+        dx[arg[q]] += dy[q];
 }
 
 static void pool_forward(struct layer *l, const struct layer_run *run)
 {
     const struct pool_conf *c = l->conf;
+    if (l->fused)
+        return;  /* the conv before it pooled its own output (pool.h) */
     const struct shape in = l->in[0], out = l->out;
+    const struct maxpool_geometry g = geometry_of(c, in, out);
     const long planes = (long)run->n * in.c, in_plane = (long)in.h * in.w, out_plane = (long)out.h * out.w;
     const float inv_area = 1.0f / (c->kh * c->kw);
 #pragma omp parallel for num_threads(run->threads) schedule(static) if (planes * in_plane > LAYER_PARALLEL_MIN_FLOATS)
@@ -217,8 +305,8 @@ static void pool_forward(struct layer *l, const struct layer_run *run)
                 y[q] = x[arg[q]];
             continue;
         }
-        if (is_2x2(c)) {
-            maxpool_2x2(x, in.w, out.h, out.w, y, arg);
+        if (c->is_max) {
+            maxpool_plane(&g, x, y, arg);
             continue;
         }
         for (int oy = 0; oy < out.h; oy++)
@@ -226,27 +314,11 @@ static void pool_forward(struct layer *l, const struct layer_run *run)
                 int y0 = oy * c->sh - c->ph, x0 = ox * c->sw - c->pw;
                 int ya = y0 < 0 ? 0 : y0, yb = y0 + c->kh > in.h ? in.h : y0 + c->kh;
                 int xa = x0 < 0 ? 0 : x0, xb = x0 + c->kw > in.w ? in.w : x0 + c->kw;
-                if (c->is_max) {
-                    /* branch-free: on real activations "is this larger?"
-                     * is a coin toss the branch predictor always loses */
-                    float best = -FLT_MAX;
-                    int where = ya * in.w + xa;
-                    for (int iy = ya; iy < yb; iy++)
-                        for (int ix = xa; ix < xb; ix++) {
-                            float v = x[iy * in.w + ix];
-                            int larger = v > best;
-                            best = larger ? v : best;
-                            where = larger ? iy * in.w + ix : where;
-                        }
-                    y[oy * out.w + ox] = best;
-                    arg[oy * out.w + ox] = where;
-                } else {
-                    float sum = 0.0f;
-                    for (int iy = ya; iy < yb; iy++)
-                        for (int ix = xa; ix < xb; ix++)
-                            sum += x[iy * in.w + ix];
-                    y[oy * out.w + ox] = sum * inv_area;
-                }
+                float sum = 0.0f;
+                for (int iy = ya; iy < yb; iy++)
+                    for (int ix = xa; ix < xb; ix++)
+                        sum += x[iy * in.w + ix];
+                y[oy * out.w + ox] = sum * inv_area;
             }
     }
 }
@@ -254,31 +326,22 @@ static void pool_forward(struct layer *l, const struct layer_run *run)
 static void pool_backward(struct layer *l, const struct layer_run *run)
 {
     const struct pool_conf *c = l->conf;
-    if (!l->dx[0])
+    if (!l->dx[0] || l->fused)
         return;
     const struct shape in = l->in[0], out = l->out;
+    const struct maxpool_geometry g = geometry_of(c, in, out);
     const long planes = (long)run->n * in.c, in_plane = (long)in.h * in.w, out_plane = (long)out.h * out.w;
     const float inv_area = 1.0f / (c->kh * c->kw);
 #pragma omp parallel for num_threads(run->threads) schedule(static) if (planes * in_plane > LAYER_PARALLEL_MIN_FLOATS)
     for (long pl = 0; pl < planes; pl++) {
         float *dx = l->dx[0] + pl * in_plane;
         const float *dy = l->dy + pl * out_plane;
-        if (is_2x2(c)) {
-            /* windows cover the plane but for an odd last row or column */
-            if (l->dx_overwrite[0] && (2 * out.h != in.h || 2 * out.w != in.w))
-                memset(dx, 0, sizeof(float) * in_plane);
-            maxpool_2x2_backward(dy, (const int32_t *)l->state + pl * out_plane, in.w, out.h, out.w, dx,
-                                 !l->dx_overwrite[0]);
+        if (c->is_max) {
+            maxpool_plane_backward(&g, dy, (const int32_t *)l->state + pl * out_plane, dx, !l->dx_overwrite[0]);
             continue;
         }
         if (l->dx_overwrite[0])
             memset(dx, 0, sizeof(float) * in_plane);
-        if (c->is_max) {
-            const int32_t *arg = (const int32_t *)l->state + pl * out_plane;
-            for (long q = 0; q < out_plane; q++)
-                dx[arg[q]] += dy[q];
-            continue;
-        }
         for (int oy = 0; oy < out.h; oy++)
             for (int ox = 0; ox < out.w; ox++) {
                 int y0 = oy * c->sh - c->ph, x0 = ox * c->sw - c->pw;

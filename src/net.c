@@ -3,6 +3,7 @@
 
 #include "activation.h"
 #include "cpu.h"
+#include "pool.h"
 #include "rng.h"
 
 #include <math.h>
@@ -82,6 +83,16 @@ static int parse_inputs(struct net *net, int index, struct config *cfg, struct c
     return 0;
 }
 
+/* A fused activation shares its producer's tensors and a conv that pools
+ * writes its pool's: neither has tensors of its own. A fused pool keeps
+ * its own. */
+static int has_own_output(const struct net *net, const struct layer *l)
+{
+    if (l->pool)
+        return 0;
+    return !l->fused || net->layers[l->fused_by].pool == l;
+}
+
 static int allocate(struct net *net)
 {
     /* parameters, and statistics */
@@ -103,7 +114,7 @@ static int allocate(struct net *net)
     long acts = 0, scratch = 0;
     for (int i = 0; i < net->count; i++) {
         struct layer *l = &net->layers[i];
-        long out = l->fused ? 0 : cache_line_floats((long)net->batch * shape_size(l->out));
+        long out = has_own_output(net, l) ? cache_line_floats((long)net->batch * shape_size(l->out)) : 0;
         acts += out + (l->ops->is_loss ? 0 : out) + cache_line_floats((long)net->batch * l->state_floats);
         if (l->scratch_floats > scratch)
             scratch = l->scratch_floats;
@@ -135,12 +146,8 @@ static int allocate(struct net *net)
                 st += cache_line_floats(pa->size);
             }
         }
-        if (l->fused) {
-            /* the producer applies this activation to its own output */
-            l->y = net->layers[l->inputs[0]].y;
-            l->dy = net->layers[l->inputs[0]].dy;
+        if (!has_own_output(net, l))
             continue;
-        }
         long out = cache_line_floats((long)net->batch * shape_size(l->out));
         l->y = a;
         a += out;
@@ -151,6 +158,24 @@ static int allocate(struct net *net)
         if (l->state_floats) {
             l->state = a;
             a += cache_line_floats((long)net->batch * l->state_floats);
+        }
+    }
+    /* A conv that pools its output writes the pool's tensors; an activation
+     * its producer applies shares the producer's (in this order: the
+     * producer may be such a conv). */
+    for (int i = 0; i < net->count; i++) {
+        struct layer *l = &net->layers[i];
+        if (l->pool) {
+            l->y = l->pool->y;
+            l->dy = l->pool->dy;
+            l->state = l->pool->state;
+        }
+    }
+    for (int i = 0; i < net->count; i++) {
+        struct layer *l = &net->layers[i];
+        if (l->fused && !has_own_output(net, l)) {
+            l->y = net->layers[l->inputs[0]].y;
+            l->dy = net->layers[l->inputs[0]].dy;
         }
     }
     /* Wire inputs. In backward order the first layer to write a gradient
@@ -210,8 +235,37 @@ static void fuse_activations(struct net *net)
         for (int j = src + 1; j < net->count; j++)
             for (int k = 0; k < net->layers[j].input_count; k++)
                 readers += net->layers[j].inputs[k] == src;
-        if (readers == 1 && net->layers[src].ops->fuse_activation(&net->layers[src], a) == 0)
+        if (readers == 1 && net->layers[src].ops->fuse_activation(&net->layers[src], a) == 0) {
             l->fused = 1;
+            l->fused_by = src;
+        }
+    }
+}
+
+/* A max pool that alone reads a conv's output (or that of an activation
+ * fused into the conv) is applied by the conv to each image's output while
+ * it is in L2: the conv's full output never goes to memory, and its
+ * gradient is rebuilt per image from the pool's (layer_conv.c). Same
+ * functions on the same values: the same bits. */
+static void fuse_pools(struct net *net)
+{
+    for (int i = 0; i < net->count; i++) {
+        struct layer *l = &net->layers[i];
+        struct maxpool_geometry g;
+        const int src = l->inputs[0];
+        if (maxpool_geometry(l, &g) < 0 || l->input_count != 1 || src < 0)
+            continue;
+        const int producer = net->layers[src].fused ? net->layers[src].fused_by : src;
+        struct layer *p = &net->layers[producer];
+        int readers = 0;
+        for (int j = src + 1; j < net->count; j++)
+            for (int k = 0; k < net->layers[j].input_count; k++)
+                readers += net->layers[j].inputs[k] == src;
+        if (readers == 1 && !p->fused && !p->pool && p->ops->fuse_pool && p->ops->fuse_pool(p, l) == 0) {
+            p->pool = l;
+            l->fused = 1;
+            l->fused_by = producer;
+        }
     }
 }
 
@@ -331,8 +385,10 @@ int net_plan(struct net *net, struct config *cfg, struct shape input, enum net_f
     if (failed)
         goto fail;
     net->classes = net->layers[net->count - 1].out.c;
-    if (fusion == NET_FUSE)
+    if (fusion == NET_FUSE) {
         fuse_activations(net);
+        fuse_pools(net);
+    }
     free(sections);
     return 0;
 fail:
@@ -467,10 +523,10 @@ void net_print_summary(const struct net *net, FILE *out)
     }
     format_count(total_flops, flops, sizeof flops);
     fprintf(out, "%-16s %-13s %-14s %10ld %12s\n", "total", "", "", total_params, flops);
-    const char *sep = "fused (applied by the layer before it, in place; the same results):";
+    const char *sep = "fused (run by an earlier layer while its output is in cache; the same results):";
     for (int i = 0; i < net->count; i++)
         if (net->layers[i].fused) {
-            fprintf(out, "%s %s into %s", sep, net->layers[i].name, net->layers[net->layers[i].inputs[0]].name);
+            fprintf(out, "%s %s into %s", sep, net->layers[i].name, net->layers[net->layers[i].fused_by].name);
             sep = ",";
         }
     if (*sep == ',')

@@ -387,8 +387,9 @@ START_TEST(test_summary)
     long total = 0;
     ck_assert_int_eq(sscanf(strstr(out, "\ntotal ") + 7, "%ld", &total), 1);
     ck_assert_int_eq(total, 620);
-    /* r1 alone reads c1: c1 applies it */
-    ck_assert_ptr_nonnull(strstr(out, "\nfused (applied by the layer before it, in place; the same results): r1 into c1\n"));
+    /* r1 alone reads c1: c1 applies it, and p1, alone reading r1, too */
+    ck_assert_ptr_nonnull(strstr(
+        out, "\nfused (run by an earlier layer while its output is in cache; the same results): r1 into c1, p1 into c1\n"));
     free(out);
 }
 END_TEST

@@ -415,6 +415,85 @@ START_TEST(test_conv_direct_matches_gemm)
 }
 END_TEST
 
+/* One training step of text's network at `threads`, built with `fusion`:
+ * its loss, and copies of the probabilities (n x 3) and every gradient
+ * (caller frees). check(net): the fusion the test expects. */
+struct step_result {
+    double loss;
+    float *probs, *grads;
+    long param_floats;
+};
+
+static struct step_result one_step(const char *text, struct shape input, int n, int threads, enum net_fusion fusion,
+                                   const uint8_t *labels, uint64_t seed, void (*check)(const struct net *net))
+{
+    struct net net;
+    struct config cfg;
+    build_test_net_as(&net, &cfg, text, input, n, threads, fusion);
+    if (check)
+        check(&net);
+    struct rng r;
+    rng_seed(&r, seed, RNG_STREAM_TEST);
+    fill_uniform(net.params, net.param_floats, &r, -0.5f, 0.5f);
+    fill_uniform(net.input_data, n * shape_size(input), &r, -1, 1);
+    struct step_result out = {net_forward(&net, n, labels, NULL, 1), NULL, NULL, net.param_floats};
+    net_backward(&net, n, labels);
+    out.grads = malloc(sizeof(float) * out.param_floats);
+    out.probs = malloc(sizeof(float) * n * 3);
+    memcpy(out.grads, net.grads, sizeof(float) * out.param_floats);
+    memcpy(out.probs, net_probabilities(&net), sizeof(float) * n * 3);
+    net_free(&net);
+    config_free(&cfg);
+    return out;
+}
+
+static void check_nothing_fused(const struct net *net)
+{
+    for (int i = 0; i < net->count; i++)
+        ck_assert_msg(!net->layers[i].fused && !net->layers[i].pool, "%s fused", net->layers[i].name);
+}
+
+/* The step fused (with check) and unfused: the same bits. */
+static void assert_fusion_same_bits(const char *text, struct shape input, int threads, uint64_t seed,
+                                    void (*check)(const struct net *net))
+{
+    const int n = 6;
+    const uint8_t labels[6] = {0, 1, 2, 2, 1, 0};
+    struct step_result a = one_step(text, input, n, threads, NET_FUSE, labels, seed, check);
+    struct step_result b = one_step(text, input, n, threads, NET_KEEP_OUTPUTS, labels, seed, check_nothing_fused);
+    ck_assert(a.loss == b.loss);
+    ck_assert_int_eq(memcmp(a.probs, b.probs, sizeof(float) * n * 3), 0);
+    ck_assert_int_eq(a.param_floats, b.param_floats);
+    for (long e = 0; e < a.param_floats; e++)
+        ck_assert_msg(a.grads[e] == b.grads[e], "%d threads, gradient %ld: fused %g, on its own %g", threads, e,
+                      a.grads[e], b.grads[e]);
+    free(a.grads);
+    free(a.probs);
+    free(b.grads);
+    free(b.probs);
+}
+
+/* Fused layers (name, the layer that runs it), and no others. */
+static void assert_fused(const struct net *net, const char *const (*fused)[2], int count)
+{
+    for (int i = 0; i < net->count; i++) {
+        const char *by = NULL;
+        for (int f = 0; f < count; f++)
+            if (strcmp(net->layers[i].name, fused[f][0]) == 0)
+                by = fused[f][1];
+        ck_assert_msg(net->layers[i].fused == (by != NULL), "%s: fused %d", net->layers[i].name,
+                      net->layers[i].fused);
+        if (by)
+            ck_assert_str_eq(net->layers[net->layers[i].fused_by].name, by);
+    }
+}
+
+static void check_activations_fused(const struct net *net)
+{
+    static const char *const fused[][2] = {{"r1", "c1"}, {"s2", "c2"}, {"l3", "c3"}, {"t1", "fc1"}, {"rf", "fc2"}};
+    assert_fused(net, fused, sizeof fused / sizeof fused[0]);
+}
+
 /* Activation layers fused into the conv or affine before them give the
  * same bits as run on their own: loss, probabilities and every gradient of
  * a training step, on the direct conv path (stride 1) and im2col + GEMM
@@ -432,47 +511,42 @@ START_TEST(test_fused_activations_same_bits)
         "[fc1]\ntype = affine\noutputs = 20\n[t1]\ntype = tanh\n"
         "[fc2]\ntype = affine\noutputs = 12\n[rf]\ntype = relu\n"
         "[fc3]\ntype = affine\noutputs = 3\n[loss]\ntype = softmax\n";
-    const struct shape input = {2, 13, 13};
-    const int n = 6;
-    const char *fused[] = {"r1", "s2", "l3", "t1", "rf"};
-    uint8_t labels[6] = {0, 1, 2, 2, 1, 0};
-    float *grads[2], *probs[2];
-    double loss[2];
-    long param_floats = 0;
-    for (int v = 0; v < 2; v++) {
-        struct net net;
-        struct config cfg;
-        build_test_net_as(&net, &cfg, text, input, n, 2, v == 0 ? NET_FUSE : NET_KEEP_OUTPUTS);
-        for (int i = 0; i < net.count; i++) {
-            int want = 0;
-            for (int f = 0; f < 5; f++)
-                want |= v == 0 && strcmp(net.layers[i].name, fused[f]) == 0;
-            ck_assert_msg(net.layers[i].fused == want, "%s: fused %d, want %d", net.layers[i].name,
-                          net.layers[i].fused, want);
-        }
-        struct rng r;
-        rng_seed(&r, 21, RNG_STREAM_TEST);
-        fill_uniform(net.params, net.param_floats, &r, -0.5f, 0.5f);
-        fill_uniform(net.input_data, n * shape_size(input), &r, -1, 1);
-        loss[v] = net_forward(&net, n, labels, NULL, 1);
-        net_backward(&net, n, labels);
-        param_floats = net.param_floats;
-        grads[v] = malloc(sizeof(float) * param_floats);
-        probs[v] = malloc(sizeof(float) * n * 3);
-        memcpy(grads[v], net.grads, sizeof(float) * param_floats);
-        memcpy(probs[v], net_probabilities(&net), sizeof(float) * n * 3);
-        net_free(&net);
-        config_free(&cfg);
-    }
-    ck_assert(loss[0] == loss[1]);
-    ck_assert_int_eq(memcmp(probs[0], probs[1], sizeof(float) * n * 3), 0);
-    for (long e = 0; e < param_floats; e++)
-        ck_assert_msg(grads[0][e] == grads[1][e], "gradient %ld: fused %g, on its own %g", e, grads[0][e],
-                      grads[1][e]);
-    for (int v = 0; v < 2; v++) {
-        free(grads[v]);
-        free(probs[v]);
-    }
+    assert_fusion_same_bits(text, (struct shape){2, 13, 13}, 2, 21, check_activations_fused);
+}
+END_TEST
+
+static void check_pools_fused(const struct net *net)
+{
+    static const char *const fused[][2] = {{"r1", "c1"}, {"p1", "c1"}, {"r2", "c2"},
+                                           {"p2", "c2"}, {"p3", "c3"}, {"s4", "c4"}};
+    assert_fused(net, fused, sizeof fused / sizeof fused[0]);
+}
+
+/* Max pools fused into the conv before them (each image pooled while in
+ * cache) give the same bits as run on their own: loss, probabilities and
+ * every gradient of a training step, at 1 and 2 threads. Fused: 2x2 after a
+ * direct conv's ReLU on an odd map (a row and a column no window covers),
+ * 3x3 windows at stride 2 with padding after an im2col conv (stride 2,
+ * windows overlap, its dx through the GEMM path), and after a 1x1 conv
+ * with no activation. Not fused: after a sigmoid (its gradient is not the
+ * pooled output's), after a grouped conv, and a conv read by two layers. */
+START_TEST(test_fused_pools_same_bits)
+{
+    const char *text =
+        "[c1]\ntype = conv\nfilters = 8\nsize = 3\npad = 1\n[r1]\ntype = relu\n[p1]\ntype = maxpool\nsize = 2\n"
+        "rounding = floor\n"
+        "[c2]\ntype = conv\nfilters = 7\nsize = 3\nstride = 2\npad = 1\nrounding = floor\n[r2]\ntype = relu\n"
+        "[p2]\ntype = maxpool\nsize = 3\nstride = 2\npad = 1\nrounding = floor\n"
+        "[c3]\ntype = conv\nfilters = 6\nsize = 1\n[p3]\ntype = maxpool\nsize = 2\nstride = 1\n"
+        "[c4]\ntype = conv\nfilters = 6\nsize = 3\npad = 1\n[s4]\ntype = sigmoid\n[p4]\ntype = maxpool\nsize = 1\n"
+        "[c5]\ntype = conv\nfilters = 6\nsize = 3\npad = 1\ngroups = 2\nactivation = relu\n"
+        "[p5]\ntype = maxpool\nsize = 1\n"
+        "[c6]\ntype = conv\nfilters = 4\nsize = 1\nactivation = relu\n[p6]\ntype = maxpool\nsize = 1\n"
+        "[g6]\ntype = globalavgpool\ninput = c6\n[gp]\ntype = globalavgpool\ninput = p6\n"
+        "[cat]\ntype = concat\ninput = gp, g6\n"
+        "[fc]\ntype = affine\noutputs = 3\n[loss]\ntype = softmax\n";
+    for (int threads = 1; threads <= 2; threads++)
+        assert_fusion_same_bits(text, (struct shape){2, 13, 13}, threads, 22, check_pools_fused);
 }
 END_TEST
 
@@ -496,6 +570,7 @@ Suite *conv_suite(void)
     tcase_add_loop_test(direct, test_conv_direct_matches_gemm, 0, 10);
     tcase_add_loop_test(direct, test_maxpool_2x2_definition, 0, 4);
     tcase_add_test(direct, test_fused_activations_same_bits);
+    tcase_add_test(direct, test_fused_pools_same_bits);
     suite_add_tcase(s, direct);
     return s;
 }

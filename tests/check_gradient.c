@@ -76,6 +76,10 @@ static const struct {
     {"[c1]\ntype = conv\nfilters = 3\nsize = 3\nstride = 2\npad = 1\nrounding = floor\n"
      "[m]\ntype = maxpool\nsize = 2\nrounding = floor\n[c2]\ntype = conv\nfilters = 2\nsize = 1\n"
      "[a]\ntype = avgpool\nsize = 2\nrounding = floor\n" HEAD, {2, 14, 14}},
+    /* a max pool fused into the conv before it, overlapping windows with
+     * padding: frozen forwards rebuild the pooled values from the arg-max */
+    {"[c1]\ntype = conv\nfilters = 3\nsize = 3\npad = 1\n[r1]\ntype = relu\n[p1]\ntype = maxpool\nsize = 3\n"
+     "stride = 2\npad = 1\n" HEAD, {2, 7, 7}},
     /* activations, standalone and fused */
     {"[c1]\ntype = conv\nfilters = 3\nsize = 3\n[a]\ntype = leaky\nslope = 0.1\n" HEAD, {2, 6, 6}},
     {"[c1]\ntype = conv\nfilters = 3\nsize = 3\n[a]\ntype = sigmoid\n" HEAD, {2, 6, 6}},
