@@ -53,6 +53,7 @@ $(B)/gemm_kernel_avx512.o: KERNEL_FLAGS := -mavx512f -mfma -mavx2
 $(B)/gemm_kernel_avx2.o:   KERNEL_FLAGS := -mavx2 -mfma
 $(B)/conv_kernel_avx512.o: KERNEL_FLAGS := -mavx512f -mfma -mavx2
 $(B)/conv_kernel_avx2.o:   KERNEL_FLAGS := -mavx2 -mfma
+$(B)/pool_kernel_avx2.o:   KERNEL_FLAGS := -mavx2
 
 # make bench BLAS=openblas|blis: the same benchmark with that library's
 # cblas_sgemm beside ours (Debian's libopenblas-dev, libblis-dev), built in
@@ -132,6 +133,7 @@ build/fuzz/gemm_kernel_avx512.o: KERNEL_FLAGS := -mavx512f -mfma -mavx2
 build/fuzz/gemm_kernel_avx2.o:   KERNEL_FLAGS := -mavx2 -mfma
 build/fuzz/conv_kernel_avx512.o: KERNEL_FLAGS := -mavx512f -mfma -mavx2
 build/fuzz/conv_kernel_avx2.o:   KERNEL_FLAGS := -mavx2 -mfma
+build/fuzz/pool_kernel_avx2.o:   KERNEL_FLAGS := -mavx2
 
 build/fuzz/%.o: src/%.c
 	mkdir -p build/fuzz

@@ -441,7 +441,7 @@ static void pool_image(struct layer *l, const struct layer_run *run, const float
 {
     struct conv_conf *c = l->conf;
     struct maxpool_geometry pg;
-    maxpool_geometry(l->pool, &pg);
+    maxpool_geometry(l->pool, run->gemm->kernel, &pg);
     const long P = (long)c->g.oh * c->g.ow, OP = (long)pg.oh * pg.ow, pooled = c->filters * OP;
     float *y = l->y + i * pooled;
     int32_t *arg = (int32_t *)l->state + i * pooled;
@@ -608,11 +608,11 @@ static void backward_images(struct layer *l, const struct layer_run *run, float 
  * commute). Applied to the pooled dy first, in place: the routed values
  * are then the bits the unfused layers give, where ReLU's gradient comes
  * after routing. */
-static void unpool_gradient(struct layer *l, int i, float *dz)
+static void unpool_gradient(struct layer *l, const struct layer_run *run, int i, float *dz)
 {
     struct conv_conf *c = l->conf;
     struct maxpool_geometry pg;
-    maxpool_geometry(l->pool, &pg);
+    maxpool_geometry(l->pool, run->gemm->kernel, &pg);
     const long P = (long)c->g.oh * c->g.ow, OP = (long)pg.oh * pg.ow, pooled = c->filters * OP;
     float *dy = l->dy + i * pooled;
     const float *y = l->y + i * pooled;
@@ -662,7 +662,7 @@ static void conv_backward(struct layer *l, const struct layer_run *run)
             float *dz = unpooled_image(l, scratch);
             float *dx_weights = dz + cache_line_floats(shape_size(l->out));
             for (int i = lo; i < hi; i++) {
-                unpool_gradient(l, i, dz);
+                unpool_gradient(l, run, i, dz);
                 backward_images(l, run, scratch, i, i + 1, dz, 0, NULL, dx_weights, &dx_packed, i == lo);
             }
         }
@@ -706,7 +706,8 @@ static int conv_fuse_pool(struct layer *l, struct layer *pool)
 {
     struct conv_conf *c = l->conf;
     struct maxpool_geometry pg;
-    if (c->groups != 1 || (c->act.kind != ACT_NONE && c->act.kind != ACT_RELU) || maxpool_geometry(pool, &pg) < 0)
+    if (c->groups != 1 || (c->act.kind != ACT_NONE && c->act.kind != ACT_RELU) ||
+        maxpool_geometry(pool, NULL, &pg) < 0)
         return -1;
     l->scratch_floats = cache_line_floats(l->scratch_floats) + unpooled_floats(l);
     return 0;

@@ -221,17 +221,19 @@ static void maxpool_2x2_backward(const float *dy, const int32_t *arg, int w, int
     }
 }
 
-static struct maxpool_geometry geometry_of(const struct pool_conf *c, struct shape in, struct shape out)
+static struct maxpool_geometry geometry_of(const struct pool_conf *c, struct shape in, struct shape out,
+                                           const struct gemm_kernel *k)
 {
-    return (struct maxpool_geometry){in.h, in.w, out.h, out.w, c->kh, c->kw, c->sh, c->sw, c->ph, c->pw};
+    return (struct maxpool_geometry){in.h, in.w, out.h, out.w, c->kh, c->kw, c->sh, c->sw, c->ph, c->pw,
+                                     k && k != &gemm_kernel_generic};
 }
 
-int maxpool_geometry(const struct layer *l, struct maxpool_geometry *g)
+int maxpool_geometry(const struct layer *l, const struct gemm_kernel *k, struct maxpool_geometry *g)
 {
     const struct pool_conf *c = l->conf;
     if (l->ops != &layer_maxpool)
         return -1;
-    *g = geometry_of(c, l->in[0], l->out);
+    *g = geometry_of(c, l->in[0], l->out, k);
     return 0;
 }
 
@@ -243,6 +245,10 @@ static int is_2x2(const struct maxpool_geometry *g)
 
 void maxpool_plane(const struct maxpool_geometry *g, const float *x, float *y, int32_t *arg)
 {
+    if (is_2x2(g) && g->avx2 && g->ow >= 8) {
+        maxpool_2x2_avx2(x, g->w, g->oh, g->ow, y, arg);
+        return;
+    }
     if (is_2x2(g)) {
         maxpool_2x2(x, g->w, g->oh, g->ow, y, arg);
         return;
@@ -276,7 +282,10 @@ void maxpool_plane_backward(const struct maxpool_geometry *g, const float *dy, c
         /* windows cover the plane but for an odd last row or column */
         if (!accumulate && (2 * g->oh != g->h || 2 * g->ow != g->w))
             memset(dx, 0, sizeof(float) * in_plane);
-        maxpool_2x2_backward(dy, arg, g->w, g->oh, g->ow, dx, accumulate);
+        if (g->avx2 && g->ow >= 8 && (!accumulate || g->ow % 8 == 0))
+            maxpool_2x2_backward_avx2(dy, arg, g->w, g->oh, g->ow, dx, accumulate);
+        else
+            maxpool_2x2_backward(dy, arg, g->w, g->oh, g->ow, dx, accumulate);
         return;
     }
     if (!accumulate)
@@ -291,7 +300,7 @@ static void pool_forward(struct layer *l, const struct layer_run *run)
     if (l->fused)
         return;  /* the conv before it pooled its own output (pool.h) */
     const struct shape in = l->in[0], out = l->out;
-    const struct maxpool_geometry g = geometry_of(c, in, out);
+    const struct maxpool_geometry g = geometry_of(c, in, out, run->gemm->kernel);
     const long planes = (long)run->n * in.c, in_plane = (long)in.h * in.w, out_plane = (long)out.h * out.w;
     const float inv_area = 1.0f / (c->kh * c->kw);
 #pragma omp parallel for num_threads(run->threads) schedule(static) if (planes * in_plane > LAYER_PARALLEL_MIN_FLOATS)
@@ -329,7 +338,7 @@ static void pool_backward(struct layer *l, const struct layer_run *run)
     if (!l->dx[0] || l->fused)
         return;
     const struct shape in = l->in[0], out = l->out;
-    const struct maxpool_geometry g = geometry_of(c, in, out);
+    const struct maxpool_geometry g = geometry_of(c, in, out, run->gemm->kernel);
     const long planes = (long)run->n * in.c, in_plane = (long)in.h * in.w, out_plane = (long)out.h * out.w;
     const float inv_area = 1.0f / (c->kh * c->kw);
 #pragma omp parallel for num_threads(run->threads) schedule(static) if (planes * in_plane > LAYER_PARALLEL_MIN_FLOATS)

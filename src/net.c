@@ -253,7 +253,7 @@ static void fuse_pools(struct net *net)
         struct layer *l = &net->layers[i];
         struct maxpool_geometry g;
         const int src = l->inputs[0];
-        if (maxpool_geometry(l, &g) < 0 || l->input_count != 1 || src < 0)
+        if (maxpool_geometry(l, NULL, &g) < 0 || l->input_count != 1 || src < 0)
             continue;
         const int producer = net->layers[src].fused ? net->layers[src].fused_by : src;
         struct layer *p = &net->layers[producer];

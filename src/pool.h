@@ -7,16 +7,19 @@
 #include <stdint.h>
 
 struct layer;
+struct gemm_kernel;
 
 /* x: (h, w) -> y, arg: (oh, ow); windows kh x kw at stride sh x sw, the
  * input padded by ph, pw (padding never wins) */
 struct maxpool_geometry {
     int h, w, oh, ow, kh, kw, sh, sw, ph, pw;
+    int avx2;   /* 2x2 windows eight at a time (the CPU has AVX2), else four (SSE2) */
 };
 
-/* A maxpool layer's geometry after its shape() is known; -1 if l is not a
- * maxpool. */
-int maxpool_geometry(const struct layer *l, struct maxpool_geometry *g);
+/* A maxpool layer's geometry after its shape() is known, its loops those
+ * that go with GEMM kernel k (avx2 and avx512: AVX2; the generic kernel
+ * keeps SSE2, so that the tests reach both); -1 if l is not a maxpool. */
+int maxpool_geometry(const struct layer *l, const struct gemm_kernel *k, struct maxpool_geometry *g);
 
 /* y = the window maxima of x, arg = where each was (an index into the
  * plane: the first largest in row-major order; a NaN never wins). */
@@ -26,5 +29,11 @@ void maxpool_plane(const struct maxpool_geometry *g, const float *x, float *y, i
  * added to dx when accumulate. */
 void maxpool_plane_backward(const struct maxpool_geometry *g, const float *dy, const int32_t *arg, float *dx,
                             int accumulate);
+
+/* pool_kernel_avx2.c: 2x2 windows at stride 2, for rows of 8 windows or
+ * more (ow >= 8); the row's last windows are computed as its last eight
+ * again, so backward with accumulate needs ow a multiple of 8. */
+void maxpool_2x2_avx2(const float *x, int w, int oh, int ow, float *y, int32_t *arg);
+void maxpool_2x2_backward_avx2(const float *dy, const int32_t *arg, int w, int oh, int ow, float *dx, int accumulate);
 
 #endif
