@@ -93,6 +93,15 @@ static int has_own_output(const struct net *net, const struct layer *l)
     return !l->fused || net->layers[l->fused_by].pool == l;
 }
 
+long net_output_floats(const struct net *net, const struct layer *l)
+{
+    if (l->pool)
+        return shape_size(l->pool->out);
+    if (!has_own_output(net, l))
+        return net_output_floats(net, &net->layers[l->fused_by]);
+    return shape_size(l->out);
+}
+
 static int allocate(struct net *net)
 {
     /* parameters, and statistics */

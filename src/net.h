@@ -48,6 +48,10 @@ int net_is_settings_section(const char *name);
  * keeps its own output, as `viz` shows a conv's maps before its activation. */
 enum net_fusion { NET_FUSE, NET_KEEP_OUTPUTS };
 
+/* Floats per image of the tensor l->y points to: l->out's, except for a
+ * conv that pools (its pool's) and a fused activation (its producer's). */
+long net_output_floats(const struct net *net, const struct layer *l);
+
 /* Errors (file:line) are recorded in cfg; returns 0 or -1. On -1 the net is
  * freed already. */
 int net_build(struct net *net, struct config *cfg, struct shape input, int batch, int threads,

@@ -224,7 +224,7 @@ static const char *first_bad_output(const struct net *net, int n)
 {
     for (int i = 0; i < net->count; i++) {
         const struct layer *l = &net->layers[i];
-        long count = n * shape_size(l->out);
+        long count = n * net_output_floats(net, l);
         for (long e = 0; e < count; e++)
             if (!isfinite(l->y[e]))
                 return l->name;

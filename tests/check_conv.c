@@ -529,6 +529,13 @@ static void check_pools_fused(const struct net *net)
     static const char *const fused[][2] = {{"r1", "c1"}, {"p1", "c1"}, {"r2", "c2"},
                                            {"p2", "c2"}, {"p3", "c3"}, {"s4", "c4"}};
     assert_fused(net, fused, sizeof fused / sizeof fused[0]);
+    /* c1, r1 and p1 share p1's output, 8 x 6 x 6 a image; c4 and s4 c4's */
+    ck_assert_str_eq(net->layers[2].name, "p1");
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(net_output_floats(net, &net->layers[i]), 8 * 6 * 6);
+    for (int i = 0; i < net->count; i++)
+        if (strcmp(net->layers[i].name, "s4") == 0)
+            ck_assert_int_eq(net_output_floats(net, &net->layers[i]), shape_size(net->layers[i - 1].out));
 }
 
 /* Max pools fused into the conv before them (each image pooled while in
