@@ -32,9 +32,11 @@ static inline void eight(const float *r0, const float *r1, int w, int oy, int ox
     gt = _mm256_cmp_ps(d, best, _CMP_GT_OQ);
     best = _mm256_blendv_ps(best, d, gt);
     where = _mm256_blendv_ps(where, _mm256_castsi256_ps(_mm256_add_epi32(i0, _mm256_add_epi32(down, one))), gt);
-    const int order = _MM_SHUFFLE(3, 1, 2, 0);
-    _mm256_storeu_ps(yr + ox, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(best), order)));
-    _mm256_storeu_ps((float *)(ar + ox), _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(where), order)));
+#define WINDOW_ORDER _MM_SHUFFLE(3, 1, 2, 0)  /* an immediate: a macro, not a const int (clang) */
+    _mm256_storeu_ps(yr + ox, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(best), WINDOW_ORDER)));
+    _mm256_storeu_ps((float *)(ar + ox),
+                     _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(where), WINDOW_ORDER)));
+#undef WINDOW_ORDER
 }
 
 void maxpool_2x2_avx2(const float *x, int w, int oh, int ow, float *y, int32_t *arg)
