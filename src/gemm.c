@@ -146,6 +146,16 @@ static enum gemm_path choose_path(const struct gemm_kernel *kr, enum gemm_trans 
         return PATH_NARROW;
     if (kr->narrow_at && ta == GEMM_T && tb == GEMM_N && n <= 16 && m >= 24)
         return PATH_NARROW_AT;
+    /* A kernel with both paths (avx2): the unpacked tiles for small C
+     * from an untransposed B and a K that repays no packing (1 thread, in
+     * one process: 100 x 100 x 4320 1.05-1.18x the packed path, its
+     * 2-thread half 50 x 100 x 4320 1.25x, 100 x 120 x 400 1.18-1.40x,
+     * 16 x 100 x 150 1.5-2.0x; TN 120 x 84 x 100 1.08-1.21x; past about
+     * 16K elements of C the packed kernel's reuse wins: 100 x 256 x 3136
+     * 0.85x, 4320 x 100 x 100 TN 0.73-0.92x, 512 squares 0.75-0.87x; at
+     * K = 25 too: 30 x 576 x 25 0.83-0.97x) */
+    if (kr->run && kr->unpacked)
+        return tb == GEMM_N && k >= 64 && m * n <= 16384 ? PATH_UNPACKED : PATH_PACKED;
     if (kr->unpacked) {
         /* With few columns of C and op(A) read along M (an affine's weight
          * gradient), C^T fills the vectors: 100 of 112 lanes, not 10 of 16. */

@@ -5,8 +5,9 @@
  * Blocked after Goto and BLIS (gemm.c): panels of A and B are packed into
  * contiguous buffers, and a register-blocked micro-kernel (gemm_kernel_*.c)
  * multiplies an MR x KC panel of A by a KC x NR panel of B (the AVX2 and
- * portable kernels). The AVX-512 kernel reads A in place and copies only a
- * transposed B (unpacked below), which measured faster at every size; it
+ * portable kernels); the AVX2 kernel multiplies small C without packing
+ * (unpacked below). The AVX-512 kernel reads A in place and copies only a
+ * transposed B (unpacked), which measured faster at every size; it
  * adds dot products for small C from a long K, for a conv's weight
  * gradient with few filters computes C^T from a copy of A^T, and for C of
  * at most 16 columns copies B with its rows in pairs (narrow). gemm.c
@@ -29,7 +30,7 @@ struct gemm_kernel {
     const char *name;   /* "avx512", "avx2", "generic" */
     int mr, nr;         /* register tile */
     int mc, kc, nc;     /* cache blocks: A block mc x kc, B block kc x nc */
-    /* The packed path (NULL in a kernel with unpacked): the micro-kernel,
+    /* The packed path (NULL in avx512, which has only unpacked): the micro-kernel,
      * and packing into its panel layout (gemm_pack.h), compiled with its
      * instruction set: A into kc x MR panels with alpha folded in, B into
      * kc x NR panels; partial panels padded with zeros. */
@@ -53,7 +54,9 @@ struct gemm_kernel {
      * r < rows, j < cols: C = out + beta C, or with transposed set,
      * C^T = out + beta C^T (C[j*ldc + r]). v is read a vector of columns at
      * a time, s an element at a time (broadcast), so either operand may be
-     * op(A): the one whose rows run along C's vector direction is v. */
+     * op(A): the one whose rows run along C's vector direction is v.
+     * A kernel that also has the packed path (avx2) is asked only for
+     * small C, untransposed (transposed == 0), with v = B. */
     void (*unpacked)(long rows, long cols, long k, float alpha, const float *s, long s_row, long s_k,
                      const float *v, long ldv, float beta, float *C, long ldc, int transposed, float *scratch);
     long unpacked_scratch;  /* floats of scratch unpacked() may use */

@@ -1,7 +1,8 @@
 /* gemm_kernel_avx2.c - AVX2 + FMA kernels: the packed path's 6 x 16
  * micro-kernel (12 accumulators, 6 rows x 2 ymm, + 2 for B + 1 broadcast
- * = 15 of the 16 ymm registers); dot products for small C from a long K
- * (dot_nt); C of at most 16 columns without packing A (narrow,
+ * = 15 of the 16 ymm registers); unpacked tiles for small C from an
+ * untransposed B (unpacked: nothing copied); dot products for small C from
+ * a long K (dot_nt); C of at most 16 columns without packing A (narrow,
  * narrow_at); and the transpose the direct conv weight gradient reads.
  * Built with -mavx2 -mfma; only called when the CPU has them. */
 #include "gemm.h"
@@ -72,6 +73,117 @@ static void kernel_6x16(long kc, const float *a, const float *b, float *c, long 
 #undef STORE
 }
 
+
+/* Unpacked tiles (gemm.h, unpacked; untransposed C only, the one gemm.c
+ * asks of a kernel with a packed path): R rows by V vectors of 8 columns,
+ * at most 12 accumulators. Per k, V vector loads from a row of v and R
+ * broadcasts from s feed R * V FMAs, straight from where the operands lie:
+ * on small C (an affine layer's forward, 100 x 100 x 4320 or 100 x 120 x
+ * 400) packing both operands cost as much as it saved the 6 x 16 kernel.
+ * The last vector is masked to the valid columns (maskload never faults on
+ * the lanes it leaves out). Each element is one FMA chain in k order within
+ * a block of K, whatever tile computes it, so the bits do not depend on
+ * how gemm() split C. */
+static inline __attribute__((always_inline)) void unpacked_tile(const int R, const int V, long k, float alpha,
+                                                               const float *s, long s_row, long s_k, const float *v,
+                                                               long ldv, __m256i last, float beta, float *C,
+                                                               long ldc)
+{
+    __m256 acc[12][3];
+    const float *row[12];
+#pragma GCC unroll 12
+    for (int r = 0; r < R; r++) {
+        row[r] = s + r * s_row;
+#pragma GCC unroll 3
+        for (int q = 0; q < V; q++)
+            acc[r][q] = _mm256_setzero_ps();
+    }
+    for (long p = 0; p < k; p++) {
+        const float *vp = v + p * ldv;
+        __m256 x[3];
+#pragma GCC unroll 3
+        for (int q = 0; q < V; q++)
+            x[q] = q < V - 1 ? _mm256_loadu_ps(vp + 8 * q) : _mm256_maskload_ps(vp + 8 * q, last);
+#pragma GCC unroll 12
+        for (int r = 0; r < R; r++) {
+            const __m256 a = _mm256_broadcast_ss(row[r] + p * s_k);
+#pragma GCC unroll 3
+            for (int q = 0; q < V; q++)
+                acc[r][q] = _mm256_fmadd_ps(a, x[q], acc[r][q]);
+        }
+    }
+    const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
+#pragma GCC unroll 12
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 3
+        for (int q = 0; q < V; q++) {
+            float *c = C + r * ldc + 8 * q;
+            __m256 out = alpha == 1.0f ? acc[r][q] : _mm256_mul_ps(va, acc[r][q]);
+            if (q < V - 1) {
+                if (beta != 0.0f)
+                    out = _mm256_fmadd_ps(vb, _mm256_loadu_ps(c), out);
+                _mm256_storeu_ps(c, out);
+            } else {
+                if (beta != 0.0f)
+                    out = _mm256_fmadd_ps(vb, _mm256_maskload_ps(c, last), out);
+                _mm256_maskstore_ps(c, last, out);
+            }
+        }
+}
+
+typedef void (*unpacked_tile_fn)(long k, float alpha, const float *s, long s_row, long s_k, const float *v, long ldv,
+                                 __m256i last, float beta, float *C, long ldc);
+
+#define TILE(R, V)                                                                                                   \
+    static void unpacked_##R##x##V(long k, float alpha, const float *s, long s_row, long s_k, const float *v,      \
+                                   long ldv, __m256i last, float beta, float *C, long ldc)                           \
+    {                                                                                                                \
+        unpacked_tile(R, V, k, alpha, s, s_row, s_k, v, ldv, last, beta, C, ldc);                                    \
+    }
+TILE(1, 1) TILE(2, 1) TILE(3, 1) TILE(4, 1) TILE(5, 1) TILE(6, 1)
+TILE(7, 1) TILE(8, 1) TILE(9, 1) TILE(10, 1) TILE(11, 1) TILE(12, 1)
+TILE(1, 2) TILE(2, 2) TILE(3, 2) TILE(4, 2) TILE(5, 2) TILE(6, 2)
+TILE(1, 3) TILE(2, 3) TILE(3, 3) TILE(4, 3)
+#undef TILE
+
+/* [R - 1][V - 1]: 4 rows of 3 vectors (7 loads for 12 FMAs), 6 of 2, 12 of 1 */
+static const unpacked_tile_fn unpacked_tiles[12][3] = {
+    {unpacked_1x1, unpacked_1x2, unpacked_1x3}, {unpacked_2x1, unpacked_2x2, unpacked_2x3},
+    {unpacked_3x1, unpacked_3x2, unpacked_3x3}, {unpacked_4x1, unpacked_4x2, unpacked_4x3},
+    {unpacked_5x1, unpacked_5x2}, {unpacked_6x1, unpacked_6x2}, {unpacked_7x1}, {unpacked_8x1},
+    {unpacked_9x1}, {unpacked_10x1}, {unpacked_11x1}, {unpacked_12x1},
+};
+
+/* K in blocks, so a strip's block (UNPACKED_KC x 24 floats, 24 KiB) stays
+ * in L1 while the row tiles go by */
+#define UNPACKED_KC 256
+
+static int unpacked_rows(int vectors)
+{
+    return vectors == 3 ? 4 : vectors == 2 ? 6 : 12;
+}
+
+static void unpacked(long rows, long cols, long k, float alpha, const float *s, long s_row, long s_k, const float *v,
+                     long ldv, float beta, float *C, long ldc, int transposed, float *scratch)
+{
+    (void)transposed;  /* always 0 here (gemm.c) */
+    (void)scratch;
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    for (long p0 = 0; p0 < k; p0 += UNPACKED_KC) {
+        const long kc = k - p0 < UNPACKED_KC ? k - p0 : UNPACKED_KC;
+        const float beta_here = p0 == 0 ? beta : 1.0f;  /* later blocks of K add on */
+        for (long j = 0; j < cols; j += 24) {
+            const long strip = cols - j < 24 ? cols - j : 24;
+            const int V = (int)((strip + 7) / 8), R0 = unpacked_rows(V);
+            const __m256i last = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(strip - 8 * (V - 1))), lane);
+            for (long i = 0; i < rows; i += R0) {
+                const int R = rows - i < R0 ? (int)(rows - i) : R0;
+                unpacked_tiles[R - 1][V - 1](kc, alpha, s + i * s_row + p0 * s_k, s_row, s_k, v + p0 * ldv + j, ldv,
+                                             last, beta_here, C + i * ldc + j, ldc);
+            }
+        }
+    }
+}
 
 /* C = alpha A B^T + beta C, K contiguous in both A (m x k) and B (n x k):
  * a conv weight gradient with few taps (dW = dy col^T, K = the pixels),
@@ -273,6 +385,6 @@ static int has_avx2(void)
 const struct gemm_kernel gemm_kernel_avx2 = {
     .name = "avx2", .mr = MR, .nr = NR, .mc = 120, .kc = 256, .nc = 3072,
     .fma_peak_loop = fma_peak_loop, .run = kernel_6x16, .pack_a = pack_a, .pack_b = pack_b, .supported = has_avx2,
-    .transpose = transpose, .dot_nt = dot_nt, .narrow = narrow, .narrow_at = narrow_at,
+    .transpose = transpose, .dot_nt = dot_nt, .unpacked = unpacked, .narrow = narrow, .narrow_at = narrow_at,
     .narrow_pack_floats = 16 * NARROW_KB,
 };

@@ -38,6 +38,11 @@ static const long shapes[][3] = {
     /* NN with up to 16 columns and 24 rows or more: B's rows in pairs
      * (avx512), two vectors or one, an odd K in the last of three blocks */
     {30, 12, 777}, {48, 8, 33}, {24, 9, 20}, {26, 1, 2},
+    /* avx2's unpacked tiles (B untransposed, K >= 64, C of at most 16K
+     * elements): edge tiles of 1-3 of 4 rows by 3 vectors, 1-5 of 6 by 2,
+     * 1-11 of 12 by 1, partial last vectors, a second block of K */
+    {11, 14, 70},  {9, 40, 80},   {8, 88, 100},  {25, 47, 300}, {23, 20, 64}, {23, 6, 90},
+    {10, 12, 64},  {14, 9, 65},
 };
 #define SHAPES (sizeof shapes / sizeof shapes[0])
 
@@ -167,10 +172,14 @@ START_TEST(test_gemm_threads_bitwise_identical)
                     gemm(&one, ta, tb, m, narrow[ki], kd, 1.0f, A, lda, B, ldb, 0.0f, C1, n);
                     gemm(&three, ta, tb, m, narrow[ki], kd, 1.0f, A, lda, B, ldb, 0.0f, C2, n);
                     ck_assert_int_eq(memcmp(C1, C2, sizeof(float) * m * n), 0);
-                    /* wide: few rows of A, split along N */
-                    gemm(&one, ta, tb, 40, n, kd, 1.0f, A, lda, B, ldb, 0.0f, C1, n);
-                    gemm(&three, ta, tb, 40, n, kd, 1.0f, A, lda, B, ldb, 0.0f, C2, n);
-                    ck_assert_int_eq(memcmp(C1, C2, sizeof(float) * 40 * n), 0);
+                    /* wide: few rows of A, split along N (at 8 rows
+                     * also avx2's unpacked tiles, whose strips of 24
+                     * columns then start where each thread's part does) */
+                    for (long rows = 8; rows <= 40; rows += 32) {
+                        gemm(&one, ta, tb, rows, n, kd, 1.0f, A, lda, B, ldb, 0.0f, C1, n);
+                        gemm(&three, ta, tb, rows, n, kd, 1.0f, A, lda, B, ldb, 0.0f, C2, n);
+                        ck_assert_int_eq(memcmp(C1, C2, sizeof(float) * rows * n), 0);
+                    }
                 }
         gemm_ctx_free(&one);
         gemm_ctx_free(&three);
@@ -197,10 +206,11 @@ START_TEST(test_gemm_operands_end_at_a_page)
          * transposed: dot products with a K % 16 tail; 23 x 10 x 7 with A
          * transposed: C^T, whose tiles store columns as C's rows; 5 x 50 x
          * 99 with B transposed: C^T from A^T; 25 x 10 x 7 and 30 x 5 x 9:
-         * B's rows copied in pairs */
-        static const long sizes[7][5] = {{13, 10, 7, 0, 0}, {13, 10, 7, 0, 1}, {4, 3, 40, 0, 1}, {23, 10, 7, 1, 0},
-                                         {5, 50, 99, 0, 1}, {25, 10, 7, 0, 0}, {30, 5, 9, 0, 0}};
-        for (int t = 0; t < 7; t++) {
+         * B's rows copied in pairs; 13 x 10 x 70: avx2's unpacked tiles, whose
+         * masked last vector reaches past B's last row and C's */
+        static const long sizes[8][5] = {{13, 10, 7, 0, 0}, {13, 10, 7, 0, 1}, {4, 3, 40, 0, 1}, {23, 10, 7, 1, 0},
+                                         {5, 50, 99, 0, 1}, {25, 10, 7, 0, 0}, {30, 5, 9, 0, 0}, {13, 10, 70, 0, 0}};
+        for (int t = 0; t < 8; t++) {
             const long m = sizes[t][0], n = sizes[t][1], k = sizes[t][2], ta = sizes[t][3], tb = sizes[t][4];
             /* B in pages 0-7 ending at a guard (page 8), C in 9-10 ending
              * at another (page 11) */
@@ -210,7 +220,7 @@ START_TEST(test_gemm_operands_end_at_a_page)
             ck_assert_int_eq(mprotect(map + 11 * page, page, PROT_NONE), 0);
             float *B = (float *)(map + 8 * page) - k * n;
             float *C = (float *)(map + 11 * page) - m * n;
-            float A[23 * 40], R[23 * 50];
+            float A[23 * 70], R[23 * 50];
             struct rng r;
             rng_seed(&r, 11, RNG_STREAM_TEST);
             fill_uniform(A, m * k, &r, -1, 1);
@@ -235,17 +245,18 @@ END_TEST
 /* An infinity in A gives an infinity in C, as the definition does, on
  * every path of every kernel: no lane may multiply it by a padding zero
  * (Inf * 0 = NaN). Shapes: 10 columns with an odd K (the avx512 pairs of
- * k, the last k alone), dot products with a K % 16 tail, unpacked tiles. */
+ * k, the last k alone), dot products with a K % 16 tail, unpacked tiles
+ * (avx512's; at K = 66 avx2's, whose last vector is masked). */
 START_TEST(test_gemm_infinity_stays_infinite)
 {
-    static const long sizes[3][5] = {{24, 10, 5, 0, 0}, {4, 3, 40, 0, 1}, {13, 40, 9, 0, 0}};
+    static const long sizes[4][5] = {{24, 10, 5, 0, 0}, {4, 3, 40, 0, 1}, {13, 40, 9, 0, 0}, {13, 20, 66, 0, 0}};
     for (int kk = 0; kk < KERNELS; kk++) {
         const struct gemm_kernel *kern = gemm_kernel_find(kernel_names[kk]);
         if (!kern)
             continue;
-        for (int t = 0; t < 3; t++) {
+        for (int t = 0; t < 4; t++) {
             const long m = sizes[t][0], n = sizes[t][1], k = sizes[t][2], tb = sizes[t][4];
-            float A[24 * 37], B[40 * 37], C[24 * 40];
+            float A[24 * 66], B[40 * 66], C[24 * 40];
             for (long i = 0; i < m * k; i++)
                 A[i] = 0.25f + (float)(i % 5) * 0.125f;
             for (long i = 0; i < k * n; i++)
