@@ -4,8 +4,9 @@
  *
  * The chunks are the AVX-512 ones (16 output pixels, in one or two
  * segments), each two 8-lane halves; but the kernel reads a zero-padded copy
- * of the image (padded = 1), so no lane needs a mask: a half is one load,
- * or two blended where the chunk's second segment starts. Masked loads
+ * of the image (padded = 1), so no lane needs a mask: a half is one load
+ * (from the segment it lies in), or two blended where the chunk's second
+ * segment starts inside it. Masked loads
  * (vmaskmovps, through a mask looked up per segment and tap) had taken
  * most of the tile's time on Zen 3.
  * With 16 ymm registers a tile holds 12 accumulators:
@@ -22,29 +23,38 @@
 /* Where chunk `index` of one image's chunks reads (in its zero-padded
  * copy) and writes; past `end`, the empty chunk. */
 struct lane_source {
-    const float *seg0, *seg1;  /* + channel and tap offset: lane 0 of each segment */
+    /* + channel and tap offset: lane 8h of half h when the half lies in
+     * one segment (segment 0's, or segment 1's if the half starts past
+     * the split); else segment 0's, with segment 1 blended in */
+    const float *half[2];
+    const float *seg1;         /* + channel and tap offset: lane 0 of segment 1 */
     __m256i second[2];         /* per half: the lanes that read segment 1 */
     long q0;                   /* output offset of lane 0 in the image's plane */
     int len;
-    int two;
+    int two;                   /* a half has lanes of both segments */
 };
 
 ALWAYS_INLINE struct lane_source lane_source(const struct conv_plan *plan, const float *xpad, long index, long end)
 {
     const struct conv_chunk *c = &plan->chunk[index < end ? index : plan->chunks];
-    struct lane_source s = {xpad + c->pbase[0], xpad + c->pbase[1], {_mm256_setzero_si256(), _mm256_setzero_si256()},
-                            c->q0, c->len, c->psplit < c->len};
+    const float *seg0 = xpad + c->pbase[0], *seg1 = xpad + c->pbase[1];
+    /* A split on a half's edge (8: rows of 24 output pixels, as in
+     * simple's and lenet5's conv1) needs no blend: each half is one load
+     * from its own segment. */
+    struct lane_source s = {{(c->psplit > 0 ? seg0 : seg1), (c->psplit > 8 ? seg0 : seg1) + 8},
+                            seg1, {_mm256_setzero_si256(), _mm256_setzero_si256()},
+                            c->q0, c->len, c->psplit < c->len && c->psplit % 8 != 0};
     const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     for (int h = 0; h < 2; h++)
         s.second[h] = _mm256_cmpgt_epi32(lane, _mm256_set1_epi32(c->psplit - 8 * h - 1));
     return s;
 }
 
-/* Lanes [8*half, 8*half + 8) of row `tap` of col for the chunk; TWO: the
- * chunk may have a second segment, blended in. */
+/* Lanes [8*half, 8*half + 8) of row `tap` of col for the chunk; TWO: a
+ * half may straddle the split, segment 1 blended in. */
 ALWAYS_INLINE __m256 load_half(const int TWO, const struct lane_source *s, long offset, int half)
 {
-    const __m256 v = _mm256_loadu_ps(s->seg0 + offset + 8 * half);
+    const __m256 v = _mm256_loadu_ps(s->half[half] + offset);
     if (!TWO)
         return v;
     return _mm256_blendv_ps(v, _mm256_loadu_ps(s->seg1 + offset + 8 * half), _mm256_castsi256_ps(s->second[half]));
