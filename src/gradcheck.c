@@ -51,8 +51,13 @@ double gradcheck_run(struct net *net, int n, const uint8_t *labels, int per_tens
             struct param *p = &l->params[pi];
             if (!p->trainable)
                 continue;
-            long stride = p->size / per_tensor + 1;
-            for (long e = 0; e < p->size; e += stride) {
+            /* per_tensor entries (all of a smaller tensor), spread: the
+             * k-th is k strides in plus k % stride, so they do not all
+             * fall on the same position of a window (with stride 2 and a
+             * window 2 wide, even entries alone would check one column of
+             * taps) */
+            const long stride = (p->size + per_tensor - 1) / per_tensor;
+            for (long k = 0, e = 0; (e = k * stride + k % stride) < p->size; k++) {
                 double numerical = (4 * quotient(net, n, labels, p->data + e, GRADCHECK_STEP / 2) -
                                     quotient(net, n, labels, p->data + e, GRADCHECK_STEP)) / 3;
                 double a = analytic[p->data - net->params + e];
