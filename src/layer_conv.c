@@ -140,6 +140,16 @@ static long shifted_wgrad_k(const struct conv_geometry *g)
 }
 
 
+/* The inside of one image's zero-padded copy (wgrad_xpad_floats), the
+ * border left as it is. */
+static void copy_into_padded(const struct conv_geometry *g, const float *x, float *xpad)
+{
+    const long wp = g->w + 2 * g->pw, plane = (long)(g->h + 2 * g->ph) * wp, HW = (long)g->h * g->w;
+    for (int ch = 0; ch < g->c; ch++)
+        for (int r = 0; r < g->h; r++)
+            memcpy(xpad + ch * plane + (r + g->ph) * wp + g->pw, x + ch * HW + (long)r * g->w, sizeof(float) * g->w);
+}
+
 static int conv_shape(struct layer *l, char *err, size_t errlen)
 {
     struct conv_conf *c = l->conf;
@@ -596,10 +606,7 @@ static void backward_images(struct layer *l, const struct layer_run *run, float 
             memset(xpad, 0, sizeof(float) * wgrad_xpad_floats(g));
         for (int i = lo; i < hi; i++) {
             const float *x = l->x[0] + i * in_size;
-            for (int ch = 0; ch < g->c; ch++)
-                for (int r = 0; r < g->h; r++)
-                    memcpy(xpad + ch * wg.plane + (r + g->ph) * wg.wp + g->pw, x + ch * HW + (long)r * g->w,
-                           sizeof(float) * g->w);
+            copy_into_padded(g, x, xpad);
             run->gemm->kernel->transpose(dy + i * dy_stride, P, F, P, dyt, Fpad);
             dk->weight_gradient(&wg, xpad, dyt, Fpad, dweight);
         }
@@ -614,10 +621,7 @@ static void backward_images(struct layer *l, const struct layer_run *run, float 
             memset(xpad, 0, sizeof(float) * (cache_line_floats(wgrad_xpad_floats(g)) + F * L));
         for (int i = lo; i < hi; i++) {
             const float *x = l->x[0] + i * in_size, *dyi = dy + i * dy_stride;
-            for (int ch = 0; ch < g->c; ch++)
-                for (int r = 0; r < g->h; r++)
-                    memcpy(xpad + ch * wg.plane + (r + g->ph) * wp + g->pw, x + ch * HW + (long)r * g->w,
-                           sizeof(float) * g->w);
+            copy_into_padded(g, x, xpad);
             for (int f = 0; f < F; f++)
                 for (int r = 0; r < g->oh; r++)
                     memcpy(dy_spread + f * L + r * wp, dyi + f * P + (long)r * g->ow, sizeof(float) * g->ow);
