@@ -139,7 +139,6 @@ static long shifted_wgrad_k(const struct conv_geometry *g)
     return (long)(g->oh - 1) * (g->w + 2 * g->pw) + g->ow;
 }
 
-
 /* The inside of one image's zero-padded copy (wgrad_xpad_floats), the
  * border left as it is. */
 static void copy_into_padded(const struct conv_geometry *g, const float *x, float *xpad)
