@@ -6,7 +6,7 @@
 
 _cnnctl_settings_keys() {
     case $1 in
-    data) echo "dir train_images train_labels test_images test_labels validation classes" ;;
+    data) echo "dir train_images train_labels test_images test_labels shape validation classes" ;;
     train) echo "epochs iterations batch optimizer lr weight_decay momentum beta1 beta2 eps decay schedule" \
         "step_size gamma lr_min warmup seed threads log log_every checkpoint checkpoint_every keep best on_nan" ;;
     net) echo "init" ;;
@@ -30,7 +30,7 @@ _cnnctl() {
     verb=${COMP_WORDS[1]}
     local opts
     case $verb in
-    train) opts="--set --resume --threads --quiet --help" ;;
+    train) opts="--set --resume --threads --force --quiet --help" ;;
     eval) opts="--images --labels --json --confusion --predictions --threads --help" ;;
     summary) opts="--set --help" ;;
     gradcheck) opts="--set --images --entries --threads --help" ;;

@@ -213,8 +213,11 @@ static int load_net(const char *path, struct net *net, int batch, int threads, s
     struct settings st;
     int rc = settings_read(&st, cfg, "bench");
     struct optim_config oc = st.optim;
+    /* [data] shape, or MNIST's (bench needs no data) */
+    struct shape input = st.shape_c ? (struct shape){st.shape_c, st.shape_h, st.shape_w} : (struct shape){1, 28, 28};
     settings_free(&st);
-    if (rc < 0 || net_build(net, cfg, (struct shape){1, 28, 28}, batch, threads, NET_FUSE) < 0) {
+    if (rc < 0 || net_build(net, cfg, input, batch, threads, NET_FUSE) < 0) {
+        config_sort_errors(cfg);
         for (int i = 0; i < cfg->error_count; i++)
             fprintf(stderr, "cnnctl: %s\n", cfg->errors[i]);
         return -1;

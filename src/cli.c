@@ -8,8 +8,10 @@
 #include "eval.h"
 #include "fileio.h"
 #include "gradcheck.h"
+#include "model.h"
 #include "net.h"
 #include "rng.h"
+#include "runlock.h"
 #include "settings.h"
 #include "train.h"
 
@@ -23,18 +25,21 @@
 #include <unistd.h>
 
 static const char train_usage[] =
-    "Usage: cnnctl train CONFIG [--set SECTION.KEY=VALUE]... [--threads N] [--quiet]\n"
+    "Usage: cnnctl train CONFIG [--set SECTION.KEY=VALUE]... [--threads N] [--force] [--quiet]\n"
     "       cnnctl train [CONFIG] --resume CHECKPOINT [--set ...] [--threads N] [--quiet]\n"
     "Train the network that CONFIG describes on its [data], writing the log\n"
     "CSV and checkpoints named in [train] (default runs/NAME/log.csv and\n"
     "runs/NAME/model.ckpt, NAME being CONFIG's base name). With --resume, go on\n"
     "from a checkpoint exactly where it was written, with its own config unless\n"
     "CONFIG is given. SIGINT or SIGTERM: finish the step, write a checkpoint,\n"
-    "exit 130 or 143.\n"
+    "exit 130 or 143. A run locks its files (a second run on them is refused)\n"
+    "and does not start afresh over an existing checkpoint without --force.\n"
     "\n"
     "  -s, --set SECTION.KEY=VALUE  override a config key (repeatable)\n"
     "  -r, --resume CHECKPOINT      continue the run that wrote CHECKPOINT\n"
-    "  -t, --threads N              threads (default: [train] threads, else every CPU)\n"
+    "  -t, --threads N              threads (default: [train] threads, else every CPU;\n"
+    "                               at most the CPUs this process may use)\n"
+    "  -f, --force                  start afresh even where a checkpoint is (replacing it)\n"
     "  -q, --quiet                  print only errors and the final result\n"
     "  -h, --help                   show this help\n";
 
@@ -57,7 +62,7 @@ static const char summary_usage[] =
     "Usage: cnnctl summary CONFIG [--set SECTION.KEY=VALUE]...\n"
     "Print each layer of CONFIG's network: name, type, output shape (C x H x W),\n"
     "parameters and forward FLOPs per image; then the totals. The input shape\n"
-    "comes from the header of the training images.\n"
+    "is [data] shape, or (without it) read from the training images' header.\n"
     "\n"
     "  -s, --set SECTION.KEY=VALUE  override a config key (repeatable)\n"
     "  -h, --help                   show this help\n";
@@ -89,15 +94,25 @@ static void run_name_of(const char *path, char *out, size_t len)
         *dot = 0;
 }
 
-/* What train and summary share: the config with overrides, its settings. */
+/* What the verbs that read a config share: the config with its overrides,
+ * its settings, the input shape and the network. */
 struct prepared {
     struct config cfg;
     struct settings st;
+    struct shape input;
+    struct net net;
 };
 
-/* From the file at path, or (path NULL) from a checkpoint's embedded text. */
+/* Everything a config can get wrong, found in one run and printed at once
+ * in file order: loads the config (the file at path, or with path NULL the
+ * checkpoint's embedded text), applies the overrides, reads [data] and
+ * [train], finds the input shape, plans the net (shapes only: the verb
+ * allocates it for its batch), checks the class names and reports unknown
+ * keys. Notes
+ * (keys an override made meaningless) go to stderr unless quiet. 0, or -1
+ * with the errors printed. */
 static int prepare(struct prepared *p, const char *path, const struct ckpt *embedded, const char *ckpt_path,
-                   char **sets, int set_count)
+                   char **sets, int set_count, int quiet)
 {
     memset(p, 0, sizeof *p);
     char run_name[256];
@@ -111,10 +126,29 @@ static int prepare(struct prepared *p, const char *path, const struct ckpt *embe
         run_name_of(ckpt_path, run_name, sizeof run_name);
         failed = config_load_text(&p->cfg, label, ".", embedded->config, embedded->config_len) < 0;
     }
-    for (int i = 0; i < set_count && !failed; i++)
+    if (failed) {   /* a line inih cannot read: what follows it means nothing */
+        print_config_errors(&p->cfg);
+        return -1;
+    }
+    for (int i = 0; i < set_count; i++)
         config_set(&p->cfg, sets[i]);
-    if (!failed)
-        settings_read(&p->st, &p->cfg, run_name);
+    settings_read(&p->st, &p->cfg, run_name);
+    char err[1024] = "";
+    int c, h, w;
+    if (settings_input_shape(&p->st, &c, &h, &w, err, sizeof err) < 0) {
+        /* the data's path may be wrong because of an error already found */
+        if (p->cfg.error_count)
+            print_config_errors(&p->cfg);
+        else
+            fprintf(stderr, "cnnctl: %s\n", err);
+        return -1;
+    }
+    p->input = (struct shape){c, h, w};
+    if (net_plan(&p->net, &p->cfg, p->input, NET_FUSE) == 0)
+        settings_check_classes(&p->st, &p->cfg, p->net.classes);
+    config_check_unused(&p->cfg);
+    if (!quiet)
+        print_config_notes(&p->cfg);
     if (p->cfg.error_count) {
         print_config_errors(&p->cfg);
         return -1;
@@ -124,24 +158,27 @@ static int prepare(struct prepared *p, const char *path, const struct ckpt *embe
 
 static void prepared_free(struct prepared *p)
 {
+    net_free(&p->net);
     settings_free(&p->st);
     config_free(&p->cfg);
 }
 
-/* Build the net (batch 0: shapes only, no memory), check the class names
- * against it and reject unknown keys; errors printed. */
-static int build_net(struct net *net, struct config *cfg, const struct settings *st, struct shape input, int batch,
-                     int threads)
+/* Images of the shape the network takes? 0, or -1 with err. */
+static int check_data_shape(const struct dataset *d, struct shape input, const char *path, char *err, size_t errlen)
 {
-    if ((batch ? net_build(net, cfg, input, batch, threads, NET_FUSE) : net_plan(net, cfg, input, NET_FUSE)) < 0) {
-        print_config_errors(cfg);
-        return -1;
-    }
-    settings_check_classes(st, cfg, net->classes);
-    config_check_unused(cfg);
-    if (cfg->error_count) {
-        print_config_errors(cfg);
-        net_free(net);
+    if (d->shape.c == input.c && d->shape.h == input.h && d->shape.w == input.w)
+        return 0;
+    snprintf(err, errlen, "%s: holds %d x %d x %d images, but the network takes %d x %d x %d ([data] shape)", path,
+             d->shape.c, d->shape.h, d->shape.w, input.c, input.h, input.w);
+    return -1;
+}
+
+/* The planned net allocated for batch images on threads threads; 0, or -1
+ * with the error printed. */
+static int allocate_net(struct prepared *p, int batch, int threads)
+{
+    if (net_allocate(&p->net, &p->cfg, batch, threads) < 0) {
+        print_config_errors(&p->cfg);
         return -1;
     }
     return 0;
@@ -163,20 +200,74 @@ static void pin_path(struct config *cfg, const char *section, const char *key, c
     config_put(cfg, config_section(cfg, section), key, value);
 }
 
+/* More threads than CPUs only wait for each other (1000 on 2 CPUs ran 35
+ * times as long): capped, with a note. CNNCTL_OVERSUBSCRIBE=1 keeps the
+ * count as asked (the tests use it to run 3 threads on 2 CPUs). */
+static int cap_threads(int threads, int quiet)
+{
+    int cpus = settings_cpu_count();
+    const char *keep = getenv("CNNCTL_OVERSUBSCRIBE");
+    if (threads <= cpus || (keep && strcmp(keep, "1") == 0))
+        return threads;
+    if (!quiet)
+        fprintf(stderr, "cnnctl: note: %d threads asked for, but this process may use %d CPUs; using %d\n", threads,
+                cpus, cpus);
+    return cpus;
+}
+
+/* A checkpoint (or best checkpoint) where this run would start afresh:
+ * 1 with err saying what to do. */
+static int finished_run_there(const struct settings *st, char *err, size_t errlen)
+{
+    const char *done[2] = {st->checkpoint_path, st->best_path};
+    for (int i = 0; i < 2; i++)
+        if (done[i] && access(done[i], F_OK) == 0) {
+            snprintf(err, errlen, "%s: exists (the model of an earlier run); continue that run with "
+                     "'cnnctl train --resume %s', or start over and replace it with --force", done[i],
+                     st->checkpoint_path);
+            return 1;
+        }
+    return 0;
+}
+
+/* Locks the run's log, checkpoint and best checkpoint (rank 0 writes them;
+ * the other ranks learn its verdict), and refuses to start afresh over a
+ * checkpoint that is there: that is a finished or stopped run. */
+static int claim_run_files(const struct settings *st, struct run_lock locks[3], const char *resume, int force,
+                           char *err, size_t errlen)
+{
+    int failed = 0;
+    if (dist_rank() == 0) {
+        const char *paths[3] = {st->checkpoint_path, st->log_path, st->best_path};
+        for (int i = 0; i < 3 && !failed; i++)
+            if (paths[i] && paths[i][0] && run_lock_acquire(&locks[i], paths[i], err, errlen) < 0)
+                failed = 1;
+        if (!failed && !resume && !force && finished_run_there(st, err, errlen))
+            failed = 1;
+    }
+    if (dist_size() > 1 && dist_max_int(failed) && !failed) {
+        snprintf(err, errlen, "rank 0 could not claim the run's files");
+        failed = 1;
+    }
+    return failed ? -1 : 0;
+}
+
 int cmd_train(int argc, char **argv)
 {
     struct option options[] = {set_option,
                                {"resume", required_argument, NULL, 'r'},
                                {"threads", required_argument, NULL, 't'},
                                {"quiet", no_argument, NULL, 'q'},
+                               {"force", no_argument, NULL, 'f'},
                                {"help", no_argument, NULL, 'h'},
                                {0}};
     char **sets = calloc(argc, sizeof *sets);
     const char *resume = NULL;
-    int set_count = 0, threads = 0, quiet = 0, c;
+    int set_count = 0, threads = 0, quiet = 0, force = 0, c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "s:r:t:qh", options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "s:r:t:qfh", options, NULL)) != -1) {
         switch (c) {
+        case 'f': force = 1; break;
         case 's': sets[set_count++] = optarg; break;
         case 'r': resume = optarg; break;
         case 't':
@@ -207,7 +298,7 @@ int cmd_train(int argc, char **argv)
         }
     }
     struct prepared p;
-    int rc = prepare(&p, config_path, &ck, resume, sets, set_count);
+    int rc = prepare(&p, config_path, &ck, resume, sets, set_count, quiet);
     free(sets);
     if (rc < 0) {
         prepared_free(&p);
@@ -215,21 +306,17 @@ int cmd_train(int argc, char **argv)
         return EXIT_INPUT;
     }
     struct settings *st = &p.st;
+    struct net *net = &p.net;
     if (!threads)
         threads = st->threads ? (int)st->threads : settings_cpu_count();
+    threads = cap_threads(threads, quiet);
 
     struct idx_images train_im = {0}, test_im = {0};
     struct idx_labels train_lb = {0}, test_lb = {0};
     struct dataset all = {0}, test = {0};
-    struct net net = {0};
     struct optimizer opt = {0};
+    struct run_lock locks[3] = {{-1, NULL}, {-1, NULL}, {-1, NULL}};
     int status = EXIT_INPUT;
-    /* The whole config first (the input shape is in the images' header),
-     * then the data. */
-    struct idx_images header;
-    if (idx_read_image_header(st->train_images, &header, err, sizeof err) < 0)
-        goto fail;
-    struct shape input = {1, (int)header.rows, (int)header.cols};
     /* MPI: every rank takes batch / ranks images of each step */
     const int ranks = dist_size();
     if (st->batch % ranks != 0) {
@@ -240,13 +327,24 @@ int cmd_train(int argc, char **argv)
         print_config_errors(&p.cfg);
         goto fail_printed;
     }
-    if (build_net(&net, &p.cfg, st, input, (int)(st->batch / ranks), threads) < 0)
+    /* Fail fast on a finished run's checkpoint (checked again under the
+     * lock, just before training, when the folder may be made). */
+    if (!resume && !force && dist_rank() == 0 && finished_run_there(st, err, sizeof err))
+        goto fail;
+    if (allocate_net(&p, (int)(st->batch / ranks), threads) < 0)
         goto fail_printed;
     if (dataset_load(st->train_images, st->train_labels, &train_im, &train_lb, &all, err, sizeof err) < 0)
         goto fail;
     if (st->test_images &&
         dataset_load(st->test_images, st->test_labels, &test_im, &test_lb, &test, err, sizeof err) < 0)
         goto fail;
+    if (all.shape.c != p.input.c || all.shape.h != p.input.h || all.shape.w != p.input.w) {
+        struct config_section *data = config_section(&p.cfg, "data");
+        config_error(&p.cfg, data, config_find(data, "shape"), "%dx%dx%d, but %s holds %d x %d x %d images",
+                     p.input.c, p.input.h, p.input.w, st->train_images, all.shape.c, all.shape.h, all.shape.w);
+        print_config_errors(&p.cfg);
+        goto fail_printed;
+    }
     if (test.count && (test.shape.h != all.shape.h || test.shape.w != all.shape.w)) {
         snprintf(err, sizeof err, "%s: images are %dx%d, the training images %dx%d", st->test_images, test.shape.h,
                  test.shape.w, all.shape.h, all.shape.w);
@@ -259,17 +357,17 @@ int cmd_train(int argc, char **argv)
         print_config_errors(&p.cfg);
         goto fail_printed;
     }
-    if (dataset_check_labels(&all, st->train_labels, net.classes, err, sizeof err) < 0 ||
-        (test.count && dataset_check_labels(&test, st->test_labels, net.classes, err, sizeof err) < 0))
+    if (dataset_check_labels(&all, st->train_labels, net->classes, err, sizeof err) < 0 ||
+        (test.count && dataset_check_labels(&test, st->test_labels, net->classes, err, sizeof err) < 0))
         goto fail;
     int n_train = all.count - (int)st->validation;
-    if (optim_init(&opt, &st->optim, net.param_floats) < 0) {
+    if (optim_init(&opt, &st->optim, net->param_floats) < 0) {
         snprintf(err, sizeof err, "out of memory for the optimizer's state");
         status = EXIT_RUNTIME;
         goto fail;
     }
     if (resume) {
-        if (ckpt_load_params(&ck, &net, resume, err, sizeof err) < 0 ||
+        if (ckpt_load_params(&ck, net, resume, err, sizeof err) < 0 ||
             ckpt_load_optimizer(&ck, &opt, resume, err, sizeof err) < 0)
             goto fail;
         if (ck.state.batch_in_epoch > (uint64_t)(n_train + st->batch - 1) / st->batch) {
@@ -279,14 +377,23 @@ int cmd_train(int argc, char **argv)
         }
     }
 
-    /* The checkpoint's config must work from any folder: pin the paths. */
+    /* The checkpoint's config must work from any folder and without the
+     * data: pin the paths, and state the input shape. */
     char absolute[PATH_MAX];
+    struct config_section *data = config_section(&p.cfg, "data");
     if (realpath(st->data_dir, absolute))
-        config_put(&p.cfg, config_section(&p.cfg, "data"), "dir", absolute);
+        config_put(&p.cfg, data, "dir", absolute);
+    char shape[64];
+    snprintf(shape, sizeof shape, "%dx%dx%d", p.input.c, p.input.h, p.input.w);
+    config_put(&p.cfg, data, "shape", shape);
     pin_path(&p.cfg, "train", "log", st->log_path);
     pin_path(&p.cfg, "train", "checkpoint", st->checkpoint_path);
 
-    struct train_job job = {&p.cfg, st, &net, &opt, dataset_slice(&all, 0, n_train),
+    /* This run's files: no other run may write them while it trains, and a
+     * finished run's checkpoint is not replaced unless asked to. */
+    if (claim_run_files(st, locks, resume, force, err, sizeof err) < 0)
+        goto fail;
+    struct train_job job = {&p.cfg, st, net, &opt, dataset_slice(&all, 0, n_train),
                             dataset_slice(&all, n_train, (int)st->validation), test, quiet || dist_rank() != 0, -1,
                             resume ? &ck.state : NULL, resume ? &ck.stats : NULL};
     status = train_run(&job, err, sizeof err);
@@ -297,7 +404,8 @@ fail:
     fprintf(stderr, "cnnctl: %s\n", err);
 fail_printed:
 done:
-    net_free(&net);
+    for (int i = 0; i < 3; i++)
+        run_lock_release(&locks[i]);
     optim_free(&opt);
     idx_images_free(&train_im);
     idx_labels_free(&train_lb);
@@ -326,29 +434,12 @@ int cmd_summary(int argc, char **argv)
         return usage_error("summary", "%s", optind == argc ? "missing CONFIG" : "more than one CONFIG");
     }
     struct prepared p;
-    int rc = prepare(&p, argv[optind], NULL, NULL, sets, set_count);
+    int rc = prepare(&p, argv[optind], NULL, NULL, sets, set_count, 0);
     free(sets);
-    if (rc < 0) {
-        prepared_free(&p);
-        return EXIT_INPUT;
-    }
-    char err[1024];
-    struct idx_images header;
-    if (idx_read_image_header(p.st.train_images, &header, err, sizeof err) < 0) {
-        fprintf(stderr, "cnnctl: %s\n", err);
-        prepared_free(&p);
-        return EXIT_INPUT;
-    }
-    struct net net;
-    struct shape input = {1, (int)header.rows, (int)header.cols};
-    if (build_net(&net, &p.cfg, &p.st, input, 0, 1) < 0) {
-        prepared_free(&p);
-        return EXIT_INPUT;
-    }
-    net_print_summary(&net, stdout);
-    net_free(&net);
+    if (rc == 0)
+        net_print_summary(&p.net, stdout);
     prepared_free(&p);
-    return EXIT_OK;
+    return rc < 0 ? EXIT_INPUT : EXIT_OK;
 }
 
 int cmd_eval(int argc, char **argv)
@@ -387,41 +478,33 @@ int cmd_eval(int argc, char **argv)
     if (!threads)
         threads = settings_cpu_count();
 
+    threads = cap_threads(threads, 0);
+
     char err[1024] = "";
-    struct ckpt ck;
-    if (ckpt_read(path, &ck, err, sizeof err) < 0) {
+    struct model m;
+    if (model_load(&m, path, 0, threads, NET_FUSE, err, sizeof err) < 0) {
         fprintf(stderr, "cnnctl: %s\n", err);
         return EXIT_INPUT;
     }
-    struct config cfg;
-    struct settings st = {0};
-    char label[PATH_MAX + 32];
-    snprintf(label, sizeof label, "%s (embedded config)", path);
+    const struct settings *st = &m.st;
+    struct net *net = &m.net;
     int status = EXIT_INPUT;
     struct idx_images im = {0};
     struct idx_labels lb = {0};
     struct dataset data = {0};
-    struct net net = {0};
     struct atomic_file out = {0};
     long *matrix = NULL;
-    if (config_load_text(&cfg, label, ".", ck.config, ck.config_len) < 0 || settings_read(&st, &cfg, "eval") < 0) {
-        print_config_errors(&cfg);
-        goto done;
-    }
     if (!images) {
-        if (!st.test_images) {
+        if (!st->test_images) {
             fprintf(stderr, "cnnctl: %s: the embedded config has no test set; give --images and --labels\n", path);
             goto done;
         }
-        images = st.test_images;
-        labels = st.test_labels;
+        images = st->test_images;
+        labels = st->test_labels;
     }
-    if (dataset_load(images, labels, &im, &lb, &data, err, sizeof err) < 0)
-        goto fail;
-    if (build_net(&net, &cfg, &st, data.shape, (int)st.batch, threads) < 0)
-        goto done;
-    if (ckpt_load_params(&ck, &net, path, err, sizeof err) < 0 ||
-        dataset_check_labels(&data, labels, net.classes, err, sizeof err) < 0)
+    if (dataset_load(images, labels, &im, &lb, &data, err, sizeof err) < 0 ||
+        check_data_shape(&data, net->input, images, err, sizeof err) < 0 ||
+        dataset_check_labels(&data, labels, net->classes, err, sizeof err) < 0)
         goto fail;
     if (predictions && atomic_open(&out, predictions, err, sizeof err) < 0) {
         status = EXIT_RUNTIME;
@@ -429,17 +512,17 @@ int cmd_eval(int argc, char **argv)
     }
     if (out.f) {
         fprintf(out.f, "index,label,predicted");
-        for (int k = 0; k < net.classes; k++)
+        for (int k = 0; k < net->classes; k++)
             fprintf(out.f, ",p%d", k);
         fputc('\n', out.f);
     }
     struct eval_result r;
-    if (confusion && !(matrix = calloc((size_t)net.classes * net.classes, sizeof *matrix))) {
+    if (confusion && !(matrix = calloc((size_t)net->classes * net->classes, sizeof *matrix))) {
         snprintf(err, sizeof err, "out of memory");
         status = EXIT_RUNTIME;
         goto fail;
     }
-    evaluate(&net, &data, &r, out.f, matrix);
+    evaluate(net, &data, &r, out.f, matrix);
     if (out.f && atomic_commit(&out, err, sizeof err) < 0) {
         status = EXIT_RUNTIME;
         goto fail;
@@ -452,19 +535,19 @@ int cmd_eval(int argc, char **argv)
         json_string(stdout, images);
         if (matrix) {
             printf(", \"classes\": [");
-            for (int k = 0; k < net.classes; k++) {
+            for (int k = 0; k < net->classes; k++) {
                 if (k)
                     printf(", ");
-                if (st.class_count)
-                    json_string(stdout, st.class_names[k]);
+                if (st->class_count)
+                    json_string(stdout, st->class_names[k]);
                 else
                     printf("\"%d\"", k);
             }
             printf("], \"confusion\": [");
-            for (int k = 0; k < net.classes; k++) {
+            for (int k = 0; k < net->classes; k++) {
                 printf(k ? ", [" : "[");
-                for (int j = 0; j < net.classes; j++)
-                    printf(j ? ", %ld" : "%ld", matrix[k * net.classes + j]);
+                for (int j = 0; j < net->classes; j++)
+                    printf(j ? ", %ld" : "%ld", matrix[k * net->classes + j]);
                 printf("]");
             }
             printf("]");
@@ -473,7 +556,7 @@ int cmd_eval(int argc, char **argv)
     } else {
         printf("accuracy %.4f  loss %.4f  count %d  correct %d\n", r.accuracy, r.loss, r.count, r.correct);
         if (matrix)
-            print_confusion(stdout, matrix, net.classes, st.class_count ? st.class_names : NULL);
+            print_confusion(stdout, matrix, net->classes, st->class_count ? st->class_names : NULL);
     }
     status = EXIT_OK;
     goto done;
@@ -483,12 +566,9 @@ done:
     if (out.f)
         atomic_abort(&out);
     free(matrix);
-    net_free(&net);
     idx_images_free(&im);
     idx_labels_free(&lb);
-    settings_free(&st);
-    config_free(&cfg);
-    ckpt_free(&ck);
+    model_free(&m);
     return status;
 }
 
@@ -534,7 +614,7 @@ int cmd_gradcheck(int argc, char **argv)
         return usage_error("gradcheck", "%s", optind == argc ? "missing CONFIG" : "more than one CONFIG");
     }
     struct prepared p;
-    int rc = prepare(&p, argv[optind], NULL, NULL, sets, set_count);
+    int rc = prepare(&p, argv[optind], NULL, NULL, sets, set_count, 0);
     free(sets);
     if (rc < 0) {
         prepared_free(&p);
@@ -545,18 +625,17 @@ int cmd_gradcheck(int argc, char **argv)
     struct idx_images im = {0};
     struct idx_labels lb = {0};
     struct dataset all = {0};
-    struct net net = {0};
+    struct net *net = &p.net;
     uint32_t *order = NULL;
     uint8_t *labels = NULL;
     struct gradcheck_layer *result = NULL;
-    struct idx_images header;
-    if (idx_read_image_header(p.st.train_images, &header, err, sizeof err) < 0)
-        goto fail;
-    struct shape input = {1, (int)header.rows, (int)header.cols};
-    if (build_net(&net, &p.cfg, &p.st, input, (int)images, threads) < 0)
+    threads = cap_threads(threads, 0);
+    if (allocate_net(&p, (int)images, threads) < 0)
         goto done;
     if (dataset_load(p.st.train_images, p.st.train_labels, &im, &lb, &all, err, sizeof err) < 0 ||
-        dataset_check_labels(&all, p.st.train_labels, net.classes, err, sizeof err) < 0)
+        dataset_check_labels(&all, p.st.train_labels, net->classes, err, sizeof err) < 0)
+        goto fail;
+    if (check_data_shape(&all, p.input, p.st.train_images, err, sizeof err) < 0)
         goto fail;
     if (all.count < images) {
         snprintf(err, sizeof err, "%s: has %d images, fewer than --images %ld", p.st.train_images, all.count, images);
@@ -564,7 +643,7 @@ int cmd_gradcheck(int argc, char **argv)
     }
     order = malloc(sizeof *order * images);
     labels = malloc(images);
-    result = calloc(net.count, sizeof *result);
+    result = calloc(net->count, sizeof *result);
     if (!order || !labels || !result) {
         snprintf(err, sizeof err, "out of memory");
         status = EXIT_RUNTIME;
@@ -572,11 +651,11 @@ int cmd_gradcheck(int argc, char **argv)
     }
     for (int i = 0; i < images; i++)
         order[i] = (uint32_t)i;
-    dataset_batch(&all, order, 0, (int)images, net.input_data, labels);
-    net_init_params(&net, p.st.seed);
-    net.seed = p.st.seed;
-    net.step = 0;
-    double worst = gradcheck_run(&net, (int)images, labels, (int)entries, result);
+    dataset_batch(&all, order, 0, (int)images, net->input_data, labels);
+    net_init_params(net, p.st.seed);
+    net->seed = p.st.seed;
+    net->step = 0;
+    double worst = gradcheck_run(net, (int)images, labels, (int)entries, result);
     if (worst < 0) {
         snprintf(err, sizeof err, "out of memory");
         status = EXIT_RUNTIME;
@@ -584,13 +663,13 @@ int cmd_gradcheck(int argc, char **argv)
     }
     printf("%-16s %-13s %8s %11s  %s\n", "layer", "type", "checked", "worst error", "where");
     int over = 0;
-    for (int i = 0; i < net.count; i++) {
+    for (int i = 0; i < net->count; i++) {
         const struct gradcheck_layer *g = &result[i];
         if (!g->checked)
             continue;
         int bad = g->worst > GRADCHECK_TOLERANCE;
         over += bad;
-        printf("%-16s %-13s %8ld %11.2e  %s%s\n", net.layers[i].name, net.layers[i].ops->type, g->checked, g->worst,
+        printf("%-16s %-13s %8ld %11.2e  %s%s\n", net->layers[i].name, net->layers[i].ops->type, g->checked, g->worst,
                g->where, bad ? "  OVER" : "");
     }
     printf("worst %.2e, tolerance %.0e: %s\n", worst, GRADCHECK_TOLERANCE,
@@ -603,7 +682,6 @@ done:
     free(order);
     free(labels);
     free(result);
-    net_free(&net);
     idx_images_free(&im);
     idx_labels_free(&lb);
     prepared_free(&p);

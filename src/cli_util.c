@@ -13,10 +13,17 @@ int usage_error(const char *verb, const char *fmt, const char *arg)
     return EXIT_INPUT;
 }
 
-void print_config_errors(const struct config *cfg)
+void print_config_errors(struct config *cfg)
 {
+    config_sort_errors(cfg);
     for (int i = 0; i < cfg->error_count; i++)
         fprintf(stderr, "cnnctl: %s\n", cfg->errors[i]);
+}
+
+void print_config_notes(const struct config *cfg)
+{
+    for (int i = 0; i < cfg->note_count; i++)
+        fprintf(stderr, "cnnctl: note: %s\n", cfg->notes[i]);
 }
 
 int parse_threads(const char *verb, const char *text, int *out)

@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <libgen.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -40,17 +41,42 @@ static char *xstrdup(const char *s)
     return memcpy(xrealloc(NULL, n), s, n);
 }
 
-static void add_error_line(struct config *cfg, char *line)
+/* Sort keys of errors: a file line; then the --set options; then errors
+ * about the whole file, which ORDER_UNPLACED keeps after both. */
+#define ORDER_OPTION ((long)INT_MAX + 1)
+#define ORDER_UNPLACED ((long)INT_MAX + 2)
+#define ORDER_LAST ((long)INT_MAX + 3)
+
+static void add_error_line(struct config *cfg, char *line, long order)
 {
     if (cfg->error_count == CONFIG_MAX_ERRORS) {
         free(line);
         line = xstrdup("too many errors; stopping here");
+        order = ORDER_LAST;
     } else if (cfg->error_count > CONFIG_MAX_ERRORS) {
         free(line);
         return;
     }
     cfg->errors = xrealloc(cfg->errors, sizeof(char *) * (cfg->error_count + 1));
-    cfg->errors[cfg->error_count++] = line;
+    cfg->error_order = xrealloc(cfg->error_order, sizeof(long) * (cfg->error_count + 1));
+    cfg->errors[cfg->error_count] = line;
+    cfg->error_order[cfg->error_count++] = order;
+}
+
+void config_sort_errors(struct config *cfg)
+{
+    /* insertion sort: stable, and there are at most CONFIG_MAX_ERRORS + 1 */
+    for (int i = 1; i < cfg->error_count; i++) {
+        char *line = cfg->errors[i];
+        long order = cfg->error_order[i];
+        int j = i;
+        for (; j > 0 && cfg->error_order[j - 1] > order; j--) {
+            cfg->errors[j] = cfg->errors[j - 1];
+            cfg->error_order[j] = cfg->error_order[j - 1];
+        }
+        cfg->errors[j] = line;
+        cfg->error_order[j] = order;
+    }
 }
 
 static void verror(struct config *cfg, const struct config_section *s, const struct config_entry *e,
@@ -58,6 +84,11 @@ static void verror(struct config *cfg, const struct config_section *s, const str
 {
     char where[512], msg[512];
     vsnprintf(msg, sizeof msg, fmt, ap);
+    long order = e && e->origin ? ORDER_OPTION
+                 : e            ? e->line
+                 : s && s->line > 0 ? s->line
+                 : line > 0     ? line
+                                : ORDER_UNPLACED;
     if (e && e->origin)
         snprintf(where, sizeof where, "%s: [%s] %s: ", e->origin, s ? s->name : "", e->key);
     else if (e)
@@ -73,7 +104,7 @@ static void verror(struct config *cfg, const struct config_section *s, const str
     size_t n = strlen(where) + strlen(msg) + 1;
     char *out = xrealloc(NULL, n);
     snprintf(out, n, "%s%s", where, msg);
-    add_error_line(cfg, out);
+    add_error_line(cfg, out, order);
 }
 
 void config_error(struct config *cfg, const struct config_section *s, const struct config_entry *e,
@@ -322,11 +353,21 @@ void config_free(struct config *cfg)
         }
         free(s->entries);
         free(s->name);
+        for (int j = 0; j < s->known_count; j++) {
+            free(s->known[j]);
+            free(s->known_why[j]);
+        }
+        free(s->known);
+        free(s->known_why);
     }
     free(cfg->sections);
     for (int i = 0; i < cfg->error_count; i++)
         free(cfg->errors[i]);
     free(cfg->errors);
+    free(cfg->error_order);
+    for (int i = 0; i < cfg->note_count; i++)
+        free(cfg->notes[i]);
+    free(cfg->notes);
     free(cfg->label);
     free(cfg->base_dir);
     memset(cfg, 0, sizeof *cfg);
@@ -352,12 +393,55 @@ static struct config_entry *find_entry(struct config_section *s, const char *key
     return NULL;
 }
 
+static int known_index(const struct config_section *s, const char *key)
+{
+    for (int i = 0; i < s->known_count; i++)
+        if (strcmp(s->known[i], key) == 0)
+            return i;
+    return -1;
+}
+
+/* why NULL: the key is read (asked for by a getter) */
+static void add_known(struct config_section *s, const char *key, const char *why)
+{
+    int i = known_index(s, key);
+    if (i >= 0) {
+        if (!why && s->known_why[i]) {   /* read after all */
+            free(s->known_why[i]);
+            s->known_why[i] = NULL;
+        }
+        return;
+    }
+    if (s->known_count == s->known_cap) {
+        s->known_cap = s->known_cap ? s->known_cap * 2 : 16;
+        s->known = xrealloc(s->known, sizeof *s->known * s->known_cap);
+        s->known_why = xrealloc(s->known_why, sizeof *s->known_why * s->known_cap);
+    }
+    s->known[s->known_count] = xstrdup(key);
+    s->known_why[s->known_count++] = why ? xstrdup(why) : NULL;
+}
+
 struct config_entry *config_find(struct config_section *s, const char *key)
 {
+    if (!s)
+        return NULL;
+    add_known(s, key, NULL);
     struct config_entry *e = find_entry(s, key);
     if (e)
         e->used = 1;
-    return e;
+    return e && !e->dropped ? e : NULL;
+}
+
+void config_declare(struct config_section *s, const char *key, const char *why)
+{
+    if (s)
+        add_known(s, key, why);
+}
+
+void config_drop(struct config_entry *e)
+{
+    e->used = 1;
+    e->dropped = 1;
 }
 
 void config_put(struct config *cfg, struct config_section *s, const char *key, const char *value)
@@ -370,6 +454,8 @@ void config_put(struct config *cfg, struct config_section *s, const char *key, c
         free(e->value);
         e->value = xstrdup(value);
     }
+    e->used = 1;
+    e->dropped = 0;
 }
 
 int config_set(struct config *cfg, const char *assignment)
@@ -381,14 +467,14 @@ int config_set(struct config *cfg, const char *assignment)
     if (!eq || !dot || dot > eq || dot == assignment || dot + 1 == eq) {
         char *line = xrealloc(NULL, strlen(origin) + 64);
         sprintf(line, "%s: expected section.key=value", origin);
-        add_error_line(cfg, line);
+        add_error_line(cfg, line, ORDER_OPTION);
         return -1;
     }
     char section[256], key[256];
     if ((size_t)(dot - assignment) >= sizeof section || (size_t)(eq - dot - 1) >= sizeof key) {
         char *line = xrealloc(NULL, strlen(origin) + 64);
         sprintf(line, "%s: name too long", origin);
-        add_error_line(cfg, line);
+        add_error_line(cfg, line, ORDER_OPTION);
         return -1;
     }
     memcpy(section, assignment, dot - assignment);
@@ -400,7 +486,7 @@ int config_set(struct config *cfg, const char *assignment)
         size_t n = strlen(origin) + strlen(section) + strlen(cfg->label) + 64;
         char *line = xrealloc(NULL, n);
         snprintf(line, n, "%s: no section [%s] in %s", origin, section, cfg->label);
-        add_error_line(cfg, line);
+        add_error_line(cfg, line, ORDER_OPTION);
         return -1;
     }
     struct config_entry *e = find_entry(s, key);
@@ -413,6 +499,7 @@ int config_set(struct config *cfg, const char *assignment)
     }
     e->origin = xstrdup(origin);
     e->line = 0;
+    e->dropped = 0;
     return 0;
 }
 
@@ -446,8 +533,10 @@ int parse_double(const char *text, double *out)
 }
 
 /* --set section.key= (empty) takes a number key back to its default, as if
- * the file did not have it; in the file itself an empty number is an error. */
-static int unset_by_option(const struct config_entry *e)
+ * the file did not have it; in the file itself an empty number is an error.
+ * (An empty string key keeps its meaning: test_images = turns the test
+ * set off.) */
+int config_unset_by_option(const struct config_entry *e)
 {
     return e->origin && e->value[0] == '\0';
 }
@@ -457,7 +546,9 @@ int config_get_int(struct config *cfg, struct config_section *s, const char *key
 {
     *out = def;
     struct config_entry *e = config_find(s, key);
-    if (!e || unset_by_option(e))
+    if (e && config_unset_by_option(e))
+        config_drop(e);
+    if (!e || e->dropped)
         return 0;
     long v;
     if (parse_long(e->value, &v) < 0) {
@@ -480,7 +571,9 @@ int config_get_float(struct config *cfg, struct config_section *s, const char *k
 {
     *out = def;
     struct config_entry *e = config_find(s, key);
-    if (!e || unset_by_option(e))
+    if (e && config_unset_by_option(e))
+        config_drop(e);
+    if (!e || e->dropped)
         return 0;
     double v;
     if (parse_double(e->value, &v) < 0) {
@@ -504,13 +597,101 @@ int config_get_string(struct config *cfg, struct config_section *s, const char *
     return e ? 1 : 0;
 }
 
+/* Optimal string alignment distance (a swap of two neighbours counts 1:
+ * "filtres" is one from "filters"), for keys up to 63 characters. */
+static int edit_distance(const char *a, const char *b)
+{
+    enum { N = 64 };
+    size_t la = strlen(a), lb = strlen(b);
+    if (la >= N || lb >= N)
+        return INT_MAX;
+    int d[N][N];
+    for (size_t i = 0; i <= la; i++)
+        d[i][0] = (int)i;
+    for (size_t j = 0; j <= lb; j++)
+        d[0][j] = (int)j;
+    for (size_t i = 1; i <= la; i++)
+        for (size_t j = 1; j <= lb; j++) {
+            int cost = a[i - 1] != b[j - 1];
+            int best = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < best)
+                best = d[i][j - 1] + 1;
+            if (d[i - 1][j - 1] + cost < best)
+                best = d[i - 1][j - 1] + cost;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < best)
+                best = d[i - 2][j - 2] + 1;
+            d[i][j] = best;
+        }
+    return d[la][lb];
+}
+
+/* The known key nearest to key: at most 2 edits, and fewer than key's
+ * length (so "x" suggests nothing); NULL when none is that near. */
+static const char *nearest_known(const struct config_section *s, const char *key)
+{
+    const char *best = NULL;
+    int best_distance = 3;
+    int limit = (int)strlen(key);
+    for (int i = 0; i < s->known_count; i++) {
+        int d = edit_distance(key, s->known[i]);
+        if (d < best_distance && d < limit) {
+            best = s->known[i];
+            best_distance = d;
+        }
+    }
+    return best;
+}
+
+static int section_overridden(const struct config_section *s)
+{
+    for (int j = 0; j < s->count; j++)
+        if (s->entries[j].origin)
+            return 1;
+    return 0;
+}
+
+static void add_note(struct config *cfg, const struct config_section *s, const struct config_entry *e,
+                     const char *why)
+{
+    char text[1024];
+    if (e->origin)
+        snprintf(text, sizeof text, "%s: [%s] %s: ignored: %s", e->origin, s->name, e->key, why);
+    else
+        snprintf(text, sizeof text, "%s:%d: [%s] %s: ignored: %s (an override changed [%s])", cfg->label, e->line,
+                 s->name, e->key, why, s->name);
+    cfg->notes = xrealloc(cfg->notes, sizeof(char *) * (cfg->note_count + 1));
+    cfg->notes[cfg->note_count++] = xstrdup(text);
+}
+
 void config_check_unused(struct config *cfg)
 {
     for (int i = 0; i < cfg->count; i++) {
         struct config_section *s = &cfg->sections[i];
-        for (int j = 0; j < s->count; j++)
-            if (!s->entries[j].used)
-                config_error(cfg, s, &s->entries[j], "unknown key");
+        if (s->unchecked)
+            continue;
+        for (int j = 0; j < s->count; j++) {
+            struct config_entry *e = &s->entries[j];
+            if (e->used)
+                continue;
+            int k = known_index(s, e->key);
+            if (k >= 0) {
+                /* a key of this section that these settings do not read */
+                if (config_unset_by_option(e)) {
+                    config_drop(e);   /* unsetting it is what was asked */
+                } else if (section_overridden(s)) {
+                    add_note(cfg, s, e, s->known_why[k] ? s->known_why[k] : "not read");
+                    config_drop(e);
+                } else {
+                    config_error(cfg, s, e, "%s", s->known_why[k] ? s->known_why[k] : "not read here");
+                }
+                continue;
+            }
+            const char *near = nearest_known(s, e->key);
+            if (near)
+                config_error(cfg, s, e, "unknown key (did you mean '%s'?)", near);
+            else
+                config_error(cfg, s, e, "unknown key");
+        }
     }
 }
 
@@ -529,7 +710,8 @@ char *config_to_text(const struct config *cfg, size_t *len)
         }
         n += sprintf(out + n, "%s[%s]\n", i ? "\n" : "", s->name);
         for (int j = 0; j < s->count; j++)
-            n += sprintf(out + n, "%s = %s\n", s->entries[j].key, s->entries[j].value);
+            if (!s->entries[j].dropped)
+                n += sprintf(out + n, "%s = %s\n", s->entries[j].key, s->entries[j].value);
     }
     out[n] = 0;
     if (len)

@@ -21,6 +21,9 @@ struct config_entry {
     int line;        /* 1-based line in the file; 0 when origin is set */
     char *origin;    /* "--set a.b=c" for overrides, else NULL */
     int used;
+    int dropped;     /* unset by an override (--set a.b=), or given up for a
+                        conflicting override: read as absent, never written
+                        back by config_to_text() */
 };
 
 struct config_section {
@@ -28,6 +31,12 @@ struct config_section {
     int line;
     struct config_entry *entries;
     int count, cap;
+    /* The keys this section may hold: every key a getter asked for, and
+     * those declared with config_declare() (why: when they are read). For
+     * config_check_unused()'s "did you mean" and its unknown/unused verdict. */
+    char **known, **known_why;
+    int known_count, known_cap;
+    int unchecked;   /* its type is unknown: no verdict on its keys */
 };
 
 struct config {
@@ -37,6 +46,9 @@ struct config {
     int count, cap;
     char **errors;
     int error_count;
+    long *error_order;  /* per error: its line, for config_sort_errors() */
+    char **notes;       /* what was ignored and why; printed, not fatal */
+    int note_count;
 };
 
 /* Both return 0 on success, -1 when errors were recorded (the config is
@@ -75,8 +87,24 @@ void config_error(struct config *cfg, const struct config_section *s,
 int parse_long(const char *text, long *out);
 int parse_double(const char *text, double *out);
 
-/* Report every key that no getter read as "unknown key". */
+/* A key of section s that the settings read so far do not use: why says
+ * when it is used ("used only with optimizer = momentum or nesterov"). */
+void config_declare(struct config_section *s, const char *key, const char *why);
+/* Give up e: read as absent from now on, not written back. */
+void config_drop(struct config_entry *e);
+/* 1 when e was set by --set with an empty value: the key's default applies. */
+int config_unset_by_option(const struct config_entry *e);
+
+/* Every key that no getter read: a key the section does not know is an
+ * error ("unknown key", with the nearest known key as a suggestion); a
+ * known key the settings make meaningless is an error when the file alone
+ * says so, and a note (the key dropped) when an override of its section
+ * made it so. */
 void config_check_unused(struct config *cfg);
+
+/* The errors in file order: by line, then those of --set options, then the
+ * rest in the order they were found. */
+void config_sort_errors(struct config *cfg);
 
 /* The config as INI text (sections and keys in order); caller frees. */
 char *config_to_text(const struct config *cfg, size_t *len);

@@ -82,26 +82,28 @@ void atomic_abort(struct atomic_file *af)
 
 int make_parent_dirs(const char *path, char *err, size_t errlen)
 {
-    char *copy = strdup(path);
-    if (!copy) {
+    /* dirname() may return a static "." or "/" (a path without a folder,
+     * or one at the root): work on a copy of its answer, never in place */
+    char *copy = strdup(path), *dir = NULL;
+    if (copy)
+        dir = strdup(dirname(copy));
+    free(copy);
+    if (!dir) {
         snprintf(err, errlen, "%s: out of memory", path);
         return -1;
     }
-    char *dir = dirname(copy);
-    for (char *p = dir + 1; ; p++) {
+    for (char *p = dir + 1; *dir && p[-1]; p++) {
         if (*p == '/' || *p == 0) {
             char saved = *p;
             *p = 0;
             if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
                 snprintf(err, errlen, "%s: cannot create folder: %s", dir, strerror(errno));
-                free(copy);
+                free(dir);
                 return -1;
             }
             *p = saved;
-            if (!saved)
-                break;
         }
     }
-    free(copy);
+    free(dir);
     return 0;
 }

@@ -10,6 +10,7 @@
 
 static int config_failed(struct model *m, char *err, size_t errlen)
 {
+    config_sort_errors(&m->cfg);
     snprintf(err, errlen, "%s", m->cfg.error_count ? m->cfg.errors[0] : "bad embedded config");
     return -1;
 }
@@ -29,15 +30,13 @@ int model_load(struct model *m, const char *path, int batch, int threads, enum n
         model_free(m);
         return -1;
     }
-    struct idx_images header;
-    char why[1024];
-    if (idx_read_image_header(m->st.train_images, &header, why, sizeof why) < 0) {
-        snprintf(err, errlen, "%s; the network's input size is read from its training images", why);
+    int c, h, w;
+    if (settings_input_shape(&m->st, &c, &h, &w, err, errlen) < 0) {
         model_free(m);
         return -1;
     }
-    struct shape input = {1, (int)header.rows, (int)header.cols};
-    if (net_build(&m->net, &m->cfg, input, batch, threads, fusion) < 0) {
+    struct shape input = {c, h, w};
+    if (net_build(&m->net, &m->cfg, input, batch > 0 ? batch : (int)m->st.batch, threads, fusion) < 0) {
         config_failed(m, err, errlen);
         model_free(m);
         return -1;

@@ -18,9 +18,10 @@ struct model {
     int light_on_dark;       /* the training images: 1 light on dark, 0 not, -1 not looked at yet */
 };
 
-/* Reads the checkpoint, rebuilds its network for batch images on threads
- * threads and loads the weights. The input size comes from the header of
- * the training images the config names; fusion as for net_build. 0, or
+/* Reads the checkpoint, rebuilds its network for batch images (0: the
+ * config's batch) on threads threads and loads the weights. The input size
+ * is the config's [data] shape (written by train), else the header of the
+ * training images it names; fusion as for net_build. 0, or
  * -1 with one line in err (everything freed). */
 int model_load(struct model *m, const char *path, int batch, int threads, enum net_fusion fusion, char *err,
                size_t errlen);

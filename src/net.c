@@ -316,6 +316,7 @@ int net_plan(struct net *net, struct config *cfg, struct shape input, enum net_f
         struct config_entry *type = config_find(s, "type");
         if (!type) {
             config_error(cfg, s, NULL, "type: missing (the layer's kind: conv, maxpool, affine, ...)");
+            s->unchecked = 1;   /* which keys it may hold is not known */
             failed = 1;
             continue;
         }
@@ -324,6 +325,7 @@ int net_plan(struct net *net, struct config *cfg, struct shape input, enum net_f
             char list[256];
             layer_type_list(list, sizeof list);
             config_error(cfg, s, type, "unknown layer type '%s' (expected one of: %s)", type->value, list);
+            s->unchecked = 1;
             failed = 1;
             continue;
         }

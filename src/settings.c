@@ -1,6 +1,7 @@
 /* settings.c - reading [data] and [train]. */
 #include "settings.h"
 
+#include "idx.h"
 #include "parallel.h"
 
 #include <errno.h>
@@ -20,6 +21,52 @@ static char *join_path(const char *dir, const char *file)
     else
         snprintf(out, n, "%s/%s", dir, file);
     return out;
+}
+
+/* shape = CxHxW (C, H, W whole numbers, channels first as in NCHW) */
+static void read_shape(struct settings *st, struct config *cfg, struct config_section *data)
+{
+    struct config_entry *e = data ? config_find(data, "shape") : NULL;
+    if (e && config_unset_by_option(e)) {
+        config_drop(e);
+        e = NULL;
+    }
+    if (!e)
+        return;
+    long v[3];
+    const char *p = e->value;
+    for (int i = 0; i < 3; i++) {
+        char *end;
+        errno = 0;
+        v[i] = strtol(p, &end, 10);
+        if (end == p || *p == '-' || *p == '+' || errno || v[i] < 1 || v[i] > 65536 || (i < 2 && *end != 'x') ||
+            (i == 2 && *end)) {
+            config_error(cfg, data, e, "'%s' is not a shape (expected CxHxW, such as 1x28x28; each from 1 to 65536)",
+                         e->value);
+            return;
+        }
+        p = end + 1;
+    }
+    st->shape_c = (int)v[0];
+    st->shape_h = (int)v[1];
+    st->shape_w = (int)v[2];
+}
+
+int settings_input_shape(const struct settings *st, int *c, int *h, int *w, char *err, size_t errlen)
+{
+    if (st->shape_c) {
+        *c = st->shape_c;
+        *h = st->shape_h;
+        *w = st->shape_w;
+        return 0;
+    }
+    struct idx_images header;
+    if (idx_read_image_header(st->train_images, &header, err, errlen) < 0)
+        return -1;
+    *c = 1;
+    *h = (int)header.rows;
+    *w = (int)header.cols;
+    return 0;
 }
 
 int settings_cpu_count(void)
@@ -49,6 +96,31 @@ static int read_count(struct config *cfg, struct config_section *sec, struct con
     return 0;
 }
 
+/* A count key, or NULL when absent or unset by --set KEY= (the default). */
+static struct config_entry *find_count(struct config_section *s, const char *key)
+{
+    struct config_entry *e = config_find(s, key);
+    if (e && config_unset_by_option(e)) {
+        config_drop(e);
+        return NULL;
+    }
+    return e;
+}
+
+/* Of two keys that exclude each other, one given in the file and one by
+ * --set: the override is the user's latest word and the file's key is
+ * dropped (it is not written into the checkpoint's config either). */
+static void override_replaces(struct config_section *s, const char *a, const char *b)
+{
+    struct config_entry *ea = config_find(s, a), *eb = config_find(s, b);
+    if (!ea || !eb || config_unset_by_option(ea) || config_unset_by_option(eb))
+        return;
+    if (ea->origin && !eb->origin)
+        config_drop(eb);
+    else if (eb->origin && !ea->origin)
+        config_drop(ea);
+}
+
 /* optimizer and its keys; a key of another optimizer is an error, not ignored */
 static int read_optimizer(struct settings *st, struct config *cfg, struct config_section *train)
 {
@@ -71,16 +143,26 @@ static int read_optimizer(struct settings *st, struct config *cfg, struct config
     o->beta2 = 0.999;
     o->eps = o->kind == OPT_ADAGRAD ? 1e-10 : 1e-8;
     o->decay = 0.99;
+    /* The other optimizers' keys are known, and unused with this one. */
     if (momentum)
         config_get_float(cfg, train, "momentum", &o->momentum, 0.9, 0.0, 0.9999);
+    else
+        config_declare(train, "momentum", "used only with optimizer = momentum or nesterov");
     if (adam) {
         config_get_float(cfg, train, "beta1", &o->beta1, 0.9, 0.0, 0.9999);
         config_get_float(cfg, train, "beta2", &o->beta2, 0.999, 0.0, 0.999999);
+    } else {
+        config_declare(train, "beta1", "used only with optimizer = adam");
+        config_declare(train, "beta2", "used only with optimizer = adam");
     }
     if (adaptive)
         config_get_float(cfg, train, "eps", &o->eps, o->eps, 1e-12, 1.0);
+    else
+        config_declare(train, "eps", "used only with optimizer = adagrad, rmsprop or adam");
     if (o->kind == OPT_RMSPROP)
         config_get_float(cfg, train, "decay", &o->decay, 0.99, 0.0, 0.9999);
+    else
+        config_declare(train, "decay", "used only with optimizer = rmsprop");
     return cfg->error_count > before ? -1 : 0;
 }
 
@@ -101,7 +183,7 @@ static int read_schedule(struct settings *st, struct config *cfg, struct config_
     st->gamma = 0.1;
     st->lr_min = 0.0;
     if (st->schedule == SCHED_STEP) {
-        struct config_entry *e = config_find(train, "step_size");
+        struct config_entry *e = find_count(train, "step_size");
         int in_steps = 0;
         if (!e)
             config_error(cfg, train, NULL, "step_size: missing (schedule = step lowers lr every N epochs or N steps)");
@@ -109,9 +191,14 @@ static int read_schedule(struct settings *st, struct config *cfg, struct config_
             config_error(cfg, train, e, "must be at least 1");
         st->step_size_in_epochs = !in_steps;
         config_get_float(cfg, train, "gamma", &st->gamma, 0.1, 0.0, 1.0);
+    } else {
+        config_declare(train, "step_size", "used only with schedule = step");
+        config_declare(train, "gamma", "used only with schedule = step");
     }
     if (st->schedule == SCHED_COSINE)
         config_get_float(cfg, train, "lr_min", &st->lr_min, 0.0, 0.0, 1e3);
+    else
+        config_declare(train, "lr_min", "used only with schedule = cosine");
     config_get_int(cfg, train, "warmup", &st->warmup, 0, 0, 1000000000);
     return cfg->error_count > before ? -1 : 0;
 }
@@ -192,7 +279,9 @@ int settings_read(struct settings *st, struct config *cfg, const char *run_name)
         config_error(cfg, data, config_find(data, "train_labels"), "empty; the training labels are required");
     config_get_int(cfg, data, "validation", &st->validation, 0, 0, INT_MAX);
     read_classes(st, cfg, data);
+    read_shape(st, cfg, data);
 
+    override_replaces(train, "epochs", "iterations");
     int has_epochs = config_get_int(cfg, train, "epochs", &st->epochs, 10, 1, 1000000);
     int has_iterations = config_get_int(cfg, train, "iterations", &st->iterations, 0, 1, LONG_MAX / 2);
     if (has_epochs == 1 && has_iterations == 1)
@@ -210,7 +299,7 @@ int settings_read(struct settings *st, struct config *cfg, const char *run_name)
     config_get_int(cfg, train, "threads", &st->threads, 0, 0, 1024);
     config_get_int(cfg, train, "log_every", &st->log_every, 100, 1, LONG_MAX / 2);
     st->checkpoint_every = 1;
-    if ((e = config_find(train, "checkpoint_every")) != NULL)
+    if ((e = find_count(train, "checkpoint_every")) != NULL)
         read_count(cfg, train, e, &st->checkpoint_every, &st->checkpoint_in_steps);
     config_get_int(cfg, train, "keep", &st->keep, 0, 0, 1000000);
     const char *best;

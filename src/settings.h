@@ -2,6 +2,7 @@
 #ifndef CNNCTL_SETTINGS_H
 #define CNNCTL_SETTINGS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "augment.h"
@@ -18,6 +19,10 @@ struct settings {
     char **class_names;
     int class_count;
     long validation;
+    /* [data] shape = CxHxW: the network's input, stated so that summary
+     * needs no data (and checked against the data when training); 0 x 0 x 0
+     * when not given */
+    int shape_c, shape_h, shape_w;
     /* [train] */
     long epochs, iterations;   /* exactly one is non-zero */
     long batch;
@@ -47,6 +52,10 @@ int settings_read(struct settings *st, struct config *cfg, const char *run_name)
  * error at the classes key; 0 or -1. */
 int settings_check_classes(const struct settings *st, struct config *cfg, int classes);
 void settings_free(struct settings *st);
+
+/* The network's input C x H x W: [data] shape, else the header of the
+ * training images. 0, or -1 with one line in err. */
+int settings_input_shape(const struct settings *st, int *c, int *h, int *w, char *err, size_t errlen);
 
 /* The CPUs this process may run on. */
 int settings_cpu_count(void);

@@ -114,7 +114,7 @@ static char *train_on_terminal(const char *config, int *status)
     pid_t pid = forkpty(&master, NULL, NULL, &ws);
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
-        execl(bin, bin, "train", config, (char *)NULL);
+        execl(bin, bin, "train", "--force", config, (char *)NULL);
         _exit(127);
     }
     size_t cap = 1 << 16, len = 0;
@@ -152,7 +152,7 @@ START_TEST(test_progress_output)
     free(out);
     free(err);
 
-    ck_assert_int_eq(run_cnnctl(&out, &err, "train --quiet '%s'", config_path), 0);
+    ck_assert_int_eq(run_cnnctl(&out, &err, "train --quiet --force '%s'", config_path), 0);
     ck_assert_str_eq(err, "");
     ck_assert_ptr_nonnull(strstr(out, "test_acc "));
     free(out);
@@ -214,7 +214,7 @@ START_TEST(test_deterministic)
     ck_assert_int_eq(run_cnnctl(NULL, NULL, "train -q '%s'", config_path), 0);
     size_t n1, n2;
     char *a = read_file(in_dir("out/model.ckpt"), &n1), *log_a = log_without_timing(in_dir("out/log.csv"));
-    ck_assert_int_eq(run_cnnctl(NULL, NULL, "train -q '%s'", config_path), 0);
+    ck_assert_int_eq(run_cnnctl(NULL, NULL, "train -q --force '%s'", config_path), 0);
     char *b = read_file(in_dir("out/model.ckpt"), &n2), *log_b = log_without_timing(in_dir("out/log.csv"));
     ck_assert_int_eq(n1, n2);
     ck_assert_int_eq(memcmp(a, b, n1), 0);
@@ -253,7 +253,7 @@ START_TEST(test_config_error_writes_nothing)
     char *err;
     ck_assert_int_eq(run_cnnctl(NULL, &err, "train '%s'", config_path), 2);
     char want[4200];
-    snprintf(want, sizeof want, "cnnctl: %s:12: [train] lrr: unknown key\n", config_path);
+    snprintf(want, sizeof want, "cnnctl: %s:12: [train] lrr: unknown key (did you mean 'lr'?)\n", config_path);
     ck_assert_str_eq(err, want);
     ck_assert(!file_exists(in_dir("out")));
     free(err);

@@ -24,13 +24,13 @@ static char *errors_for(const char *text, const char *set1, const char *set2)
             config_set(&cfg, set1);
         if (set2)
             config_set(&cfg, set2);
-        if (settings_read(&st, &cfg, "test") == 0) {
-            struct net net;
-            if (net_build(&net, &cfg, (struct shape){1, 28, 28}, 4, 1, NET_FUSE) == 0) {
-                config_check_unused(&cfg);
-                net_free(&net);
-            }
-        }
+        /* as cnnctl's prepare(): every check runs, whatever failed before */
+        settings_read(&st, &cfg, "test");
+        struct net net;
+        if (net_plan(&net, &cfg, (struct shape){1, 28, 28}, NET_FUSE) == 0)
+            net_free(&net);
+        config_check_unused(&cfg);
+        config_sort_errors(&cfg);
     }
     for (int i = 0; i < cfg.error_count; i++) {
         strcat(joined, cfg.errors[i]);
@@ -57,7 +57,7 @@ END_TEST
 START_TEST(test_unknown_key)
 {
     expect(PRELUDE "[c1]\ntype = conv\nfilters = 2\nsize = 5\nstrid = 2\n[loss]\ntype = softmax\n", NULL,
-           "test.ini:9: [c1] strid: unknown key");
+           "test.ini:9: [c1] strid: unknown key (did you mean 'stride'?)");
 }
 END_TEST
 
@@ -229,11 +229,17 @@ END_TEST
 START_TEST(test_set_overrides)
 {
     const char *got = errors_for(PRELUDE SIMPLE_NET, "train.lrr=0.1", NULL);
-    ck_assert_str_eq(got, "--set train.lrr=0.1: [train] lrr: unknown key");
+    ck_assert_str_eq(got, "--set train.lrr=0.1: [train] lrr: unknown key (did you mean 'lr'?)");
     /* an empty number from --set takes the key back to its default: epochs
      * gives way to iterations; in the file, empty is an error */
     ck_assert_str_eq(errors_for(PRELUDE SIMPLE_NET, "train.epochs=", "train.iterations=7"), "");
-    ck_assert_str_eq(errors_for(PRELUDE SIMPLE_NET, "train.iterations=7", NULL),
+    /* an override of one of two keys that exclude each other replaces the
+     * file's other key (and both in the file, or both as overrides, is an
+     * error) */
+    ck_assert_str_eq(errors_for(PRELUDE SIMPLE_NET, "train.iterations=7", NULL), "");
+    ck_assert_str_eq(errors_for(PRELUDE "iterations = 3\n" SIMPLE_NET, NULL, NULL),
+                     "test.ini:5: [train] iterations: give epochs or iterations, not both");
+    ck_assert_str_eq(errors_for("[data]\ndir = .\n[train]\n" SIMPLE_NET, "train.iterations=7", "train.epochs=2"),
                      "--set train.iterations=7: [train] iterations: give epochs or iterations, not both");
     ck_assert_str_eq(errors_for("[data]\ndir = .\n[train]\nepochs =\n" SIMPLE_NET, NULL, NULL),
                      "test.ini:4: [train] epochs: '' is not a whole number");
@@ -289,6 +295,126 @@ START_TEST(test_settings_rules)
 }
 END_TEST
 
+/* Every error of a config in one run, in line order, whatever was found
+ * first; a misspelt key names the key it was meant to be. */
+START_TEST(test_every_error_in_line_order)
+{
+    expect("[data]\ndir = .\n[train]\nlr = abc\n[c1]\ntype = conv\nfiltres = 8\nsize = 3\n[fc]\ntype = affine\n"
+           "outputs = 10\nx = 1\n[loss]\ntype = softmax\n",
+           "train.epoch=2",
+           "test.ini:4: [train] lr: 'abc' is not a number\n"
+           "test.ini:5: [c1] filters: missing (the number of output channels)\n"
+           "test.ini:7: [c1] filtres: unknown key (did you mean 'filters'?)\n"
+           "test.ini:12: [fc] x: unknown key\n"
+           "--set train.epoch=2: [train] epoch: unknown key (did you mean 'epochs'?)");
+    /* nothing near enough: no suggestion */
+    expect(PRELUDE "zzzzzz = 1\n" SIMPLE_NET, NULL, "test.ini:5: [train] zzzzzz: unknown key");
+}
+END_TEST
+
+/* The text a checkpoint embeds after overrides parses back without them:
+ * an unset number is left out, and so is the key an override replaced. */
+static char *embedded_after(const char *text, const char *set1, const char *set2, int *errors, int *notes)
+{
+    struct config cfg;
+    struct settings st;
+    ck_assert_int_eq(config_load_text(&cfg, "t.ini", ".", text, strlen(text)), 0);
+    if (set1)
+        ck_assert_int_eq(config_set(&cfg, set1), 0);
+    if (set2)
+        ck_assert_int_eq(config_set(&cfg, set2), 0);
+    settings_read(&st, &cfg, "t");
+    struct net net;
+    if (net_plan(&net, &cfg, (struct shape){1, 28, 28}, NET_FUSE) == 0)
+        net_free(&net);
+    config_check_unused(&cfg);
+    *errors = cfg.error_count;
+    *notes = cfg.note_count;
+    char *out = config_to_text(&cfg, NULL);
+    settings_free(&st);
+    config_free(&cfg);
+    if (*errors == 0) {   /* what eval and --resume do with it */
+        ck_assert_int_eq(config_load_text(&cfg, "again", ".", out, strlen(out)), 0);
+        ck_assert_int_eq(settings_read(&st, &cfg, "t"), 0);
+        ck_assert_int_eq(net_plan(&net, &cfg, (struct shape){1, 28, 28}, NET_FUSE), 0);
+        config_check_unused(&cfg);
+        ck_assert_msg(cfg.error_count == 0, "%s", cfg.errors[0]);
+        net_free(&net);
+        settings_free(&st);
+        config_free(&cfg);
+    }
+    return out;
+}
+
+START_TEST(test_overrides_leave_a_valid_config)
+{
+    int errors, notes;
+    /* epochs unset, iterations given: no "epochs =" in the text */
+    char *text = embedded_after(PRELUDE SIMPLE_NET, "train.epochs=", "train.iterations=50", &errors, &notes);
+    ck_assert_int_eq(errors, 0);
+    ck_assert_ptr_null(strstr(text, "epochs"));
+    ck_assert_ptr_nonnull(strstr(text, "iterations = 50\n"));
+    free(text);
+    /* iterations alone replaces the file's epochs */
+    text = embedded_after(PRELUDE SIMPLE_NET, "train.iterations=50", NULL, &errors, &notes);
+    ck_assert_int_eq(errors, 0);
+    ck_assert_ptr_null(strstr(text, "epochs"));
+    free(text);
+    /* switching the optimizer away from the file's momentum: a note, and
+     * momentum is left out */
+    const char *with_momentum = PRELUDE "optimizer = momentum\nmomentum = 0.8\n" SIMPLE_NET;
+    text = embedded_after(with_momentum, "train.optimizer=sgd", NULL, &errors, &notes);
+    ck_assert_int_eq(errors, 0);
+    ck_assert_int_eq(notes, 1);
+    ck_assert_ptr_null(strstr(text, "momentum = "));
+    free(text);
+    /* unsetting a key the optimizer does not read */
+    text = embedded_after(PRELUDE "optimizer = sgd\nmomentum = 0.8\n" SIMPLE_NET, "train.momentum=", NULL, &errors,
+                          &notes);
+    ck_assert_int_eq(errors, 0);
+    ck_assert_int_eq(notes, 0);
+    ck_assert_ptr_null(strstr(text, "momentum"));
+    free(text);
+    /* and with the file alone saying so, it is an error */
+    expect(PRELUDE "optimizer = adam\nmomentum = 0.8\n" SIMPLE_NET, NULL,
+           "test.ini:6: [train] momentum: used only with optimizer = momentum or nesterov");
+    expect(PRELUDE "lr_min = 0.1\n" SIMPLE_NET, NULL, "test.ini:5: [train] lr_min: used only with schedule = cosine");
+    /* an unset count goes back to its default */
+    text = embedded_after(PRELUDE "checkpoint_every = 3\n" SIMPLE_NET, "train.checkpoint_every=", NULL, &errors,
+                          &notes);
+    ck_assert_int_eq(errors, 0);
+    ck_assert_ptr_null(strstr(text, "checkpoint_every"));
+    free(text);
+}
+END_TEST
+
+START_TEST(test_shape_key)
+{
+    struct config cfg;
+    struct settings st;
+    const char *text = "[data]\nshape = 3x32x24\n[train]\n" SIMPLE_NET;
+    ck_assert_int_eq(config_load_text(&cfg, "t.ini", ".", text, strlen(text)), 0);
+    ck_assert_int_eq(settings_read(&st, &cfg, "t"), 0);
+    int c, h, w;
+    char err[256];
+    ck_assert_int_eq(settings_input_shape(&st, &c, &h, &w, err, sizeof err), 0);
+    ck_assert_int_eq(c, 3);
+    ck_assert_int_eq(h, 32);
+    ck_assert_int_eq(w, 24);
+    settings_free(&st);
+    config_free(&cfg);
+    const char *bad[] = {"28x28", "1x28x28x1", "0x28x28", "1x-28x28", "1x28x", "ax28x28", "1x28x28 ", "1x99999x2"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char want[256], set[64];
+        snprintf(set, sizeof set, "data.shape=%s", bad[i]);
+        snprintf(want, sizeof want,
+                 "--set %s: [data] shape: '%s' is not a shape (expected CxHxW, such as 1x28x28; each from 1 to 65536)",
+                 set, bad[i]);
+        expect(PRELUDE SIMPLE_NET, set, want);
+    }
+}
+END_TEST
+
 /* Every key the parser reads is documented in cnnctl.ini(5), and every key
  * documented there is read. The parser's keys are the string literals its
  * getters are called with in src/ (layer_parse_pair also reads KEY_h and
@@ -320,14 +446,14 @@ static int has_key(char keys[][32], int n, const char *key)
 static int parser_keys(char keys[][32])
 {
     static const char *const calls[] = {"config_get_int(", "config_get_float(", "config_get_string(", "config_find(",
-                                        "layer_parse_pair("};
+                                        "find_count(", "layer_parse_pair("};
     glob_t g;
     ck_assert_int_eq(glob("src/*.c", 0, NULL, &g), 0);
     int n = 0;
     for (size_t f = 0; f < g.gl_pathc; f++) {
         char *text = read_file(g.gl_pathv[f], NULL);
         ck_assert_ptr_nonnull(text);
-        for (int c = 0; c < 5; c++)
+        for (int c = 0; c < 6; c++)
             for (const char *p = text; (p = strstr(p, calls[c])) != NULL; p++) {
                 /* the first string literal among the first three arguments */
                 const char *q = p + strlen(calls[c]);
@@ -340,7 +466,7 @@ static int parser_keys(char keys[][32])
                 if (!end)
                     continue;
                 n = add_key(keys, n, q + 1, (size_t)(end - q - 1));
-                if (c == 4) {
+                if (c == 5) {
                     char pair[40];
                     snprintf(pair, sizeof pair, "%.*s_h", (int)(end - q - 1), q + 1);
                     n = add_key(keys, n, pair, strlen(pair));
@@ -441,6 +567,9 @@ Suite *config_suite(void)
     tcase_add_test(tc, test_binary_garbage);
     tcase_add_test(tc, test_set_overrides);
     tcase_add_test(tc, test_settings_rules);
+    tcase_add_test(tc, test_every_error_in_line_order);
+    tcase_add_test(tc, test_overrides_leave_a_valid_config);
+    tcase_add_test(tc, test_shape_key);
     tcase_add_test(tc, test_every_key_documented);
     suite_add_tcase(s, tc);
     return s;
