@@ -9,7 +9,8 @@
 # (one row per run: its values, validation and test accuracy, seconds) and
 # the same sorted by accuracy on stdout; `cnnctl plot DIR/*/log.csv -o
 # curves.png` overlays the curves. Uses GNU parallel when it is installed,
-# else xargs -P. Values may not contain commas.
+# else xargs -P. Values may not contain commas; KEY= (no values) sets KEY
+# empty in every run, such as data.test_images= for no test set.
 #   CNNCTL=PATH  the cnnctl binary (default: ./cnnctl, then the PATH)
 set -eu
 
@@ -29,7 +30,8 @@ if [ "${1:-}" = --one ]; then
     dir=$2 run=$3 threads=$4 config=$5
     set --
     while IFS= read -r line; do set -- "$@" "$line"; done <"$dir/$run/args"
-    if "$cnnctl" train -q "$config" "$@" --threads "$threads" \
+    # a run without a result did not finish: it starts over (--force)
+    if "$cnnctl" train -q --force "$config" "$@" --threads "$threads" \
         --set train.log="$dir/$run/log.csv" --set train.checkpoint="$dir/$run/model.ckpt" \
         >"$dir/$run/result.tmp" 2>"$dir/$run/errors"; then
         mv "$dir/$run/result.tmp" "$dir/$run/result"
@@ -57,7 +59,8 @@ while [ $# -gt 0 ]; do
     esac
     key=${1%%=*} values=${1#*=}
     case $key in *.*) ;; *) echo "sweep.sh: '$key' is not SECTION.KEY" >&2; exit 2 ;; esac
-    [ -n "$values" ] || { echo "sweep.sh: $key has no values" >&2; exit 2; }
+    # an empty list is one empty value: KEY= unsets a number key, and an
+    # empty test_images turns the test set off
     keys="$keys $key"
     # every combination so far, times every value of this key
     : >"$grid.next"
@@ -110,7 +113,8 @@ fi
     while IFS= read -r combo; do
         run=$(printf '%s' "$combo" | tr '/ ' '__')
         [ -f "$dir/$run/result" ] || continue
-        printf '%s' "$run"
+        # the folder's name joins settings with commas: ';' in the CSV
+        printf '%s' "$run" | tr ',' ';'
         printf '%s\n' "$combo" | tr ',' '\n' | sed 's/^[^=]*=//' | while IFS= read -r v; do printf ',%s' "$v"; done
         awk '{ for (i = 1; i < NF; i++) v[$i] = $(i + 1)
                printf ",%s,%s,%s\n", v["val_acc"], v["test_acc"], v["seconds"] }' "$dir/$run/result"

@@ -140,13 +140,37 @@ static void gp_string(FILE *f, const char *s)
     fputc('\'', f);
 }
 
+/* The points of run i's loss curve: its step rows, or (a run shorter than
+ * log_every steps has none) its epoch rows' mean losses. */
+static int loss_points(const struct run_log *log, int from_epochs)
+{
+    int n = 0;
+    for (int r = 0; r < log->count; r++)
+        n += log->rows[r].is_epoch == from_epochs && isfinite(log->rows[r].loss) && log->rows[r].loss > 0;
+    return n;
+}
+
+static int loss_from_epochs(const struct run_log *log)
+{
+    return loss_points(log, 0) == 0;
+}
+
+static int accuracy_points(const struct run_log *log)
+{
+    int n = 0;
+    for (int r = 0; r < log->count; r++)
+        n += log->rows[r].is_epoch;
+    return n;
+}
+
 /* Data blocks $L<i> (step, loss) and $A<i> (step, train, val, test) per run. */
 static void write_data(FILE *gp, const struct run_log *logs, int count)
 {
     for (int i = 0; i < count; i++) {
+        const int epochs = loss_from_epochs(&logs[i]);
         fprintf(gp, "$L%d << EOD\n", i);
         for (int r = 0; r < logs[i].count; r++)
-            if (!logs[i].rows[r].is_epoch && isfinite(logs[i].rows[r].loss))
+            if (logs[i].rows[r].is_epoch == epochs && isfinite(logs[i].rows[r].loss) && logs[i].rows[r].loss > 0)
                 fprintf(gp, "%.0f %.6g\n", logs[i].rows[r].step, logs[i].rows[r].loss);
         fprintf(gp, "EOD\n$A%d << EOD\n", i);
         for (int r = 0; r < logs[i].count; r++) {
@@ -175,21 +199,34 @@ static void write_script(FILE *gp, const struct run_log *logs, int count, const 
         fprintf(gp, " title ");
         gp_string(gp, title);
     }
+    /* A run with no points yet (a log of only its header) has no curve; a
+     * panel with no curve at all is drawn empty, not refused. A curve of
+     * one point is drawn as a point. */
     fprintf(gp, "\nset ylabel 'training loss'\nset logscale y\nplot ");
+    int curves = 0;
     for (int i = 0; i < count; i++) {
-        fprintf(gp, "%s$L%d using 1:2 with lines lw 1.5 lc %d title ", i ? ", " : "", i, i + 1);
+        int points = loss_points(&logs[i], loss_from_epochs(&logs[i]));
+        if (!points)
+            continue;
+        fprintf(gp, "%s$L%d using 1:2 with %s lw 1.5 pt 7 ps 0.6 lc %d title ", curves++ ? ", " : "", i,
+                points > 1 ? "lines" : "points", i + 1);
         gp_string(gp, logs[i].name);
     }
+    if (!curves)
+        fprintf(gp, "[0:1] [0.1:10] NaN notitle");
     fprintf(gp, "\nunset logscale y\nset xlabel 'step'\nset ylabel 'accuracy (%%)'\nplot ");
+    curves = 0;
     /* solid: test (or validation), dashed: training accuracy, per epoch */
     for (int i = 0; i < count; i++) {
+        if (!accuracy_points(&logs[i]))
+            continue;
         char name[300];
         int has_test = 0, has_val = 0;
         for (int r = 0; r < logs[i].count; r++) {
             has_test |= logs[i].rows[r].is_epoch && isfinite(logs[i].rows[r].test_acc);
             has_val |= logs[i].rows[r].is_epoch && isfinite(logs[i].rows[r].val_acc);
         }
-        fprintf(gp, "%s$A%d using 1:2 with linespoints dt 2 pt 7 ps 0.5 lc %d title ", i ? ", " : "", i, i + 1);
+        fprintf(gp, "%s$A%d using 1:2 with linespoints dt 2 pt 7 ps 0.5 lc %d title ", curves++ ? ", " : "", i, i + 1);
         snprintf(name, sizeof name, "%s train", logs[i].name);
         gp_string(gp, name);
         if (has_val) {
@@ -203,7 +240,33 @@ static void write_script(FILE *gp, const struct run_log *logs, int count, const 
             gp_string(gp, name);
         }
     }
+    if (!curves)
+        fprintf(gp, "[0:1] [0:100] NaN notitle");
     fprintf(gp, "\nunset multiplot\nset output\n");
+}
+
+/* gnuplot's last non-blank message line from the file at path (it ends
+ * with what went wrong, after the line it was reading), in a static buffer. */
+static const char *last_message(const char *path)
+{
+    static char last[512];
+    snprintf(last, sizeof last, "(it printed nothing)");
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return last;
+    char line[512];
+    while (fgets(line, sizeof line, f)) {
+        size_t n = strlen(line);
+        while (n && (line[n - 1] == '\n' || line[n - 1] == ' ' || line[n - 1] == '\r'))
+            line[--n] = 0;
+        const char *p = line;
+        while (*p == ' ' || *p == '^')
+            p++;
+        if (*p)
+            snprintf(last, sizeof last, "%s", p);
+    }
+    fclose(f);
+    return last;
 }
 
 int cmd_plot(int argc, char **argv)
@@ -271,9 +334,19 @@ int cmd_plot(int argc, char **argv)
         fprintf(stderr, "cnnctl: %s\n", err);
         goto done;
     }
-    FILE *gp = popen("gnuplot >/dev/null 2>&1", "w");
+    /* gnuplot's messages go to a file of ours, shown if it fails */
+    char messages[] = "/tmp/cnnctl-gnuplot-XXXXXX", command[64];
+    int fd = mkstemp(messages);
+    if (fd < 0) {
+        fprintf(stderr, "cnnctl: cannot create a temporary file for gnuplot's messages: %s\n", strerror(errno));
+        goto done;
+    }
+    close(fd);
+    snprintf(command, sizeof command, "gnuplot >/dev/null 2>%s", messages);
+    FILE *gp = popen(command, "w");
     if (!gp) {
         fprintf(stderr, "cnnctl: cannot start gnuplot: %s\n", strerror(errno));
+        unlink(messages);
         goto done;
     }
     write_script(gp, logs, count, tmp, title, width, height);
@@ -283,9 +356,11 @@ int cmd_plot(int argc, char **argv)
         if (WIFEXITED(rc) && WEXITSTATUS(rc) == 127)
             fprintf(stderr, "cnnctl: gnuplot is not installed (Debian: apt-get install gnuplot-nox)\n");
         else
-            fprintf(stderr, "cnnctl: gnuplot failed to draw %s\n", output);
+            fprintf(stderr, "cnnctl: gnuplot failed to draw %s: %s\n", output, last_message(messages));
+        unlink(messages);
         goto done;
     }
+    unlink(messages);
     if (rename(tmp, output) < 0) {
         fprintf(stderr, "cnnctl: %s: %s\n", output, strerror(errno));
         unlink(tmp);

@@ -535,7 +535,9 @@ int train_run(struct train_job *job, char *err, size_t errlen)
     lp.start_step = s->step;
     int status = 0, stopping = 0;
     while ((long)s->epoch <= epochs && !(s->step >= total_steps && s->batch_in_epoch == 0)) {
-        double epoch_start = now_seconds();
+        /* images/s counts training alone: the time of evaluations and
+         * checkpoints moves the window's and the epoch's start forward */
+        double epoch_start = now_seconds(), t;
         epoch_order(order, n_train, st->seed, s->epoch);
         for (int b = (int)s->batch_in_epoch; b < batches && s->step < total_steps; b++) {
             if (step(&lp, order, b, labels, err, errlen) < 0) {
@@ -551,14 +553,19 @@ int train_run(struct train_job *job, char *err, size_t errlen)
             int due = st->checkpoint_in_steps && st->checkpoint_every && s->step % st->checkpoint_every == 0;
             /* MPI: every rank stops at the same step, whichever saw the signal */
             stopping = dist_size() > 1 ? dist_max_int(stop_signal) : stop_signal;
+            t = now_seconds();
             if ((due || stopping) && save(&lp, err, errlen) < 0) {
                 status = 1;
                 goto done;
             }
+            t = now_seconds() - t;
+            epoch_start += t;
+            lp.window_start += t;
             if (stopping)
                 goto interrupted;
         }
-        if (end_epoch(&lp, now_seconds() - epoch_start, epochs, err, errlen) < 0) {
+        t = now_seconds();
+        if (end_epoch(&lp, t - epoch_start, epochs, err, errlen) < 0) {
             status = 1;
             goto done;
         }
@@ -569,6 +576,7 @@ int train_run(struct train_job *job, char *err, size_t errlen)
             status = 1;
             goto done;
         }
+        lp.window_start += now_seconds() - t;
         if (stopping)
             goto interrupted;
     }
