@@ -264,7 +264,10 @@ int settings_read(struct settings *st, struct config *cfg, const char *run_name)
     config_get_string(cfg, data, "train_labels", &tl, "train-labels-idx1-ubyte.gz");
     config_get_string(cfg, data, "test_images", &vi, "t10k-images-idx3-ubyte.gz");
     config_get_string(cfg, data, "test_labels", &vl, "t10k-labels-idx1-ubyte.gz");
-    st->data_dir = join_path(cfg->base_dir, dir);
+    /* dir in the file starts at the file's folder; typed on the command
+     * line (--set data.dir=...), at the current folder, as any path there */
+    struct config_entry *dir_entry = data ? config_find(data, "dir") : NULL;
+    st->data_dir = join_path(dir_entry && dir_entry->origin ? "." : cfg->base_dir, dir);
     st->train_images = join_path(st->data_dir, ti);
     st->train_labels = join_path(st->data_dir, tl);
     if (vi[0]) {

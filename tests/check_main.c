@@ -18,6 +18,7 @@ int main(void)
     srunner_add_suite(sr, mpi_suite());
     srunner_add_suite(sr, resume_suite());
     srunner_add_suite(sr, corpus_suite());
+    srunner_add_suite(sr, surface_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

@@ -312,7 +312,8 @@ START_TEST(test_sweep)
     char *csv = read_file(in_dir("sweep/results.csv"), NULL);
     ck_assert_ptr_nonnull(csv);
     ck_assert_int_eq(strncmp(csv, "run,train.lr,train.batch,val_acc,test_acc,seconds\n", 50), 0);
-    ck_assert_msg(strstr(csv, "\ntrain.lr=0.1,train.batch=40,0.1,40,,") != NULL, "%s", csv);
+    /* the run's name joins its settings with ';', so the CSV's columns hold */
+    ck_assert_msg(strstr(csv, "\ntrain.lr=0.1;train.batch=40,0.1,40,,") != NULL, "%s", csv);
     int rows = 0;
     for (char *p = csv; *p; p++)
         rows += *p == '\n';
@@ -323,6 +324,13 @@ START_TEST(test_sweep)
     out = shell_output(cmd);
     ck_assert_ptr_nonnull(strstr(out, "sweep: 4 runs in "));
     ck_assert_ptr_nonnull(strstr(out, ", 0 to do"));
+    free(out);
+    /* KEY= is one empty value: here, no test set */
+    snprintf(cmd, sizeof cmd,
+             "CNNCTL=\"$CNNCTL\" sh scripts/sweep.sh '%s' train.lr=0.05,0.1 data.test_images= -o '%s/notest'; echo rc=$?",
+             in_dir("bars.ini"), dir);
+    out = shell_output(cmd);
+    ck_assert_msg(strstr(out, "sweep: 2 of 2 runs finished") && strstr(out, "rc=0"), "%s", out);
     free(out);
     /* a bad key fails that run, and the sweep says so */
     snprintf(cmd, sizeof cmd, "CNNCTL=\"$CNNCTL\" sh scripts/sweep.sh '%s' train.lrr=1 -o '%s/bad'; echo rc=$?",

@@ -23,6 +23,7 @@ Suite *tools_suite(void);
 Suite *mpi_suite(void);
 Suite *resume_suite(void);
 Suite *corpus_suite(void);
+Suite *surface_suite(void);
 
 /* A fresh empty folder under $TMPDIR (or /tmp); the caller removes it with
  * remove_tree(). */

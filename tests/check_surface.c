@@ -1,0 +1,382 @@
+/* check_surface.c - the command line as users type it: every defect of
+ * issue "whatever train accepts must work afterwards" as a test that
+ * failed before its fix, and a property test over the shipped configs
+ * with generated overrides: whatever `train` accepts must leave a
+ * checkpoint that every other verb accepts, and a log that plots. */
+#include "test_util.h"
+
+#include <glob.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static char *dir;
+
+/* Fashion-MNIST-shaped stand-in data (28x28, 10 classes) in dir/data. */
+static void setup(void)
+{
+    dir = make_temp_dir();
+    char data[4200];
+    snprintf(data, sizeof data, "%s/data", dir);
+    ck_assert_int_eq(mkdir(data, 0777), 0);
+    write_synthetic_idx(data, "train", 120, 28, 28, 10, 1);
+    write_synthetic_idx(data, "t10k", 40, 28, 28, 10, 2);
+}
+
+static void teardown(void)
+{
+    remove_tree(dir);
+    free(dir);
+}
+
+#define in_dir(name) test_path(dir, name)
+
+/* A shipped config with the stand-in data: "--set data.dir=DIR/data". */
+static const char *config(const char *name)
+{
+    static char path[4200];
+    snprintf(path, sizeof path, "%s/%s.ini", getenv("CNNCTL_CONFIGS"), name);
+    return path;
+}
+
+/* cd DIR && cnnctl ARGS: relative and bare paths as a user types them. */
+#define run_in_dir(out, err, fmt, ...) run_cnnctl(out, err, "--version >/dev/null && cd '%s' && \"$CNNCTL\" " fmt, \
+                                                  dir, __VA_ARGS__)
+
+static int lines(const char *text)
+{
+    int n = 0;
+    for (; *text; text++)
+        n += *text == '\n';
+    return n;
+}
+
+/* A log or checkpoint named without a folder crashed before the first step
+ * (make_parent_dirs wrote into dirname's static "."). */
+START_TEST(test_bare_file_names)
+{
+    char *err;
+    int rc = run_in_dir(NULL, &err, "train -q '%s' --set data.dir=data --set train.iterations=2 "
+                        "--set train.log=l.csv --set train.checkpoint=m.ckpt", config("lenet5"));
+    ck_assert_msg(rc == 0, "exit %d: %s", rc, err);
+    free(err);
+    ck_assert(file_exists(in_dir("l.csv")));
+    ck_assert(file_exists(in_dir("m.ckpt")));
+    rc = run_in_dir(NULL, &err, "eval m.ckpt%s", "");
+    ck_assert_msg(rc == 0, "exit %d: %s", rc, err);
+    free(err);
+}
+END_TEST
+
+/* --set train.epochs= --set train.iterations=50 wrote "epochs = " into the
+ * checkpoint, which every verb then refused; and --set train.iterations on
+ * a config with epochs was refused. */
+START_TEST(test_unset_and_replaced_keys)
+{
+    char *err;
+    int rc = run_in_dir(NULL, &err, "train -q '%s' --set data.dir=data --set train.epochs= --set train.iterations=3 "
+                        "--set train.checkpoint=a/m.ckpt --set train.log=a/l.csv", config("lenet5"));
+    ck_assert_msg(rc == 0, "exit %d: %s", rc, err);
+    free(err);
+    ck_assert_int_eq(run_in_dir(NULL, &err, "eval a/m.ckpt%s", ""), 0);
+    free(err);
+    ck_assert_int_eq(run_in_dir(NULL, &err, "viz a/m.ckpt --layer conv1 -o f.png%s", ""), 0);
+    free(err);
+    rc = run_in_dir(NULL, &err, "train -q --resume a/m.ckpt%s", "");
+    ck_assert_msg(rc == 0, "exit %d: %s", rc, err);
+    free(err);
+    /* iterations on the command line replaces the file's epochs */
+    char *out;
+    rc = run_in_dir(&out, &err, "train -q '%s' --set data.dir=data --set train.iterations=2 "
+                    "--set train.checkpoint=b/m.ckpt --set train.log=", config("lenet5"));
+    ck_assert_msg(rc == 0, "exit %d: %s", rc, err);
+    ck_assert_ptr_nonnull(strstr(out, "steps 2 "));
+    free(out);
+    free(err);
+}
+END_TEST
+
+/* Switching the optimizer from the command line, or unsetting a key it
+ * made meaningless, was "unknown key". */
+START_TEST(test_switch_optimizer)
+{
+    char text[512];
+    snprintf(text, sizeof text, "[data]\ndir = data\nshape = 1x28x28\n[train]\niterations = 2\noptimizer = momentum\n"
+             "momentum = 0.8\n[fc]\ntype = affine\noutputs = 10\n[loss]\ntype = softmax\n");
+    ck_assert_int_eq(write_file(in_dir("m.ini"), text), 0);
+    char *err;
+    int rc = run_in_dir(NULL, &err, "train m.ini --set train.optimizer=sgd --set train.checkpoint=x/m.ckpt%s", "");
+    ck_assert_msg(rc == 0, "exit %d: %s", rc, err);
+    ck_assert_ptr_nonnull(strstr(err, "cnnctl: note: m.ini:7: [train] momentum: ignored: used only with optimizer = "
+                                      "momentum or nesterov"));
+    free(err);
+    ck_assert_int_eq(run_in_dir(NULL, &err, "eval x/m.ckpt%s", ""), 0);
+    free(err);
+    rc = run_in_dir(NULL, &err, "train -q m.ini --set train.optimizer=adam --set train.momentum= "
+                    "--set train.checkpoint=y/m.ckpt%s", "");
+    ck_assert_msg(rc == 0, "exit %d: %s", rc, err);
+    free(err);
+    /* the file alone: an error at the key's line */
+    rc = run_in_dir(NULL, &err, "train -q m.ini --set train.optimizer=sgd --set train.momentum=0.5 "
+                    "--set train.checkpoint=z/m.ckpt%s", "");
+    ck_assert_int_eq(rc, 0);   /* the override's own key is ignored with a note too */
+    free(err);
+}
+END_TEST
+
+/* summary needed the training images on disk for the input shape. */
+START_TEST(test_summary_without_data)
+{
+    char *out, *err;
+    for (int i = 0; i < 10; i++) {
+        static const char *names[] = {"simple", "lenet5", "alexnet", "allconv", "googlenet",
+                                      "resnet", "senet", "vgg", "vgg-small", "xception"};
+        int rc = run_in_dir(&out, &err, "summary '%s' --set data.dir=/nonexistent", config(names[i]));
+        ck_assert_msg(rc == 0, "%s: exit %d: %s", names[i], rc, err);
+        ck_assert_ptr_nonnull(strstr(out, "(input)"));
+        free(out);
+        free(err);
+    }
+    /* and training checks the stated shape against the data */
+    int rc = run_in_dir(NULL, &err, "train '%s' --set data.dir=data --set data.shape=1x32x32", config("lenet5"));
+    ck_assert_int_eq(rc, 2);
+    ck_assert_ptr_nonnull(strstr(err, "[data] shape: 1x32x32, but "));
+    ck_assert_int_eq(lines(err), 1);
+    free(err);
+}
+END_TEST
+
+/* Running a config again silently replaced the finished run's model. */
+START_TEST(test_finished_run_kept)
+{
+    char *err;
+    const char *args = "--set data.dir=data --set train.iterations=2 --set train.checkpoint=r/m.ckpt "
+                       "--set train.log=r/l.csv";
+    ck_assert_int_eq(run_in_dir(NULL, NULL, "train -q '%s' %s", config("lenet5"), args), 0);
+    size_t n1, n2;
+    char *before = read_file(in_dir("r/m.ckpt"), &n1);
+    ck_assert_int_eq(run_in_dir(NULL, &err, "train -q '%s' %s --set train.lr=0.3", config("lenet5"), args), 2);
+    ck_assert_ptr_nonnull(strstr(err, "r/m.ckpt: exists (the model of an earlier run); continue that run with "
+                                      "'cnnctl train --resume r/m.ckpt', or start over and replace it with --force"));
+    ck_assert_int_eq(lines(err), 1);
+    free(err);
+    char *after = read_file(in_dir("r/m.ckpt"), &n2);
+    ck_assert(n1 == n2 && memcmp(before, after, n1) == 0);
+    free(after);
+    ck_assert_int_eq(run_in_dir(NULL, NULL, "train -q --force '%s' %s --set train.lr=0.3", config("lenet5"), args), 0);
+    after = read_file(in_dir("r/m.ckpt"), &n2);
+    ck_assert(n1 != n2 || memcmp(before, after, n1) != 0);
+    free(before);
+    free(after);
+}
+END_TEST
+
+/* Two runs on the same files both ran, interleaving the log. */
+START_TEST(test_second_run_refused)
+{
+    const char *bin = getenv("CNNCTL");
+    pid_t first = fork();
+    ck_assert_int_ge(first, 0);
+    if (first == 0) {
+        ck_assert_int_eq(chdir(dir), 0);
+        freopen("/dev/null", "w", stderr);
+        freopen("/dev/null", "w", stdout);
+        execl(bin, bin, "train", "-q", config("vgg-small"), "--set", "data.dir=data", "--set", "train.epochs=1000",
+              "--set", "train.checkpoint=s/m.ckpt", "--set", "train.log=s/l.csv", (char *)NULL);
+        _exit(127);
+    }
+    /* the first holds its lock from just before its first step */
+    for (int i = 0; i < 400 && !file_exists(in_dir("s/l.csv")); i++)
+        nanosleep(&(struct timespec){0, 25000000}, NULL);
+    ck_assert(file_exists(in_dir("s/m.ckpt.lock")));
+    char *err;
+    int rc = run_in_dir(NULL, &err, "train -q '%s' --set data.dir=data --set train.iterations=2 "
+                        "--set train.checkpoint=other.ckpt --set train.log=s/l.csv", config("lenet5"));
+    char want[128];
+    snprintf(want, sizeof want, "s/l.csv: in use by another cnnctl train (pid %ld)", (long)first);
+    ck_assert_msg(rc == 2 && strstr(err, want), "exit %d: %s", rc, err);
+    ck_assert_int_eq(lines(err), 1);
+    free(err);
+    ck_assert(!file_exists(in_dir("other.ckpt")));
+    kill(first, SIGTERM);   /* it checkpoints and exits 143 */
+    int status;
+    waitpid(first, &status, 0);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 143);
+    ck_assert(!file_exists(in_dir("s/m.ckpt.lock")));
+    /* now free: resumed */
+    rc = run_in_dir(NULL, &err, "train -q --resume s/m.ckpt --set train.epochs=1%s", "");
+    ck_assert_msg(rc == 0, "exit %d: %s", rc, err);
+    free(err);
+}
+END_TEST
+
+/* --threads 1000 on 2 CPUs ran 35 times as long. */
+START_TEST(test_threads_capped)
+{
+    char *err;
+    int rc = run_in_dir(NULL, &err, "train '%s' --set data.dir=data --set train.iterations=2 --set train.threads=1000 "
+                        "--set train.checkpoint=t/m.ckpt", config("lenet5"));
+    ck_assert_msg(rc == 0, "exit %d: %s", rc, err);
+    char want[160];
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    snprintf(want, sizeof want, "cnnctl: note: 1000 threads asked for, but this process may use %ld CPUs; using %ld",
+             cpus, cpus);
+    ck_assert_msg(strstr(err, want) || cpus >= 1000, "%s", err);
+    free(err);
+}
+END_TEST
+
+/* plot on the log of a run shorter than log_every: "gnuplot failed". */
+START_TEST(test_plot_short_run)
+{
+    if (system("command -v gnuplot >/dev/null 2>&1") != 0) {
+        fprintf(stderr, "check_surface: gnuplot not installed; test_plot_short_run not run\n");
+        return;
+    }
+    ck_assert_int_eq(run_in_dir(NULL, NULL, "train -q '%s' --set data.dir=data --set train.iterations=1 "
+                                "--set train.log=p/l.csv --set train.checkpoint=p/m.ckpt", config("lenet5")), 0);
+    char *log = read_file(in_dir("p/l.csv"), NULL);
+    ck_assert_int_eq(lines(log), 2);   /* the header and one epoch row */
+    free(log);
+    char *err;
+    int rc = run_in_dir(NULL, &err, "plot p/l.csv -o p/c.png%s", "");
+    ck_assert_msg(rc == 0, "exit %d: %s", rc, err);
+    free(err);
+    ck_assert(file_exists(in_dir("p/c.png")));
+}
+END_TEST
+
+/* ---- the property test ------------------------------------------------ */
+
+/* Override atoms a user combines; a combination takes one of each group. */
+static const char *const path_choices[][2] = {
+    {"l.csv", "m.ckpt"},                                   /* bare names */
+    {"runs/x/log.csv", "runs/x/model.ckpt"},               /* relative folders */
+    {"with space/lög ü.csv", "with space/mödel 1.ckpt"},   /* spaces, non-ASCII */
+    {"", "abs/m.ckpt"},                                    /* no log */
+};
+static const char *const length_choices[] = {
+    "--set train.iterations=2",
+    "--set train.epochs= --set train.iterations=3",
+    "--set train.epochs=1 --set train.batch=40",
+    "--set 'train.checkpoint_every=1 steps' --set train.iterations=2",
+};
+static const char *const optimizer_choices[] = {
+    "--set train.optimizer=sgd --set train.momentum=",
+    "--set train.optimizer=momentum --set train.momentum=0.5",
+    "--set train.optimizer=nesterov",
+    "--set train.optimizer=adam --set train.beta1=0.8",
+    "--set train.optimizer=rmsprop --set train.decay=0.9",
+    "--set train.optimizer=adagrad --set train.lr=0.01",
+};
+static const char *const schedule_choices[] = {
+    "",
+    "--set train.schedule=cosine --set train.lr_min=0.001",
+    "--set train.schedule=step --set train.step_size=1 --set train.warmup=1",
+    "--set data.test_images= --set data.validation=20",
+};
+
+/* Each shipped config with PROPERTY_COMBOS (default 2) seeded combinations. */
+START_TEST(test_property_every_config)
+{
+    glob_t g;
+    char pattern[4200];
+    snprintf(pattern, sizeof pattern, "%s/*.ini", getenv("CNNCTL_CONFIGS"));
+    ck_assert_int_eq(glob(pattern, 0, NULL, &g), 0);
+    const char *combos_env = getenv("PROPERTY_COMBOS");
+    int combos = combos_env ? atoi(combos_env) : 2;
+    struct rng r;
+    rng_seed(&r, 2026, RNG_STREAM_TEST);
+    uint8_t pixels[28 * 28];
+    for (int i = 0; i < 28 * 28; i++)
+        pixels[i] = (uint8_t)((i % 28) * 9);
+    FILE *f = fopen(in_dir("x.pgm"), "wb");
+    fprintf(f, "P5\n28 28\n255\n");
+    fwrite(pixels, 1, sizeof pixels, f);
+    fclose(f);
+    for (size_t c = 0; c < g.gl_pathc; c++) {
+        for (int k = 0; k < combos; k++) {
+            const char *const *paths = path_choices[rng_below(&r, 4)];
+            char args[2048];
+            snprintf(args, sizeof args, "--set data.dir=data %s %s %s --set train.threads=2",
+                     length_choices[rng_below(&r, 4)], optimizer_choices[rng_below(&r, 6)],
+                     schedule_choices[rng_below(&r, 4)]);
+            char *out, *err;
+            int rc = run_in_dir(&out, &err, "train -q --force '%s' %s --set 'train.log=%s' --set 'train.checkpoint=%s'",
+                                g.gl_pathv[c], args, paths[0], paths[1]);
+            /* every combination here is valid: train must accept it */
+            ck_assert_msg(rc == 0, "%s %s: train exit %d: %s", g.gl_pathv[c], args, rc, err);
+            free(out);
+            free(err);
+            const char *ckpt = paths[1];
+            rc = run_in_dir(&out, &err, "eval '%s'", ckpt);
+            ck_assert_msg(rc == 0 || (rc == 2 && strstr(err, "no test set")), "%s %s: eval exit %d: %s",
+                          g.gl_pathv[c], args, rc, err);
+            free(out);
+            free(err);
+            rc = run_in_dir(&out, &err, "train -q --resume '%s'", ckpt);
+            ck_assert_msg(rc == 0, "%s %s: resume exit %d: %s", g.gl_pathv[c], args, rc, err);
+            free(out);
+            free(err);
+            rc = run_in_dir(&out, &err, "predict '%s' x.pgm", ckpt);
+            ck_assert_msg(rc == 0, "%s %s: predict exit %d: %s", g.gl_pathv[c], args, rc, err);
+            free(out);
+            free(err);
+            /* viz: the maps of the first layer (any layer has them) */
+            rc = run_in_dir(&out, &err, "summary '%s' %s", g.gl_pathv[c], args);
+            ck_assert_msg(rc == 0, "%s %s: summary exit %d: %s", g.gl_pathv[c], args, rc, err);
+            char first[64] = "";
+            const char *row = strstr(out, "(input)");
+            ck_assert_ptr_nonnull(row);
+            row = strchr(row, '\n');
+            ck_assert_int_eq(sscanf(row + 1, "%63s", first), 1);
+            free(out);
+            free(err);
+            rc = run_in_dir(&out, &err, "viz '%s' --layer %s --input x.pgm --maps v.png", ckpt, first);
+            ck_assert_msg(rc == 0, "%s %s: viz exit %d: %s", g.gl_pathv[c], args, rc, err);
+            free(out);
+            free(err);
+            rc = run_in_dir(&out, &err, "gradcheck '%s' %s --images 2 --entries 2", g.gl_pathv[c], args);
+            ck_assert_msg(rc == 0, "%s %s: gradcheck exit %d: %s%s", g.gl_pathv[c], args, rc, out, err);
+            free(out);
+            free(err);
+            if (paths[0][0] && system("command -v gnuplot >/dev/null 2>&1") == 0) {
+                rc = run_in_dir(&out, &err, "plot '%s' -o c.png", paths[0]);
+                ck_assert_msg(rc == 0, "%s %s: plot exit %d: %s", g.gl_pathv[c], args, rc, err);
+                free(out);
+                free(err);
+            }
+            /* nothing left behind: no temporary files, no lock files */
+            char leftover[8400];
+            snprintf(leftover, sizeof leftover,
+                     "find '%s' -name '*.tmp.*' -o -name '*.lock' | grep -q . && exit 1 || exit 0", dir);
+            ck_assert_msg(system(leftover) == 0, "%s %s: temporary or lock files left", g.gl_pathv[c], args);
+        }
+    }
+    globfree(&g);
+}
+END_TEST
+
+Suite *surface_suite(void)
+{
+    Suite *s = suite_create("command line");
+    TCase *tc = tcase_create("as typed");
+    tcase_set_timeout(tc, 600);
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_bare_file_names);
+    tcase_add_test(tc, test_unset_and_replaced_keys);
+    tcase_add_test(tc, test_switch_optimizer);
+    tcase_add_test(tc, test_summary_without_data);
+    tcase_add_test(tc, test_finished_run_kept);
+    tcase_add_test(tc, test_second_run_refused);
+    tcase_add_test(tc, test_threads_capped);
+    tcase_add_test(tc, test_plot_short_run);
+    tcase_add_test(tc, test_property_every_config);
+    suite_add_tcase(s, tc);
+    return s;
+}
