@@ -66,7 +66,7 @@ BASE_CFLAGS += -DCNNCTL_BLAS_BLIS -isystem /usr/include/x86_64-linux-gnu/blis-op
 LIBS += -lblis
 endif
 
-.PHONY: all check check-mpi bench demo fuzz install uninstall clean
+.PHONY: fuzz-cli all check check-mpi bench demo fuzz install uninstall clean
 
 all: $(BIN)
 
@@ -150,6 +150,16 @@ fuzz: build/fuzz/fuzz_config build/fuzz/fuzz_idx build/fuzz/fuzz_ckpt
 	    -print_final_stats=1 idx-corpus ../../tests/corpus/idx ../../tests/corpus/data
 	cd build/fuzz && ./fuzz_ckpt -max_total_time=$(FUZZ_SECONDS) -max_len=16384 -print_final_stats=1 \
 	    ckpt-corpus ../../tests/corpus/ckpt
+
+# The command line fuzzed: random argument vectors for every verb, run
+# against the sanitizer build (build/san/cnnctl) for FUZZ_SECONDS.
+build/cli_fuzz: tests/fuzz/cli_fuzz.c
+	mkdir -p build
+	$(CC) -std=c11 -O2 -g -Wall -Wextra -o $@ $<
+
+fuzz-cli: build/cli_fuzz
+	$(MAKE) SANITIZE=1 build/san/cnnctl
+	./build/cli_fuzz build/san/cnnctl build/cli-fuzz-work $(FUZZ_SECONDS) $(FUZZ_SEED)
 
 # One command from a fresh checkout: build, fetch data (Debian's package when
 # present), train the default config, evaluate the checkpoint it wrote.
