@@ -165,7 +165,7 @@ fuzz-cli: build/cli_fuzz
 # present), train the default config, evaluate the checkpoint it wrote.
 demo: cnnctl
 	sh datasets/fetch.sh fashion-mnist
-	./cnnctl train configs/simple.ini
+	./cnnctl train --force configs/simple.ini
 	./cnnctl eval runs/simple/model.ckpt
 
 COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions

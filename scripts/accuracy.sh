@@ -27,7 +27,7 @@ for config in "$@"; do
             label="mnist-10k, 9k/1k validation"
             key=val_acc
         fi
-        result=$(./cnnctl train -q "$config" "$@" --set train.log="$out/log.csv" --set train.checkpoint="$out/model.ckpt")
+        result=$(./cnnctl train -q --force "$config" "$@" --set train.log="$out/log.csv" --set train.checkpoint="$out/model.ckpt")
         epochs=$(sed -n 's/^epochs *= *//p' "$config")
         acc=$(printf '%s\n' "$result" | sed -n "s/.*$key \([0-9.]*\).*/\1/p")
         secs=$(printf '%s\n' "$result" | sed -n 's/.*seconds \([0-9.]*\).*/\1/p')

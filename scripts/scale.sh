@@ -26,7 +26,7 @@ printf '%6s %10s %10s %11s\n' ranks images/s speedup efficiency
 base=
 for ranks in "$@"; do
     # no test set: the time is the training's alone
-    result=$(mpirun --allow-run-as-root --oversubscribe -np "$ranks" "$cnnctl" train -q "$config" --threads 1 \
+    result=$(mpirun --allow-run-as-root --oversubscribe -np "$ranks" "$cnnctl" train -q --force "$config" --threads 1 \
         --set data.dir="$fashion" --set data.test_images= --set train.epochs= --set train.iterations="$steps" \
         --set train.log= --set train.checkpoint="$out/model.ckpt")
     seconds=$(printf '%s\n' "$result" | sed -n 's/.*seconds \([0-9.]*\).*/\1/p')

@@ -25,7 +25,7 @@ for config in "$@"; do
     params=$(./cnnctl summary "$config" "$@" | awk '$1 == "total" { print $2 }')
     if [ ! -f "$dir/result" ]; then
         mkdir -p "$dir"
-        ./cnnctl train -q "$config" "$@" >"$dir/result.tmp"
+        ./cnnctl train -q --force "$config" "$@" >"$dir/result.tmp"   # no result: unfinished, start over
         mv "$dir/result.tmp" "$dir/result"
     fi
     # the last line of `cnnctl train`: steps N loss L test_acc A seconds S checkpoint P
