@@ -12,6 +12,24 @@
 int atomic_open(struct atomic_file *af, const char *path, char *err, size_t errlen)
 {
     memset(af, 0, sizeof *af);
+    /* A device or pipe (/dev/stdout, /dev/null, /dev/full) is written in
+     * place: renaming a file over it would replace the device itself (as
+     * root, /dev/full became a PNG). A folder is an error. */
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "%s: is a folder; expected a file name", path);
+        return -1;
+    }
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        af->f = fopen(path, "wb");
+        af->path = strdup(path);
+        if (!af->f || !af->path) {
+            snprintf(err, errlen, "%s: cannot open: %s", path, af->f ? "out of memory" : strerror(errno));
+            atomic_abort(af);
+            return -1;
+        }
+        return 0;
+    }
     size_t n = strlen(path) + 32;
     af->path = strdup(path);
     af->tmp_path = malloc(n);
@@ -52,10 +70,15 @@ int atomic_commit(struct atomic_file *af, char *err, size_t errlen)
         saved = errno;
     }
     af->f = NULL;
-    if (failed) {
+    if (failed && !(saved == EINVAL && !af->tmp_path)) {   /* fsync of a pipe or tty: EINVAL */
         snprintf(err, errlen, "%s: write failed: %s", af->path, strerror(saved ? saved : EIO));
         atomic_abort(af);
         return -1;
+    }
+    if (!af->tmp_path) {   /* written in place */
+        free(af->path);
+        memset(af, 0, sizeof *af);
+        return 0;
     }
     if (rename(af->tmp_path, af->path) != 0) {
         snprintf(err, errlen, "%s: cannot rename %s over it: %s", af->path, af->tmp_path, strerror(errno));

@@ -3,7 +3,8 @@
  * atomic_open() creates "PATH.tmp.PID" next to PATH; atomic_commit()
  * flushes it, fsyncs it, renames it over PATH and fsyncs the folder, so PATH
  * is at all times either the old file or the complete new one.
- * atomic_abort() removes the temporary file. */
+ * atomic_abort() removes the temporary file. A PATH that exists and is not
+ * a regular file (a device, a pipe) is written in place instead. */
 #ifndef CNNCTL_FILEIO_H
 #define CNNCTL_FILEIO_H
 
@@ -12,7 +13,7 @@
 
 struct atomic_file {
     FILE *f;
-    char *path, *tmp_path;
+    char *path, *tmp_path;   /* tmp_path NULL: written in place */
 };
 
 int atomic_open(struct atomic_file *af, const char *path, char *err, size_t errlen);

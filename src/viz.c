@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char viz_usage[] =
     "Usage: cnnctl viz CHECKPOINT --layer NAME -o FILTERS.png [--input IMAGE]\n"
@@ -131,6 +132,7 @@ int cmd_viz(int argc, char **argv)
     }
     int status = EXIT_INPUT;
     struct canvas cv = {0};
+    int inverted = 0, wrote_filters = 0;
     struct layer *l = model_layer(&m, layer_name);
     if (!l) {
         fprintf(stderr, "cnnctl: %s: no layer '%s' in the network\n", path, layer_name);
@@ -140,6 +142,11 @@ int cmd_viz(int argc, char **argv)
     if (output && !is_conv && !input) {
         fprintf(stderr, "cnnctl: %s: [%s] is a %s layer, which has no filters; give --input IMAGE to see its "
                         "feature maps\n", path, layer_name, l->ops->type);
+        goto done;
+    }
+    /* everything read before anything is written */
+    if (input && model_input_image(&m, input, invert, m.net.input_data, &inverted, err, sizeof err) < 0) {
+        fprintf(stderr, "cnnctl: %s\n", err);
         goto done;
     }
     if (output && is_conv) {
@@ -162,17 +169,13 @@ int cmd_viz(int argc, char **argv)
             status = EXIT_RUNTIME;
             goto done;
         }
+        wrote_filters = 1;
         printf("%s: %d filters of %d x %d x %d%s\n", output, F, C, KH, KW,
                C > channels ? " (the first 32 input channels)" : "");
         free(cv.pixels);
         cv.pixels = NULL;
     }
     if (input) {
-        int inverted;
-        if (model_input_image(&m, input, invert, m.net.input_data, &inverted, err, sizeof err) < 0) {
-            fprintf(stderr, "cnnctl: %s\n", err);
-            goto done;
-        }
         net_forward(&m.net, 1, NULL, NULL, 0);
         int maps_count = l->out.c, H = l->out.h, W = l->out.w;
         if (canvas_init(&cv, maps_count, near_square_columns(maps_count), H, W, 56) < 0) {
@@ -192,6 +195,8 @@ int cmd_viz(int argc, char **argv)
     }
     status = EXIT_OK;
 done:
+    if (status != EXIT_OK && wrote_filters)   /* a failed run leaves no output */
+        unlink(output);
     free(cv.pixels);
     model_free(&m);
     return status;

@@ -284,6 +284,9 @@ static int run_one(const struct argv_builder *b, const char *work)
             if (b->out[i][0] && b->out[i][0] != '/' && exists(path))
                 why = "an output file left by a failed run";
         }
+    struct stat dev;
+    if (!why && (stat("/dev/full", &dev) != 0 || !S_ISCHR(dev.st_mode)))
+        why = "/dev/full is no longer a device (a file was renamed over it)";
     if (!why) {
         char cmd[4400];
         snprintf(cmd, sizeof cmd, "find '%s' \\( -name '*.tmp.*' -o -name '*.lock' \\) | grep -q .", work);
