@@ -103,6 +103,7 @@ $(B)/check_cnnctl: $(TEST_OBJ) $(OBJ)
 # The tests run the real binary for the end-to-end cases; CNNCTL tells them where.
 check: $(BIN) $(B)/check_cnnctl
 	CNNCTL=$(CURDIR)/$(BIN) CNNCTL_CONFIGS=$(CURDIR)/configs SHARED_DATASETS=$(CURDIR)/../shared/datasets \
+	    PROPERTY_COMBOS=$(if $(SANITIZE),1,2) \
 	    TESTS_DIR=$(CURDIR)/tests CNNCTL_MPI=$(CNNCTL_MPI) ./$(B)/check_cnnctl
 
 # The whole suite with the MPI tests on: 2 ranks of build/mpi/cnnctl (Open

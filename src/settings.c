@@ -329,6 +329,11 @@ int settings_read(struct settings *st, struct config *cfg, const char *run_name)
     if (st->best_path && st->validation == 0)
         config_error(cfg, train, config_find(train, "best"),
                      "needs a validation set ([data] validation = N) to know which checkpoint is best");
+    if (st->log_path[0] && strcmp(st->log_path, st->checkpoint_path) == 0)
+        config_error(cfg, train, config_find(train, "log"), "is the checkpoint's path too; the checkpoint would "
+                     "replace the log");
+    if (st->best_path && strcmp(st->best_path, st->log_path) == 0)
+        config_error(cfg, train, config_find(train, "best"), "is the log's path too");
     if (st->best_path && strcmp(st->best_path, st->checkpoint_path) == 0)
         config_error(cfg, train, config_find(train, "best"), "must differ from checkpoint");
     return cfg->error_count > errors_before ? -1 : 0;

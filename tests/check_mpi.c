@@ -94,7 +94,7 @@ static void train(int ranks, const char *name, const char *extra)
         char cmd[8192];
         snprintf(cmd, sizeof cmd,
                  MPIRUN "'%s' train -q '%s' --set train.checkpoint='%s' --set train.log='%s' %s >%s 2>&1", ranks,
-                 mpi_bin, in_dir("bars.ini"), in_dir(name), in_dir(name), extra, in_dir("mpi.out"));
+                 mpi_bin, in_dir("bars.ini"), in_dir(name), in_dir("mpi-log.csv"), extra, in_dir("mpi.out"));
         rc = system(cmd);
         out = read_file(in_dir("mpi.out"), NULL);
         err = NULL;
