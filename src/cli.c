@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char train_usage[] =
@@ -220,8 +221,9 @@ static int cap_threads(int threads, int quiet)
 static int finished_run_there(const struct settings *st, char *err, size_t errlen)
 {
     const char *done[2] = {st->checkpoint_path, st->best_path};
+    struct stat file;
     for (int i = 0; i < 2; i++)
-        if (done[i] && access(done[i], F_OK) == 0) {
+        if (done[i] && stat(done[i], &file) == 0 && S_ISREG(file.st_mode)) {
             snprintf(err, errlen, "%s: exists (the model of an earlier run); continue that run with "
                      "'cnnctl train --resume %s', or start over and replace it with --force", done[i],
                      st->checkpoint_path);

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -269,6 +270,24 @@ static const char *last_message(const char *path)
     return last;
 }
 
+/* The file at from, copied into the existing non-regular file at to. */
+static int copy_into(const char *from, const char *to, char *err, size_t errlen)
+{
+    FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
+    char buf[65536];
+    size_t n;
+    int failed = !in || !out;
+    while (!failed && (n = fread(buf, 1, sizeof buf, in)) > 0)
+        failed = fwrite(buf, 1, n, out) != n;
+    if (out && fclose(out) != 0)
+        failed = 1;
+    if (in)
+        fclose(in);
+    if (failed)
+        snprintf(err, errlen, "%s: write failed: %s", to, strerror(errno ? errno : EIO));
+    return failed ? -1 : 0;
+}
+
 int cmd_plot(int argc, char **argv)
 {
     struct option options[] = {{"output", required_argument, NULL, 'o'},
@@ -361,7 +380,16 @@ int cmd_plot(int argc, char **argv)
         goto done;
     }
     unlink(messages);
-    if (rename(tmp, output) < 0) {
+    struct stat st;
+    if (stat(output, &st) == 0 && !S_ISREG(st.st_mode)) {
+        /* a device or pipe (/dev/stdout): copied into, never renamed over */
+        if (copy_into(tmp, output, err, sizeof err) < 0) {
+            fprintf(stderr, "cnnctl: %s\n", err);
+            unlink(tmp);
+            goto done;
+        }
+        unlink(tmp);
+    } else if (rename(tmp, output) < 0) {
         fprintf(stderr, "cnnctl: %s: %s\n", output, strerror(errno));
         unlink(tmp);
         goto done;
