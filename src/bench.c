@@ -306,6 +306,8 @@ static int profile_layers(const char *path, int threads, double seconds)
                             .gemm = &net.gemm,
                             .scratch = net.scratch,
                             .scratch_stride = net.scratch_stride,
+                            .partials = net.partials,
+                            .partial_stride = net.partial_stride,
                             .labels = labels,
                             .train = 1,
                             .seed = 1};

@@ -68,6 +68,8 @@ struct layer_run {
     struct gemm_ctx *gemm;    /* threaded GEMM, and one buffer set per thread */
     float *scratch;           /* threads * scratch_stride floats */
     long scratch_stride;
+    float *partials;          /* LAYER_GRADIENT_CHUNKS * partial_stride floats */
+    long partial_stride;
     const uint8_t *labels;    /* n labels, for the loss layer */
     int train;
     uint64_t seed, step;      /* for random layers (dropout): a mask is a function of these */
@@ -94,6 +96,7 @@ struct layer {
     struct param params[LAYER_MAX_PARAMS];
     int param_count;
     long scratch_floats;   /* per thread, set by shape() */
+    long partial_floats;   /* per chunk of images: partial parameter gradients (conv), set by shape() */
     long state_floats;     /* per image, kept from forward to backward (e.g. argmax) */
     float *state;
     void *conf;            /* type-specific settings, set by parse(), freed by net */
@@ -172,6 +175,13 @@ static inline int image_threads(const struct layer_run *run)
 {
     return run->n < run->threads ? (run->n > 1 ? run->n : 1) : run->threads;
 }
+
+/* A gradient summed over the batch is summed in this many fixed ranges of
+ * images (split_range(n, k, CHUNKS)), each into its own partial, and the
+ * partials are added in a fixed tree: the same bits at any thread count.
+ * A power of two (the tree pairs them); it also caps the threads such a
+ * sum can use. */
+#define LAYER_GRADIENT_CHUNKS 8
 
 /* Loops over the elements of a step: a second thread below this many
  * floats costs more than it saves. */

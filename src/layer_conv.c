@@ -11,10 +11,11 @@
  *              dweight_g += dy_g * col^T     (F/G, C/G*KH*KW)
  *              dbias     += rowsum(dy)
  *              dx_g       = col2im(weight_g^T * dy_g)
- * Images are split into one contiguous range per thread; each thread
- * accumulates its own partial dweight/dbias in its scratch, and the partials
- * are summed in thread order afterwards, so results are identical run after
- * run at a given thread count. A 1x1 convolution at stride 1 without padding
+ * The weight and bias gradients are summed over the batch in
+ * LAYER_GRADIENT_CHUNKS fixed ranges of images, each into its own partial
+ * (run->partials), whichever thread computes it; the partials are then
+ * added in one fixed tree. So the bits do not depend on the thread count:
+ * 1, 2, 3 or 4 threads train the same weights. A 1x1 convolution at stride 1 without padding
  * skips im2col: the image (or the group's channels) already is its column
  * matrix.
  *
@@ -202,8 +203,8 @@ static int conv_shape(struct layer *l, char *err, size_t errlen)
      * col and dcol, the packed weights, or the padded image and dy^T */
     const long wgrad = cache_line_floats(wgrad_xpad_floats(g)) +
                        max_long(P * wgrad_filters(c->filters), c->filters * shifted_wgrad_k(g));
-    l->scratch_floats = cache_line_floats(max_long((long)c->filters * taps, taps * wgrad_filters(c->filters)) +
-                                          c->filters) +
+    l->partial_floats = max_long((long)c->filters * taps, taps * wgrad_filters(c->filters)) + c->filters;
+    l->scratch_floats = cache_line_floats(l->partial_floats) +
                         max_long(max_long(2 * cache_line_floats(taps * P), packed), wgrad);
     l->flops = 2.0 * c->filters * taps * P + (c->bias ? (double)c->filters * P : 0);
     return 0;
@@ -550,18 +551,19 @@ static float relu_grad_sum(float *dy, const float *y, long n)
     return sum;
 }
 
-/* This thread's share of the backward pass for images [lo, hi): dy of
- * image i at dy + i * dy_stride (0: every image's at dy, for a conv that
- * pools), multiplied by ReLU'(y) first where y is given (the batch's
- * outputs). Adds to the thread's partial dW (or dW^T) and dbias at the
- * start of scratch; writes dx. dx_weights: where the flipped weights of
+/* The backward pass for images [lo, hi) on one thread: dy of image i at
+ * dy + i * dy_stride (0: every image's at dy, for a conv that pools),
+ * multiplied by ReLU'(y) first where y is given (the batch's outputs).
+ * Adds to the partial dW (or dW^T) and dbias at partial; writes dx. The
+ * thread's scratch keeps room for a partial at its start (unused here). dx_weights: where the flipped weights of
  * the direct input gradient are packed (dx_packed: their length, 0 until
  * packed), then dy's padded copy; unless they lie in col (the scratch
  * after the partials), they and that copy's zero border stay for the next
  * call, as the weight gradient's padded image's border does after the
  * first call (first). */
-static void backward_images(struct layer *l, const struct layer_run *run, float *scratch, int lo, int hi, float *dy,
-                            long dy_stride, const float *y, float *dx_weights, long *dx_packed, int first)
+static void backward_images(struct layer *l, const struct layer_run *run, float *partial, float *scratch, int lo,
+                            int hi, float *dy, long dy_stride, const float *y, float *dx_weights, long *dx_packed,
+                            int first)
 {
     struct conv_conf *c = l->conf;
     const struct conv_geometry *g = &c->g;
@@ -578,7 +580,7 @@ static void backward_images(struct layer *l, const struct layer_run *run, float 
     const long partial_size = dw_size + F;
     const struct conv_wgrad_geometry wg = {(int)taps, g->kh, g->kw, g->dh, g->dw, g->oh, g->ow,
                                            g->w + 2 * g->pw, (long)(g->h + 2 * g->ph) * (g->w + 2 * g->pw)};
-    float *dweight = scratch, *dbias = scratch + dw_size;
+    float *dweight = partial, *dbias = partial + dw_size;
     /* col and dcol start on cache lines, as dy does: the weight
      * gradient's dot products load both along P, and a row split
      * over two lines costs a third of their speed */
@@ -699,7 +701,7 @@ static void conv_backward(struct layer *l, const struct layer_run *run)
     const struct conv_direct_kernel *dk = is_depthwise(c) ? NULL : direct_kernel(c, run);
     const int dw_direct = dk && dk->weight_gradient && c->groups == 1 && !is_pointwise(g) &&
                           taps >= DIRECT_WGRAD_MIN_TAPS;
-    /* each thread's partial dW (F x taps), or dW^T (taps x Fpad), then dbias */
+    /* each chunk's partial dW (F x taps), or dW^T (taps x Fpad), then dbias */
     const long Fpad = wgrad_filters(F), dw_size = dw_direct ? taps * Fpad : (long)F * taps;
     const long partial_size = dw_size + F;
     /* ReLU's gradient is applied per image, in the pass that sums the bias
@@ -708,46 +710,59 @@ static void conv_backward(struct layer *l, const struct layer_run *run)
     const int relu = c->act.kind == ACT_RELU;
     if (c->act.kind != ACT_NONE && !relu)
         activation_backward(&c->act, l->y, l->dy, l->dy, run->n * out_size, 0, run->threads);
-    int team = 1;
-#pragma omp parallel num_threads(image_threads(run))
+    /* Chunk k is images split_range(n, k, CHUNKS): the same ranges, and
+     * in each the same order of images, at any thread count */
+    const int chunks = LAYER_GRADIENT_CHUNKS;
+    const int workers = image_threads(run) < chunks ? image_threads(run) : chunks;
+#pragma omp parallel num_threads(workers)
     {
-        int t = omp_get_thread_num(), nt = omp_get_num_threads(), lo, hi;
-        split_range(run->n, t, nt, &lo, &hi);
-#pragma omp single
-        team = nt;
+        int t = omp_get_thread_num(), nt = omp_get_num_threads(), k_lo, k_hi;
+        split_range(chunks, t, nt, &k_lo, &k_hi);
         float *scratch = run->scratch + t * run->scratch_stride;
-        memset(scratch, 0, sizeof(float) * partial_size);
         long dx_packed = 0;
-        if (!l->pool) {
-            backward_images(l, run, scratch, lo, hi, l->dy, out_size, relu ? l->y : NULL,
-                            scratch + cache_line_floats(partial_size), &dx_packed, 1);
-        } else {
-            /* one image at a time through L2: its gradient before pooling,
-             * then everything that reads it */
-            float *dz = unpooled_image(l, scratch);
-            float *dx_weights = dz + cache_line_floats(shape_size(l->out));
-            for (int i = lo; i < hi; i++) {
-                unpool_gradient(l, run, i, dz);
-                backward_images(l, run, scratch, i, i + 1, dz, 0, NULL, dx_weights, &dx_packed, i == lo);
+        int first = 1;
+        for (int k = k_lo; k < k_hi; k++) {
+            int lo, hi;
+            split_range(run->n, k, chunks, &lo, &hi);
+            float *partial = run->partials + k * run->partial_stride;
+            memset(partial, 0, sizeof(float) * partial_size);
+            if (!l->pool) {
+                backward_images(l, run, partial, scratch, lo, hi, l->dy, out_size, relu ? l->y : NULL,
+                                scratch + cache_line_floats(partial_size), &dx_packed, 1);
+            } else {
+                /* one image at a time through L2: its gradient before
+                 * pooling, then everything that reads it */
+                float *dz = unpooled_image(l, scratch);
+                float *dx_weights = dz + cache_line_floats(shape_size(l->out));
+                for (int i = lo; i < hi; i++, first = 0) {
+                    unpool_gradient(l, run, i, dz);
+                    backward_images(l, run, partial, scratch, i, i + 1, dz, 0, NULL, dx_weights, &dx_packed, first);
+                }
             }
         }
     }
-    /* Sum the partials in thread order: each element has one fixed order. */
+    /* The partials added in one fixed tree (pairs, then pairs of pairs):
+     * each element has one order of additions. */
     float *dweight = l->params[0].grad, *dbias = c->bias ? l->params[1].grad : NULL;
-#pragma omp parallel for num_threads(run->threads) schedule(static) if (partial_size * team > LAYER_PARALLEL_MIN_FLOATS)
+    const float *partials = run->partials;
+    const long stride = run->partial_stride;
+#pragma omp parallel for num_threads(run->threads) schedule(static) if (partial_size * chunks > LAYER_PARALLEL_MIN_FLOATS)
     for (long e = 0; e < (long)F * taps + F; e++) {
         /* element e of (dW, dbias) in the partials: dW^T's (tap, f) for
          * the direct weight gradient */
         const long at = e >= (long)F * taps ? dw_size + e - (long)F * taps
                         : dw_direct             ? e % taps * Fpad + e / taps
                                                 : e;
-        float sum = 0.0f;
-        for (int t = 0; t < team; t++)
-            sum += run->scratch[t * run->scratch_stride + at];
+        float sum[LAYER_GRADIENT_CHUNKS];
+        for (int k = 0; k < chunks; k++)
+            sum[k] = partials[k * stride + at];
+        for (int width = 1; width < chunks; width *= 2)
+            for (int k = 0; k + width < chunks; k += 2 * width)
+                sum[k] += sum[k + width];
         if (e < (long)F * taps)
-            dweight[e] = sum;
+            dweight[e] = sum[0];
         else if (dbias)
-            dbias[e - (long)F * taps] = sum;
+            dbias[e - (long)F * taps] = sum[0];
     }
 }
 

@@ -120,20 +120,25 @@ static int allocate(struct net *net)
     net->grads = alloc_floats(total);
     net->statistics = alloc_floats(stats);
     /* activations, their gradients, layer state */
-    long acts = 0, scratch = 0;
+    long acts = 0, scratch = 0, partial = 0;
     for (int i = 0; i < net->count; i++) {
         struct layer *l = &net->layers[i];
         long out = has_own_output(net, l) ? cache_line_floats((long)net->batch * shape_size(l->out)) : 0;
         acts += out + (l->ops->is_loss ? 0 : out) + cache_line_floats((long)net->batch * l->state_floats);
         if (l->scratch_floats > scratch)
             scratch = l->scratch_floats;
+        if (l->partial_floats > partial)
+            partial = l->partial_floats;
     }
     net->activations = alloc_floats(acts);
     net->activation_floats = acts;
     net->input_data = alloc_floats((long)net->batch * shape_size(net->input));
     net->scratch_stride = cache_line_floats(scratch);
     net->scratch = alloc_floats(net->scratch_stride * net->threads);
-    if (!net->params || !net->grads || !net->statistics || !net->activations || !net->input_data || !net->scratch)
+    net->partial_stride = cache_line_floats(partial);
+    net->partials = alloc_floats(net->partial_stride * LAYER_GRADIENT_CHUNKS);
+    if (!net->params || !net->grads || !net->statistics || !net->activations || !net->input_data || !net->scratch ||
+        !net->partials)
         return -1;
     if (gemm_ctx_init(&net->gemm, net->threads, gemm_kernel_select()) < 0)
         return -1;
@@ -420,6 +425,7 @@ void net_free(struct net *net)
     free(net->input_data);
     free(net->activations);
     free(net->scratch);
+    free(net->partials);
     if (net->gemm.buffers)
         gemm_ctx_free(&net->gemm);
     memset(net, 0, sizeof *net);
@@ -459,6 +465,8 @@ static struct layer_run make_run(struct net *net, int n, const uint8_t *labels, 
                               .gemm = &net->gemm,
                               .scratch = net->scratch,
                               .scratch_stride = net->scratch_stride,
+                              .partials = net->partials,
+                              .partial_stride = net->partial_stride,
                               .labels = labels,
                               .train = train,
                               .seed = net->seed,

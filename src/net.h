@@ -36,6 +36,8 @@ struct net {
     int frozen;              /* gradcheck: forward with the kinks of the last one (layer_run.frozen) */
     float *scratch;          /* threads * scratch_stride */
     long scratch_stride;
+    float *partials;         /* LAYER_GRADIENT_CHUNKS * partial_stride: per-chunk gradient sums */
+    long partial_stride;
     struct gemm_ctx gemm;
 };
 

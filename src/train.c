@@ -8,8 +8,8 @@
  *
  * NOTE: everything the loop carries from step to step is in
  * struct ckpt_train_state, and the checkpoint holds it, so a run resumed
- * from any checkpoint computes the same bits as the run left alone (same
- * thread count). Nothing is allocated inside the loop. */
+ * from any checkpoint computes the same bits as the run left alone, at any
+ * thread count. Nothing is allocated inside the loop. */
 #include "train.h"
 
 #include "dist.h"

@@ -251,6 +251,41 @@ START_TEST(test_plot_short_run)
 }
 END_TEST
 
+/* One and two threads gave different weights after 50 steps (each thread
+ * summed its own images' conv weight gradient); now the sums run in fixed
+ * chunks of images, and 1, 2 and 3 threads write the same checkpoint. */
+START_TEST(test_same_bits_at_any_thread_count)
+{
+    static const char *names[] = {"lenet5", "vgg-small"};
+    setenv("CNNCTL_OVERSUBSCRIBE", "1", 1);   /* 3 threads on a 2-CPU machine too */
+    for (int c = 0; c < 2; c++) {
+        char *first = NULL;
+        size_t first_len = 0;
+        for (int threads = 1; threads <= 3; threads++) {
+            char *err;
+            int rc = run_in_dir(NULL, &err, "train -q --force '%s' --set data.dir=data --set train.iterations=%d "
+                                "--set train.batch=40 --set train.checkpoint=same.ckpt --set train.log= "
+                                "--set data.test_images= --threads %d",
+                                config(names[c]), c == 0 ? 12 : 4, threads);
+            ck_assert_msg(rc == 0, "%s, %d threads: exit %d: %s", names[c], threads, rc, err);
+            free(err);
+            size_t len;
+            char *ckpt = read_file(in_dir("same.ckpt"), &len);
+            ck_assert_ptr_nonnull(ckpt);
+            if (!first) {
+                first = ckpt;
+                first_len = len;
+                continue;
+            }
+            ck_assert_msg(len == first_len && memcmp(ckpt, first, len) == 0, "%s: %d threads differ from 1",
+                          names[c], threads);
+            free(ckpt);
+        }
+        free(first);
+    }
+}
+END_TEST
+
 /* ---- the property test ------------------------------------------------ */
 
 /* Override atoms a user combines; a combination takes one of each group. */
@@ -376,6 +411,7 @@ Suite *surface_suite(void)
     tcase_add_test(tc, test_second_run_refused);
     tcase_add_test(tc, test_threads_capped);
     tcase_add_test(tc, test_plot_short_run);
+    tcase_add_test(tc, test_same_bits_at_any_thread_count);
     tcase_add_test(tc, test_property_every_config);
     suite_add_tcase(s, tc);
     return s;
