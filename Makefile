@@ -42,18 +42,25 @@ BASE_CFLAGS := -std=c11 -D_XOPEN_SOURCE=700 -Wall -Wextra -fopenmp -MMD -MP $(SA
 BASE_LDFLAGS := -fopenmp $(SAN_FLAGS)
 LIBS := $(DEPS_LIBS) -lm
 
-SRC := $(filter-out src/main.c,$(wildcard src/*.c))
+# src/ by concern (README, "How the code is laid out"): cli/ the verbs,
+# config/ the INI and its settings, data/ images and labels, train/ the
+# loop, optimizers and files of a run, net/ the network and its layers,
+# kernels/ GEMM, convolution and pooling kernels, util/ the rest. Headers
+# are included by name: every folder is on the include path.
+SRC_DIRS := $(sort $(dir $(wildcard src/*/*.c src/*/*.h)))
+INCLUDES := $(patsubst %/,-I%,$(SRC_DIRS))
+SRC := $(wildcard src/*/*.c)
 OBJ := $(SRC:src/%.c=$(B)/%.o)
-TEST_SRC := $(wildcard tests/*.c)
+TEST_SRC := $(filter-out tests/fuzz/%,$(wildcard tests/*.c tests/*/*.c))
 TEST_OBJ := $(TEST_SRC:tests/%.c=$(B)/tests/%.o)
 
 # The micro-kernels are compiled for their instruction sets only; gemm.c picks
 # one at run time from what the CPU reports, so the binary runs anywhere.
-$(B)/gemm_kernel_avx512.o: KERNEL_FLAGS := -mavx512f -mfma -mavx2
-$(B)/gemm_kernel_avx2.o:   KERNEL_FLAGS := -mavx2 -mfma
-$(B)/conv_kernel_avx512.o: KERNEL_FLAGS := -mavx512f -mfma -mavx2
-$(B)/conv_kernel_avx2.o:   KERNEL_FLAGS := -mavx2 -mfma
-$(B)/pool_kernel_avx2.o:   KERNEL_FLAGS := -mavx2
+$(B)/kernels/gemm_kernel_avx512.o: KERNEL_FLAGS := -mavx512f -mfma -mavx2
+$(B)/kernels/gemm_kernel_avx2.o:   KERNEL_FLAGS := -mavx2 -mfma
+$(B)/kernels/conv_kernel_avx512.o: KERNEL_FLAGS := -mavx512f -mfma -mavx2
+$(B)/kernels/conv_kernel_avx2.o:   KERNEL_FLAGS := -mavx2 -mfma
+$(B)/kernels/pool_kernel_avx2.o:   KERNEL_FLAGS := -mavx2
 
 # make bench BLAS=openblas|blis: the same benchmark with that library's
 # cblas_sgemm beside ours (Debian's libopenblas-dev, libblis-dev), built in
@@ -89,10 +96,12 @@ $(BIN): $(B)/main.o $(OBJ) $(FLAVOR_STAMP)
 	$(CC) $(BASE_LDFLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBS)
 
 $(B)/%.o: src/%.c | $(B)/tests
-	$(CC) $(BASE_CFLAGS) $(DEPS_CFLAGS) $(KERNEL_FLAGS) $(CFLAGS) -c -o $@ $<
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(DEPS_CFLAGS) $(INCLUDES) $(KERNEL_FLAGS) $(CFLAGS) -c -o $@ $<
 
 $(B)/tests/%.o: tests/%.c | $(B)/tests
-	$(CC) $(BASE_CFLAGS) $(DEPS_CFLAGS) $(CHECK_CFLAGS) -Isrc $(CFLAGS) -c -o $@ $<
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(DEPS_CFLAGS) $(CHECK_CFLAGS) $(INCLUDES) -Itests $(CFLAGS) -c -o $@ $<
 
 $(B)/tests:
 	mkdir -p $@
@@ -127,17 +136,17 @@ bench: $(BIN)
 FUZZ_SECONDS ?= 60
 FUZZ_CC ?= clang
 FUZZ_SAN := address,undefined -fno-sanitize-recover=undefined
-FUZZ_CFLAGS := -g -O1 -std=c11 -D_XOPEN_SOURCE=700 -fsanitize=fuzzer-no-link,$(FUZZ_SAN) -Isrc $(DEPS_CFLAGS)
+FUZZ_CFLAGS := -g -O1 -std=c11 -D_XOPEN_SOURCE=700 -fsanitize=fuzzer-no-link,$(FUZZ_SAN) $(INCLUDES) $(DEPS_CFLAGS)
 FUZZ_OBJ := $(SRC:src/%.c=build/fuzz/%.o)
 
-build/fuzz/gemm_kernel_avx512.o: KERNEL_FLAGS := -mavx512f -mfma -mavx2
-build/fuzz/gemm_kernel_avx2.o:   KERNEL_FLAGS := -mavx2 -mfma
-build/fuzz/conv_kernel_avx512.o: KERNEL_FLAGS := -mavx512f -mfma -mavx2
-build/fuzz/conv_kernel_avx2.o:   KERNEL_FLAGS := -mavx2 -mfma
-build/fuzz/pool_kernel_avx2.o:   KERNEL_FLAGS := -mavx2
+build/fuzz/kernels/gemm_kernel_avx512.o: KERNEL_FLAGS := -mavx512f -mfma -mavx2
+build/fuzz/kernels/gemm_kernel_avx2.o:   KERNEL_FLAGS := -mavx2 -mfma
+build/fuzz/kernels/conv_kernel_avx512.o: KERNEL_FLAGS := -mavx512f -mfma -mavx2
+build/fuzz/kernels/conv_kernel_avx2.o:   KERNEL_FLAGS := -mavx2 -mfma
+build/fuzz/kernels/pool_kernel_avx2.o:   KERNEL_FLAGS := -mavx2
 
 build/fuzz/%.o: src/%.c
-	mkdir -p build/fuzz
+	mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(KERNEL_FLAGS) -c -o $@ $<
 
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJ)

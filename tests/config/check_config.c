@@ -448,7 +448,7 @@ static int parser_keys(char keys[][32])
     static const char *const calls[] = {"config_get_int(", "config_get_float(", "config_get_string(", "config_find(",
                                         "find_count(", "layer_parse_pair("};
     glob_t g;
-    ck_assert_int_eq(glob("src/*.c", 0, NULL, &g), 0);
+    ck_assert_int_eq(glob("src/*/*.c", 0, NULL, &g), 0);
     int n = 0;
     for (size_t f = 0; f < g.gl_pathc; f++) {
         char *text = read_file(g.gl_pathv[f], NULL);
