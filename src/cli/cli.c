@@ -185,6 +185,39 @@ static int allocate_net(struct prepared *p, int batch, int threads)
     return 0;
 }
 
+/* The verbs that take --set: their --set values are collected in an array
+ * of argc pointers into argv, allocated once here. */
+static int with_sets(int (*verb)(int, char **, char **), int argc, char **argv)
+{
+    char **sets = calloc(argc > 0 ? argc : 1, sizeof *sets);
+    if (!sets) {
+        fprintf(stderr, "cnnctl: out of memory\n");
+        return EXIT_RUNTIME;
+    }
+    int status = verb(argc, argv, sets);
+    free(sets);
+    return status;
+}
+
+static int train_verb(int argc, char **argv, char **sets);
+static int summary_verb(int argc, char **argv, char **sets);
+static int gradcheck_verb(int argc, char **argv, char **sets);
+
+int cmd_train(int argc, char **argv)
+{
+    return with_sets(train_verb, argc, argv);
+}
+
+int cmd_summary(int argc, char **argv)
+{
+    return with_sets(summary_verb, argc, argv);
+}
+
+int cmd_gradcheck(int argc, char **argv)
+{
+    return with_sets(gradcheck_verb, argc, argv);
+}
+
 static struct option set_option = {"set", required_argument, NULL, 's'};
 
 /* A path the checkpoint can carry to another folder: made absolute. */
@@ -254,7 +287,7 @@ static int claim_run_files(const struct settings *st, struct run_lock locks[3], 
     return failed ? -1 : 0;
 }
 
-int cmd_train(int argc, char **argv)
+static int train_verb(int argc, char **argv, char **sets)
 {
     struct option options[] = {set_option,
                                {"resume", required_argument, NULL, 'r'},
@@ -263,7 +296,6 @@ int cmd_train(int argc, char **argv)
                                {"force", no_argument, NULL, 'f'},
                                {"help", no_argument, NULL, 'h'},
                                {0}};
-    char **sets = calloc(argc, sizeof *sets);
     const char *resume = NULL;
     int set_count = 0, threads = 0, quiet = 0, force = 0, c;
     optind = 1;
@@ -273,20 +305,16 @@ int cmd_train(int argc, char **argv)
         case 's': sets[set_count++] = optarg; break;
         case 'r': resume = optarg; break;
         case 't':
-            if (parse_threads("train", optarg, &threads)) {
-                free(sets);
+            if (parse_threads("train", optarg, &threads))
                 return EXIT_INPUT;
-            }
             break;
         case 'q': quiet = 1; break;
-        case 'h': fputs(train_usage, stdout); free(sets); return EXIT_OK;
-        default: free(sets); return usage_error("train", "%s", "bad option");
+        case 'h': fputs(train_usage, stdout); return EXIT_OK;
+        default: return usage_error("train", "%s", "bad option");
         }
     }
-    if (optind < argc - 1 || (optind == argc && !resume)) {
-        free(sets);
+    if (optind < argc - 1 || (optind == argc && !resume))
         return usage_error("train", "%s", optind == argc ? "missing CONFIG" : "more than one CONFIG");
-    }
     const char *config_path = optind < argc ? argv[optind] : NULL;
     char err[1024] = "";
     struct ckpt ck = {0};
@@ -294,14 +322,12 @@ int cmd_train(int argc, char **argv)
         if (ckpt_read(resume, &ck, err, sizeof err) < 0 ||
             (!ck.has_state && snprintf(err, sizeof err, "%s: holds no training state to resume", resume))) {
             fprintf(stderr, "cnnctl: %s\n", err);
-            free(sets);
             ckpt_free(&ck);
             return EXIT_INPUT;
         }
     }
     struct prepared p;
     int rc = prepare(&p, config_path, &ck, resume, sets, set_count, quiet);
-    free(sets);
     if (rc < 0) {
         prepared_free(&p);
         ckpt_free(&ck);
@@ -418,26 +444,22 @@ done:
     return status;
 }
 
-int cmd_summary(int argc, char **argv)
+static int summary_verb(int argc, char **argv, char **sets)
 {
     struct option options[] = {set_option, {"help", no_argument, NULL, 'h'}, {0}};
-    char **sets = calloc(argc, sizeof *sets);
     int set_count = 0, c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "s:h", options, NULL)) != -1) {
         switch (c) {
         case 's': sets[set_count++] = optarg; break;
-        case 'h': fputs(summary_usage, stdout); free(sets); return EXIT_OK;
-        default: free(sets); return usage_error("summary", "%s", "bad option");
+        case 'h': fputs(summary_usage, stdout); return EXIT_OK;
+        default: return usage_error("summary", "%s", "bad option");
         }
     }
-    if (optind != argc - 1) {
-        free(sets);
+    if (optind != argc - 1)
         return usage_error("summary", "%s", optind == argc ? "missing CONFIG" : "more than one CONFIG");
-    }
     struct prepared p;
     int rc = prepare(&p, argv[optind], NULL, NULL, sets, set_count, 0);
-    free(sets);
     if (rc == 0)
         net_print_summary(&p.net, stdout);
     prepared_free(&p);
@@ -574,7 +596,7 @@ done:
     return status;
 }
 
-int cmd_gradcheck(int argc, char **argv)
+static int gradcheck_verb(int argc, char **argv, char **sets)
 {
     struct option options[] = {set_option,
                                {"images", required_argument, NULL, 'n'},
@@ -582,7 +604,6 @@ int cmd_gradcheck(int argc, char **argv)
                                {"threads", required_argument, NULL, 't'},
                                {"help", no_argument, NULL, 'h'},
                                {0}};
-    char **sets = calloc(argc, sizeof *sets);
     int set_count = 0, c, threads = 1;
     long images = 4, entries = 16;
     optind = 1;
@@ -590,34 +611,25 @@ int cmd_gradcheck(int argc, char **argv)
         switch (c) {
         case 's': sets[set_count++] = optarg; break;
         case 'n':
-            if (parse_long(optarg, &images) < 0 || images < 1 || images > 256) {
-                free(sets);
+            if (parse_long(optarg, &images) < 0 || images < 1 || images > 256)
                 return usage_error("gradcheck", "--images: '%s' is not a whole number from 1 to 256", optarg);
-            }
             break;
         case 'k':
-            if (parse_long(optarg, &entries) < 0 || entries < 1 || entries > 1000000) {
-                free(sets);
+            if (parse_long(optarg, &entries) < 0 || entries < 1 || entries > 1000000)
                 return usage_error("gradcheck", "--entries: '%s' is not a whole number from 1 to 1000000", optarg);
-            }
             break;
         case 't':
-            if (parse_threads("gradcheck", optarg, &threads)) {
-                free(sets);
+            if (parse_threads("gradcheck", optarg, &threads))
                 return EXIT_INPUT;
-            }
             break;
-        case 'h': fputs(gradcheck_usage, stdout); free(sets); return EXIT_OK;
-        default: free(sets); return usage_error("gradcheck", "%s", "bad option");
+        case 'h': fputs(gradcheck_usage, stdout); return EXIT_OK;
+        default: return usage_error("gradcheck", "%s", "bad option");
         }
     }
-    if (optind != argc - 1) {
-        free(sets);
+    if (optind != argc - 1)
         return usage_error("gradcheck", "%s", optind == argc ? "missing CONFIG" : "more than one CONFIG");
-    }
     struct prepared p;
     int rc = prepare(&p, argv[optind], NULL, NULL, sets, set_count, 0);
-    free(sets);
     if (rc < 0) {
         prepared_free(&p);
         return EXIT_INPUT;
