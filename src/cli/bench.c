@@ -317,12 +317,14 @@ static int profile_layers(const char *path, int threads, double seconds)
     while (steps < cap && (now() - t0 < seconds || steps < 20)) {
         for (int i = 0; i < net.count; i++) {
             double a = now();
-            net.layers[i].ops->forward(&net.layers[i], &run);
+            if (!net.layers[i].fused)
+                net.layers[i].ops->forward(&net.layers[i], &run);
             fw[(size_t)i * cap + steps] = now() - a;
         }
         for (int i = net.count - 1; i >= 0; i--) {
             double a = now();
-            net.layers[i].ops->backward(&net.layers[i], &run);
+            if (!net.layers[i].fused)
+                net.layers[i].ops->backward(&net.layers[i], &run);
             bw[(size_t)i * cap + steps] = now() - a;
         }
         double a = now();

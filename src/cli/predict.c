@@ -89,8 +89,7 @@ int cmd_predict(int argc, char **argv)
         model_free(&m);
         return EXIT_RUNTIME;
     }
-    const int softmax = strcmp(net->layers[net->count - 1].ops->type, "softmax") == 0;
-    const char *what = softmax ? "probability" : "score";
+    const char *what = net->layers[net->count - 1].ops->probabilities ? "probability" : "score";
     if (top > net->classes)
         top = net->classes;
     /* JSON goes to memory first and out only when every image succeeded:

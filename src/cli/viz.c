@@ -138,7 +138,8 @@ int cmd_viz(int argc, char **argv)
         fprintf(stderr, "cnnctl: %s: no layer '%s' in the network\n", path, layer_name);
         goto done;
     }
-    int is_conv = strcmp(l->ops->type, "conv") == 0;
+    /* a layer with filters: a weight of F x C x KH x KW */
+    int is_conv = l->param_count > 0 && l->params[0].rank == 4;
     if (output && !is_conv && !input) {
         fprintf(stderr, "cnnctl: %s: [%s] is a %s layer, which has no filters; give --input IMAGE to see its "
                         "feature maps\n", path, layer_name, l->ops->type);

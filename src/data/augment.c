@@ -27,11 +27,10 @@ int augment_active(const struct augment *a)
     return a->shift > 0 || a->flip || a->rotate > 0;
 }
 
-/* The stream of (step, image): low byte 4, apart from init (1), shuffle (2)
- * and dropout (3). */
+/* The stream of (step, image), apart from init, shuffle and dropout (rng.h). */
 static uint64_t augment_stream(uint64_t step, int image)
 {
-    return 4 + (((step << 16) + (uint64_t)image) << 20);
+    return RNG_STREAM_AUGMENT + (((step << 16) + (uint64_t)image) << 20);
 }
 
 static float bilinear(const float *plane, int h, int w, float y, float x)

@@ -38,9 +38,7 @@ void activation_add_bias(const struct activation *a, float *y, long count, float
 /* A layer's own activation becomes a (a following activation layer fused
  * into it): 0, or -1 if it has one already. */
 int activation_adopt(struct activation *own, const struct activation *a);
-/* The activation of a relu, leaky, sigmoid or tanh layer; NULL for other layers. */
-struct layer;
-const struct activation *activation_of_layer(const struct layer *l);
+
 /* dx = dy * f'(y) (or dx += ... when accumulate); dx and dy may be the same array. */
 void activation_backward(const struct activation *a, const float *y, const float *dy, float *dx, long count,
                          int accumulate, int threads);

@@ -79,6 +79,7 @@ struct layer_run {
 
 struct layer_ops;
 struct activation;
+struct maxpool_geometry;
 
 struct layer {
     const struct layer_ops *ops;
@@ -125,7 +126,8 @@ struct layer_ops {
     const char *type;
     int is_loss;           /* a loss layer ends the network */
     int min_inputs, max_inputs;   /* 0, 0: exactly one */
-    /* Read this type's keys into l->conf; record errors in cfg. 0 or -1. */
+    /* Read this type's keys into l->conf; record errors in cfg. 0 or -1.
+     * NULL: the type has no keys of its own. */
     int (*parse)(struct layer *l, struct config *cfg, struct config_section *s);
     /* From l->in[]: set l->out, params (name, dims, init), scratch and
      * state sizes, flops. -1 with a message (no location) in err. */
@@ -144,6 +146,13 @@ struct layer_ops {
     int (*fuse_pool)(struct layer *l, struct layer *pool);
     /* Optional: the GEMMs a training step runs at `batch`; returns the count. */
     int (*gemms)(const struct layer *l, int batch, struct gemm_shape *out);
+    /* Optional, activation layers: the function this layer applies alone,
+     * which net.c may hand to its producer's fuse_activation. */
+    const struct activation *(*activation)(const struct layer *l);
+    /* Optional, max pooling: its windows, which net.c may hand to its
+     * producer's fuse_pool (pool.h). */
+    int (*pool_geometry)(const struct layer *l, const struct gemm_kernel *k, struct maxpool_geometry *g);
+    int probabilities;     /* a loss layer whose output is class probabilities (softmax) */
 };
 
 const struct layer_ops *layer_ops_find(const char *type);

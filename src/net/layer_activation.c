@@ -34,32 +34,27 @@ static int activation_layer_shape(struct layer *l, char *err, size_t errlen)
 
 static void activation_layer_forward(struct layer *l, const struct layer_run *run)
 {
-    if (l->fused)
-        return;  /* the producer did it */
     activation_forward(l->conf, l->x[0], l->y, run->n * shape_size(l->out), run->threads,
                        run->frozen ? l->frozen_y : NULL);
 }
 
 static void activation_layer_backward(struct layer *l, const struct layer_run *run)
 {
-    if (l->dx[0] && !l->fused)
+    if (l->dx[0])
         activation_backward(l->conf, l->y, l->dy, l->dx[0], run->n * shape_size(l->out), !l->dx_overwrite[0],
                             run->threads);
 }
 
-const struct activation *activation_of_layer(const struct layer *l)
+static const struct activation *activation_layer_activation(const struct layer *l)
 {
-    const struct layer_ops *kinds[] = {&layer_relu, &layer_leaky, &layer_sigmoid, &layer_tanh};
-    for (int i = 0; i < 4; i++)
-        if (l->ops == kinds[i])
-            return l->conf;
-    return NULL;
+    return l->conf;
 }
 
 #define ACTIVATION_LAYER(NAME)                                                                       \
     const struct layer_ops layer_##NAME = {                                                          \
         .type = #NAME, .parse = activation_layer_parse, .shape = activation_layer_shape,            \
         .forward = activation_layer_forward, .backward = activation_layer_backward,                 \
+        .activation = activation_layer_activation,                                                   \
     }
 
 ACTIVATION_LAYER(relu);

@@ -787,7 +787,7 @@ static int conv_fuse_pool(struct layer *l, struct layer *pool)
     struct conv_conf *c = l->conf;
     struct maxpool_geometry pg;
     if (c->groups != 1 || (c->act.kind != ACT_NONE && c->act.kind != ACT_RELU) ||
-        maxpool_geometry(pool, NULL, &pg) < 0)
+        !pool->ops->pool_geometry || pool->ops->pool_geometry(pool, NULL, &pg) < 0)
         return -1;
     l->scratch_floats = cache_line_floats(l->scratch_floats) + unpooled_floats(l);
     return 0;

@@ -45,7 +45,7 @@ static int dropout_shape(struct layer *l, char *err, size_t errlen)
  * the init (1) and shuffle (2) streams. */
 static uint64_t mask_stream(const struct layer *l, uint64_t step, int image)
 {
-    return 3 + ((uint64_t)l->index << 8) + (((step << 16) + (uint64_t)image) << 20);
+    return RNG_STREAM_DROPOUT + ((uint64_t)l->index << 8) + (((step << 16) + (uint64_t)image) << 20);
 }
 
 static void dropout_forward(struct layer *l, const struct layer_run *run)

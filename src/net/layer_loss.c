@@ -11,14 +11,6 @@
 #include <math.h>
 #include <string.h>
 
-static int loss_parse(struct layer *l, struct config *cfg, struct config_section *s)
-{
-    (void)l;
-    (void)cfg;
-    (void)s;
-    return 0;
-}
-
 static int loss_shape(struct layer *l, char *err, size_t errlen)
 {
     (void)err;
@@ -94,11 +86,11 @@ static void l1_backward(struct layer *l, const struct layer_run *run)
 }
 
 const struct layer_ops layer_l2 = {
-    .type = "l2", .is_loss = 1, .parse = loss_parse, .shape = loss_shape, .forward = loss_forward,
+    .type = "l2", .is_loss = 1, .shape = loss_shape, .forward = loss_forward,
     .backward = l2_backward, .loss = l2_loss,
 };
 
 const struct layer_ops layer_l1 = {
-    .type = "l1", .is_loss = 1, .parse = loss_parse, .shape = loss_shape, .forward = loss_forward,
+    .type = "l1", .is_loss = 1, .shape = loss_shape, .forward = loss_forward,
     .backward = l1_backward, .loss = l1_loss,
 };

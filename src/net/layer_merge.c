@@ -12,14 +12,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static int merge_parse(struct layer *l, struct config *cfg, struct config_section *s)
-{
-    (void)l;
-    (void)cfg;
-    (void)s;
-    return 0;
-}
-
 static void shape_text(struct shape s, char *buf, size_t len)
 {
     snprintf(buf, len, "%d x %d x %d", s.c, s.h, s.w);
@@ -178,16 +170,16 @@ static void scale_backward(struct layer *l, const struct layer_run *run)
 }
 
 const struct layer_ops layer_add = {
-    .type = "add", .min_inputs = 2, .max_inputs = LAYER_MAX_INPUTS, .parse = merge_parse, .shape = add_shape,
+    .type = "add", .min_inputs = 2, .max_inputs = LAYER_MAX_INPUTS, .shape = add_shape,
     .forward = add_forward, .backward = add_backward,
 };
 
 const struct layer_ops layer_concat = {
-    .type = "concat", .min_inputs = 2, .max_inputs = LAYER_MAX_INPUTS, .parse = merge_parse,
+    .type = "concat", .min_inputs = 2, .max_inputs = LAYER_MAX_INPUTS,
     .shape = concat_shape, .forward = concat_forward, .backward = concat_backward,
 };
 
 const struct layer_ops layer_scale = {
-    .type = "scale", .min_inputs = 2, .max_inputs = 2, .parse = merge_parse, .shape = scale_shape,
+    .type = "scale", .min_inputs = 2, .max_inputs = 2, .shape = scale_shape,
     .forward = scale_forward, .backward = scale_backward,
 };

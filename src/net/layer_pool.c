@@ -231,8 +231,6 @@ static struct maxpool_geometry geometry_of(const struct pool_conf *c, struct sha
 int maxpool_geometry(const struct layer *l, const struct gemm_kernel *k, struct maxpool_geometry *g)
 {
     const struct pool_conf *c = l->conf;
-    if (l->ops != &layer_maxpool)
-        return -1;
     *g = geometry_of(c, l->in[0], l->out, k);
     return 0;
 }
@@ -297,8 +295,6 @@ void maxpool_plane_backward(const struct maxpool_geometry *g, const float *dy, c
 static void pool_forward(struct layer *l, const struct layer_run *run)
 {
     const struct pool_conf *c = l->conf;
-    if (l->fused)
-        return;  /* the conv before it pooled its own output (pool.h) */
     const struct shape in = l->in[0], out = l->out;
     const struct maxpool_geometry g = geometry_of(c, in, out, run->gemm->kernel);
     const long planes = (long)run->n * in.c, in_plane = (long)in.h * in.w, out_plane = (long)out.h * out.w;
@@ -335,7 +331,7 @@ static void pool_forward(struct layer *l, const struct layer_run *run)
 static void pool_backward(struct layer *l, const struct layer_run *run)
 {
     const struct pool_conf *c = l->conf;
-    if (!l->dx[0] || l->fused)
+    if (!l->dx[0])
         return;
     const struct shape in = l->in[0], out = l->out;
     const struct maxpool_geometry g = geometry_of(c, in, out, run->gemm->kernel);
@@ -366,7 +362,7 @@ static void pool_backward(struct layer *l, const struct layer_run *run)
 
 const struct layer_ops layer_maxpool = {
     .type = "maxpool", .parse = maxpool_parse, .shape = pool_shape, .forward = pool_forward,
-    .backward = pool_backward,
+    .backward = pool_backward, .pool_geometry = maxpool_geometry,
 };
 
 const struct layer_ops layer_avgpool = {

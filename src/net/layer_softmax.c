@@ -8,14 +8,6 @@
 
 #include <math.h>
 
-static int softmax_parse(struct layer *l, struct config *cfg, struct config_section *s)
-{
-    (void)l;
-    (void)cfg;
-    (void)s;
-    return 0;
-}
-
 static int softmax_shape(struct layer *l, char *err, size_t errlen)
 {
     (void)err;
@@ -87,6 +79,6 @@ static void softmax_backward(struct layer *l, const struct layer_run *run)
 }
 
 const struct layer_ops layer_softmax = {
-    .type = "softmax", .is_loss = 1, .parse = softmax_parse, .shape = softmax_shape, .forward = softmax_forward,
+    .type = "softmax", .is_loss = 1, .probabilities = 1, .shape = softmax_shape, .forward = softmax_forward,
     .backward = softmax_backward, .loss = softmax_loss,
 };

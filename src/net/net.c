@@ -241,7 +241,7 @@ static void fuse_activations(struct net *net)
 {
     for (int i = 0; i < net->count; i++) {
         struct layer *l = &net->layers[i];
-        const struct activation *a = activation_of_layer(l);
+        const struct activation *a = l->ops->activation ? l->ops->activation(l) : NULL;
         const int src = l->inputs[0];
         if (!a || l->input_count != 1 || src < 0 || !net->layers[src].ops->fuse_activation)
             continue;
@@ -265,9 +265,8 @@ static void fuse_pools(struct net *net)
 {
     for (int i = 0; i < net->count; i++) {
         struct layer *l = &net->layers[i];
-        struct maxpool_geometry g;
         const int src = l->inputs[0];
-        if (maxpool_geometry(l, NULL, &g) < 0 || l->input_count != 1 || src < 0)
+        if (!l->ops->pool_geometry || l->input_count != 1 || src < 0)
             continue;
         const int producer = net->layers[src].fused ? net->layers[src].fused_by : src;
         struct layer *p = &net->layers[producer];
@@ -335,7 +334,7 @@ int net_plan(struct net *net, struct config *cfg, struct shape input, enum net_f
             continue;
         }
         l->default_init = default_init;
-        if (l->ops->parse(l, cfg, s) < 0)
+        if (l->ops->parse && l->ops->parse(l, cfg, s) < 0)
             failed = 1;
         if (parse_inputs(net, net->count - 1, cfg, s) < 0)
             failed = 1;
@@ -478,8 +477,10 @@ static struct layer_run make_run(struct net *net, int n, const uint8_t *labels, 
 double net_forward(struct net *net, int n, const uint8_t *labels, int *correct, int train)
 {
     struct layer_run run = make_run(net, n, labels, train);
+    /* a fused layer is run by the layer it names (fused_by) */
     for (int i = 0; i < net->count; i++)
-        net->layers[i].ops->forward(&net->layers[i], &run);
+        if (!net->layers[i].fused)
+            net->layers[i].ops->forward(&net->layers[i], &run);
     if (!labels)
         return 0.0;
     struct layer *last = &net->layers[net->count - 1];
@@ -491,7 +492,8 @@ void net_backward_each(struct net *net, int n, const uint8_t *labels, void (*don
 {
     struct layer_run run = make_run(net, n, labels, 1);
     for (int i = net->count - 1; i >= 0; i--) {
-        net->layers[i].ops->backward(&net->layers[i], &run);
+        if (!net->layers[i].fused)
+            net->layers[i].ops->backward(&net->layers[i], &run);
         if (done)
             done(ctx, &net->layers[i]);
     }

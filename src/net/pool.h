@@ -18,7 +18,8 @@ struct maxpool_geometry {
 
 /* A maxpool layer's geometry after its shape() is known, its loops those
  * that go with GEMM kernel k (avx2 and avx512: AVX2; the generic kernel
- * keeps SSE2, so that the tests reach both); -1 if l is not a maxpool. */
+ * keeps SSE2, so that the tests reach both); 0. layer_maxpool's
+ * pool_geometry: only for a layer of that type. */
 int maxpool_geometry(const struct layer *l, const struct gemm_kernel *k, struct maxpool_geometry *g);
 
 /* y = the window maxima of x, arg = where each was (an index into the

@@ -14,7 +14,16 @@ struct rng {
     uint64_t s[4];
 };
 
-enum rng_stream { RNG_STREAM_INIT = 1, RNG_STREAM_SHUFFLE = 2, RNG_STREAM_TEST = 99 };
+/* The streams' low bytes: init, the shuffle of each epoch (epoch << 8),
+ * dropout and augmentation (layer, step and image in the bits above),
+ * and the tests' own. */
+enum rng_stream {
+    RNG_STREAM_INIT = 1,
+    RNG_STREAM_SHUFFLE = 2,
+    RNG_STREAM_DROPOUT = 3,
+    RNG_STREAM_AUGMENT = 4,
+    RNG_STREAM_TEST = 99
+};
 
 void rng_seed(struct rng *r, uint64_t seed, uint64_t stream);
 uint64_t rng_next(struct rng *r);
