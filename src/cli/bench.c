@@ -14,6 +14,7 @@
  * `seconds / 3`. Input images are random pixels: speed does not depend on
  * what the pixels show. */
 #define _DEFAULT_SOURCE  /* wait4 */
+#include "cpu_target.h"
 #include "bench.h"
 #include "cli.h"
 #include "config.h"
@@ -476,9 +477,10 @@ int cmd_bench(int argc, char **argv)
         return EXIT_OK;
     }
     const char *library = gemm_library_name();
-    const struct gemm_kernel *kernel = gemm_kernel_select();
+    const struct cpu_target *target = cpu_target_select();
+    const struct gemm_kernel *kernel = target->gemm;
     struct gemm_ctx one, all;
-    if (gemm_ctx_init(&one, 1, kernel) < 0 || gemm_ctx_init(&all, threads, kernel) < 0) {
+    if (gemm_ctx_init(&one, 1, target) < 0 || gemm_ctx_init(&all, threads, target) < 0) {
         fprintf(stderr, "cnnctl: out of memory\n");
         return EXIT_RUNTIME;
     }

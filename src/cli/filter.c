@@ -3,6 +3,7 @@
  * from a file, applied to an image with the same im2col + GEMM a conv layer
  * runs, so a learner can see what a filter does before a net learns its
  * own. Like a conv layer it computes a cross-correlation (no kernel flip). */
+#include "cpu_target.h"
 #include "cli.h"
 #include "cli_util.h"
 #include "gemm.h"
@@ -177,7 +178,7 @@ int cmd_filter(int argc, char **argv)
     float *col = malloc(sizeof(float) * taps * P), *out = malloc(sizeof(float) * P);
     struct gemm_ctx gemm_ctx = {0};
     int status = EXIT_RUNTIME;
-    if (!col || !out || gemm_ctx_init(&gemm_ctx, 1, gemm_kernel_select()) < 0) {
+    if (!col || !out || gemm_ctx_init(&gemm_ctx, 1, cpu_target_select()) < 0) {
         fprintf(stderr, "cnnctl: out of memory\n");
         goto done;
     }

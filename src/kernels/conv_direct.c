@@ -138,15 +138,6 @@ int conv_transposed_geometry(const struct conv_geometry *g, int filters_per_grou
     return 0;
 }
 
-const struct conv_direct_kernel *conv_direct_kernel(const struct gemm_kernel *gemm)
-{
-    if (gemm == &gemm_kernel_avx512)
-        return &conv_direct_avx512;
-    if (gemm == &gemm_kernel_avx2)
-        return &conv_direct_avx2;
-    return NULL;
-}
-
 int conv_direct_choice(const struct conv_direct_kernel *k, int rows)
 {
     int best = 0, best_waste = -1;

@@ -32,9 +32,9 @@
  *                weight_gradient. layer_conv.c uses it for many taps (few
  *                taps fill too few tile rows, and im2col + dot products
  *                win).
- * CPUs with AVX-512, or with AVX2 and FMA, run them (conv_direct_kernel()
- * is NULL for the generic GEMM kernel, and layer_conv.c keeps im2col +
- * GEMM, the portable path). */
+ * CPUs with AVX-512, or with AVX2 and FMA, run them (the CPU target's
+ * conv, cpu_target.h; the generic target has none, and layer_conv.c keeps
+ * im2col + GEMM, the portable path). */
 #ifndef CNNCTL_CONV_DIRECT_H
 #define CNNCTL_CONV_DIRECT_H
 
@@ -140,9 +140,7 @@ struct conv_direct_kernel {
                             float *dwt);
 };
 
-/* The direct kernel that goes with this GEMM kernel, or NULL (then the
- * convolution runs as im2col + GEMM). */
-const struct conv_direct_kernel *conv_direct_kernel(const struct gemm_kernel *gemm);
+/* Which kernel runs: the CPU target's conv (cpu_target.h). */
 
 extern const struct conv_direct_kernel conv_direct_avx512;
 extern const struct conv_direct_kernel conv_direct_avx2;

@@ -12,6 +12,8 @@
  * dot-product paths instead. */
 #include "gemm.h"
 
+#include "cpu_target.h"
+
 #include "parallel.h"
 
 #include <stddef.h>
@@ -58,30 +60,6 @@ static void library_gemm(enum gemm_trans ta, enum gemm_trans tb, long m, long n,
 static long min_long(long a, long b)
 {
     return a < b ? a : b;
-}
-
-const struct gemm_kernel *gemm_kernel_find(const char *name)
-{
-    const struct gemm_kernel *all[] = {&gemm_kernel_avx512, &gemm_kernel_avx2, &gemm_kernel_generic};
-    for (int i = 0; i < 3; i++)
-        if (strcmp(all[i]->name, name) == 0)
-            return all[i]->supported() ? all[i] : NULL;
-    return NULL;
-}
-
-const struct gemm_kernel *gemm_kernel_select(void)
-{
-    const char *want = getenv("CNNCTL_GEMM_KERNEL");
-    if (want && *want) {
-        const struct gemm_kernel *k = gemm_kernel_find(want);
-        if (k)
-            return k;
-    }
-    if (gemm_kernel_avx512.supported())
-        return &gemm_kernel_avx512;
-    if (gemm_kernel_avx2.supported())
-        return &gemm_kernel_avx2;
-    return &gemm_kernel_generic;
 }
 
 static float *alloc_aligned(size_t floats)
@@ -134,28 +112,23 @@ enum gemm_path { PATH_PACKED, PATH_DOT_NT, PATH_NARROW, PATH_NARROW_AT, PATH_UNP
 static enum gemm_path choose_path(const struct gemm_kernel *kr, enum gemm_trans ta, enum gemm_trans tb, long m,
                                   long n, long k)
 {
+    const struct gemm_paths *at = &kr->paths;
     /* Small C from a long K with K contiguous in both operands: packing
      * would transpose both and waste most of a tile; dot products do not. */
-    if (kr->dot_nt && ta == GEMM_N && tb == GEMM_T && k >= 2 * (m > n ? m : n) && m * n <= 16384)
+    if (kr->dot_nt && ta == GEMM_N && tb == GEMM_T && k >= 2 * (m > n ? m : n) && m * n <= at->dot_nt_max_c)
         return PATH_DOT_NT;
-    /* Up to 16 columns of C from untransposed operands (an affine forward
+    /* A few columns of C from untransposed operands (an affine forward
      * with few outputs), rows enough to repay copying B: pairs of k share
-     * a broadcast (1 thread: 100 x 10 x 100 93 -> 114 GFLOP/s, 100 x 16 x
-     * 100 156 -> 187; at 24 rows the copy costs what the pairs save) */
-    if (kr->narrow && ta == GEMM_N && tb == GEMM_N && n <= 16 && m >= 24)
+     * a broadcast */
+    if (kr->narrow && ta == GEMM_N && tb == GEMM_N && n <= at->narrow_max_n && m >= at->narrow_min_m)
         return PATH_NARROW;
-    if (kr->narrow_at && ta == GEMM_T && tb == GEMM_N && n <= 16 && m >= 24)
+    if (kr->narrow_at && ta == GEMM_T && tb == GEMM_N && n <= at->narrow_max_n && m >= at->narrow_min_m)
         return PATH_NARROW_AT;
     /* A kernel with both paths (avx2): the unpacked tiles for small C
-     * from an untransposed B and a K that repays no packing (1 thread, in
-     * one process: 100 x 100 x 4320 1.05-1.18x the packed path, its
-     * 2-thread half 50 x 100 x 4320 1.25x, 100 x 120 x 400 1.18-1.40x,
-     * 16 x 100 x 150 1.5-2.0x; TN 120 x 84 x 100 1.08-1.21x; past about
-     * 16K elements of C the packed kernel's reuse wins: 100 x 256 x 3136
-     * 0.85x, 4320 x 100 x 100 TN 0.73-0.92x, 512 squares 0.75-0.87x; at
-     * K = 25 too: 30 x 576 x 25 0.83-0.97x) */
+     * from an untransposed B and a K that repays no packing; for larger C
+     * the packed kernel's reuse wins */
     if (kr->run && kr->unpacked)
-        return tb == GEMM_N && k >= 64 && m * n <= 16384 ? PATH_UNPACKED : PATH_PACKED;
+        return tb == GEMM_N && k >= at->unpacked_min_k && m * n <= at->unpacked_max_c ? PATH_UNPACKED : PATH_PACKED;
     if (kr->unpacked) {
         /* With few columns of C and op(A) read along M (an affine's weight
          * gradient), C^T fills the vectors: 100 of 112 lanes, not 10 of 16. */
@@ -165,18 +138,14 @@ static enum gemm_path choose_path(const struct gemm_kernel *kr, enum gemm_trans 
          * so nothing needs packing (gemm_kernel_avx512.c). */
         if (tb == GEMM_N)
             return PATH_UNPACKED;
-        /* A conv weight gradient with few filters, many taps and a K of
-         * 100 or more: C^T = B A^T, the few rows of A transposed as the
-         * vectors and B's many rows broadcast (1 thread: 16 x 150 x 100
-         * 105 -> 136 GFLOP/s, 48 x 432 x 196 153 -> 192; below K ~ 100
-         * the transposed stores cost more: 64 x 576 x 49 186 -> 147;
-         * affine shapes lose 10-50%). */
-        if (ta == GEMM_N && m <= 64 && n >= 4 * m && k >= 96)
+        /* A conv weight gradient with few filters, many taps and a long
+         * K: C^T = B A^T, the few rows of A transposed as the vectors and
+         * B's many rows broadcast (with a short K the transposed stores
+         * cost more, and affine shapes lose) */
+        if (ta == GEMM_N && m <= at->at_max_m && n >= 4 * m && k >= at->at_min_k)
             return PATH_UNPACKED_AT;
         /* Otherwise a block of B^T copied once into row-major form and
-         * used by every row of C (an affine layer's input gradient 100 x
-         * 120 x 84: 157 -> 183 GFLOP/s against the packed path; 2048
-         * squares the same). */
+         * used by every row of C (an affine layer's input gradient) */
         return PATH_UNPACKED_BT;
     }
     return PATH_PACKED;
@@ -303,15 +272,15 @@ void gemm_serial(struct gemm_buffers *w, enum gemm_trans ta, enum gemm_trans tb,
     run_path(choose_path(w->kernel, ta, tb, m, n, k), w, ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
-int gemm_ctx_init(struct gemm_ctx *ctx, int threads, const struct gemm_kernel *kernel)
+int gemm_ctx_init(struct gemm_ctx *ctx, int threads, const struct cpu_target *target)
 {
     ctx->threads = threads < 1 ? 1 : threads;
-    ctx->kernel = kernel;
+    ctx->target = target;
     ctx->buffers = calloc(ctx->threads, sizeof *ctx->buffers);
     if (!ctx->buffers)
         return -1;
     for (int t = 0; t < ctx->threads; t++) {
-        if (gemm_buffers_init(&ctx->buffers[t], kernel) < 0) {
+        if (gemm_buffers_init(&ctx->buffers[t], target->gemm) < 0) {
             gemm_ctx_free(ctx);
             return -1;
         }
@@ -358,7 +327,7 @@ void gemm(struct gemm_ctx *ctx, enum gemm_trans ta, enum gemm_trans tb, long m, 
         return;
     }
 #endif
-    const enum gemm_path path = choose_path(ctx->kernel, ta, tb, m, n, k);
+    const enum gemm_path path = choose_path(ctx->target->gemm, ta, tb, m, n, k);
     if (threads == 1 || 2.0 * m * n * k < GEMM_PARALLEL_MIN_FLOPS) {
         run_path(path, &ctx->buffers[0], ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
@@ -371,8 +340,8 @@ void gemm(struct gemm_ctx *ctx, enum gemm_trans ta, enum gemm_trans tb, long m, 
      * each 7 vectors of 50; and 100 columns in tiles of 64 went 64 : 36. */
     long unit_m = 1, unit_n = 1;
     if (path == PATH_PACKED) {
-        unit_m = ctx->kernel->mr;
-        unit_n = ctx->kernel->nr;
+        unit_m = ctx->target->gemm->mr;
+        unit_n = ctx->target->gemm->nr;
     } else if (path == PATH_UNPACKED || path == PATH_UNPACKED_BT || path == PATH_NARROW ||
                path == PATH_NARROW_AT) {
         unit_n = 16;

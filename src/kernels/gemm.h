@@ -11,8 +11,9 @@
  * adds dot products for small C from a long K, for a conv's weight
  * gradient with few filters computes C^T from a copy of A^T, and for C of
  * at most 16 columns copies B with its rows in pairs (narrow). gemm.c
- * chooses the path per problem. The kernel is chosen at run time from what
- * the CPU supports. With beta == 0, C is never read (it may hold NaN). */
+ * chooses the path per problem, with each kernel's thresholds (struct
+ * gemm_paths). The kernel is the CPU target's (cpu_target.h), chosen at run
+ * time from what the CPU supports. With beta == 0, C is never read (it may hold NaN). */
 #ifndef CNNCTL_GEMM_H
 #define CNNCTL_GEMM_H
 
@@ -25,6 +26,19 @@ enum gemm_trans { GEMM_N = 0, GEMM_T = 1 };
  * (b[p*NR + j]). */
 typedef void (*gemm_microkernel_fn)(long kc, const float *a, const float *b, float *c, long ldc,
                                     int accumulate, int mr, int nr);
+
+/* Where a kernel's paths pay (gemm.c, choose_path), as measured for that
+ * kernel; the figures are in README's speed section and the commits that
+ * set them. A path the kernel lacks ignores its numbers. */
+struct gemm_paths {
+    long dot_nt_max_c;     /* dot_nt: C of at most this many elements (and K at least twice its longer side) */
+    long narrow_max_n;     /* narrow, narrow_at: C of at most this many columns ... */
+    long narrow_min_m;     /* ... and at least this many rows, which repay copying B */
+    long unpacked_min_k;   /* a kernel with both paths (avx2): unpacked tiles from this K ... */
+    long unpacked_max_c;   /* ... for C of at most this many elements; past it packing's reuse wins */
+    long at_max_m;         /* C^T from A^T (NT, unpacked-only kernels): at most this many rows of A, */
+    long at_min_k;         /* at least this K, and B's rows at least 4 times A's */
+};
 
 struct gemm_kernel {
     const char *name;   /* "avx512", "avx2", "generic" */
@@ -75,17 +89,15 @@ struct gemm_kernel {
     void (*narrow_at)(long m, long n, long k, float alpha, const float *A, long lda, const float *B, long ldb,
                       float beta, float *C, long ldc, float *pack);
     long narrow_pack_floats;
+    struct gemm_paths paths;
 };
 
 extern const struct gemm_kernel gemm_kernel_avx512;
 extern const struct gemm_kernel gemm_kernel_avx2;
 extern const struct gemm_kernel gemm_kernel_generic;
 
-/* The fastest kernel this CPU runs; the environment variable
- * CNNCTL_GEMM_KERNEL=avx512|avx2|generic may choose a slower one. */
-const struct gemm_kernel *gemm_kernel_select(void);
-/* A kernel by name if this CPU supports it, else NULL. */
-const struct gemm_kernel *gemm_kernel_find(const char *name);
+/* Which kernel runs is the CPU target's choice (cpu_target.h). */
+struct cpu_target;
 
 /* Packing buffers for one thread, allocated once. */
 struct gemm_buffers {
@@ -114,11 +126,11 @@ void gemm_serial(struct gemm_buffers *w, enum gemm_trans ta, enum gemm_trans tb,
 /* A team of threads and their buffers. */
 struct gemm_ctx {
     int threads;
-    const struct gemm_kernel *kernel;
-    struct gemm_buffers *buffers;  /* one per thread */
+    const struct cpu_target *target;   /* its gemm kernel runs here; layers ask it for theirs */
+    struct gemm_buffers *buffers;      /* one per thread */
 };
 
-int gemm_ctx_init(struct gemm_ctx *ctx, int threads, const struct gemm_kernel *kernel);
+int gemm_ctx_init(struct gemm_ctx *ctx, int threads, const struct cpu_target *target);
 void gemm_ctx_free(struct gemm_ctx *ctx);
 
 /* Splits C into column (or row) ranges, one per thread. Every element of C

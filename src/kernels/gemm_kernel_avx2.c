@@ -387,4 +387,6 @@ const struct gemm_kernel gemm_kernel_avx2 = {
     .fma_peak_loop = fma_peak_loop, .run = kernel_6x16, .pack_a = pack_a, .pack_b = pack_b, .supported = has_avx2,
     .transpose = transpose, .dot_nt = dot_nt, .unpacked = unpacked, .narrow = narrow, .narrow_at = narrow_at,
     .narrow_pack_floats = 16 * NARROW_KB,
+    .paths = {.dot_nt_max_c = 16384, .narrow_max_n = 16, .narrow_min_m = 24, .unpacked_min_k = 64,
+              .unpacked_max_c = 16384},
 };

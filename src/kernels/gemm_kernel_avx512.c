@@ -563,4 +563,5 @@ const struct gemm_kernel gemm_kernel_avx512 = {
     .narrow = narrow, .narrow_pack_floats = 32 * ((NARROW_KC + 1) / 2),
     .fma_peak_loop = fma_peak_loop,
     .supported = has_avx512,
+    .paths = {.dot_nt_max_c = 16384, .narrow_max_n = 16, .narrow_min_m = 24, .at_max_m = 64, .at_min_k = 96},
 };

@@ -80,6 +80,7 @@ struct layer_run {
 struct layer_ops;
 struct activation;
 struct maxpool_geometry;
+struct cpu_target;
 
 struct layer {
     const struct layer_ops *ops;
@@ -151,7 +152,7 @@ struct layer_ops {
     const struct activation *(*activation)(const struct layer *l);
     /* Optional, max pooling: its windows, which net.c may hand to its
      * producer's fuse_pool (pool.h). */
-    int (*pool_geometry)(const struct layer *l, const struct gemm_kernel *k, struct maxpool_geometry *g);
+    int (*pool_geometry)(const struct layer *l, const struct cpu_target *t, struct maxpool_geometry *g);
     int probabilities;     /* a loss layer whose output is class probabilities (softmax) */
 };
 

@@ -34,6 +34,7 @@
  * one before anything reads it. */
 #include "activation.h"
 #include "conv_direct.h"
+#include "cpu_target.h"
 #include "im2col.h"
 #include "layer.h"
 #include "pool.h"
@@ -235,7 +236,7 @@ static int plan_direct(struct layer *l)
 /* The direct kernel this run uses, or NULL for im2col + GEMM. */
 static const struct conv_direct_kernel *direct_kernel(const struct conv_conf *c, const struct layer_run *run)
 {
-    return c->has_plan ? conv_direct_kernel(run->gemm->kernel) : NULL;
+    return c->has_plan ? run->gemm->target->conv : NULL;
 }
 
 static int is_pointwise(const struct conv_geometry *g)
@@ -488,7 +489,7 @@ static void pool_image(struct layer *l, const struct layer_run *run, const float
 {
     struct conv_conf *c = l->conf;
     struct maxpool_geometry pg;
-    maxpool_geometry(l->pool, run->gemm->kernel, &pg);
+    maxpool_geometry(l->pool, run->gemm->target, &pg);
     const long P = (long)c->g.oh * c->g.ow, OP = (long)pg.oh * pg.ow, pooled = c->filters * OP;
     float *y = l->y + i * pooled;
     int32_t *arg = (int32_t *)l->state + i * pooled;
@@ -608,7 +609,7 @@ static void backward_images(struct layer *l, const struct layer_run *run, float 
         for (int i = lo; i < hi; i++) {
             const float *x = l->x[0] + i * in_size;
             copy_into_padded(g, x, xpad);
-            run->gemm->kernel->transpose(dy + i * dy_stride, P, F, P, dyt, Fpad);
+            run->gemm->target->gemm->transpose(dy + i * dy_stride, P, F, P, dyt, Fpad);
             dk->weight_gradient(&wg, xpad, dyt, Fpad, dweight);
         }
     }
@@ -679,7 +680,7 @@ static void unpool_gradient(struct layer *l, const struct layer_run *run, int i,
 {
     struct conv_conf *c = l->conf;
     struct maxpool_geometry pg;
-    maxpool_geometry(l->pool, run->gemm->kernel, &pg);
+    maxpool_geometry(l->pool, run->gemm->target, &pg);
     const long P = (long)c->g.oh * c->g.ow, OP = (long)pg.oh * pg.ow, pooled = c->filters * OP;
     float *dy = l->dy + i * pooled;
     const float *y = l->y + i * pooled;

@@ -8,6 +8,7 @@
  * or spreads it evenly over the window. */
 #include "layer.h"
 #include "im2col.h"
+#include "cpu_target.h"
 #include "pool.h"
 
 #include <float.h>
@@ -222,16 +223,16 @@ static void maxpool_2x2_backward(const float *dy, const int32_t *arg, int w, int
 }
 
 static struct maxpool_geometry geometry_of(const struct pool_conf *c, struct shape in, struct shape out,
-                                           const struct gemm_kernel *k)
+                                           const struct cpu_target *t)
 {
     return (struct maxpool_geometry){in.h, in.w, out.h, out.w, c->kh, c->kw, c->sh, c->sw, c->ph, c->pw,
-                                     k && k != &gemm_kernel_generic};
+                                     t && t->pool_lanes == 8};
 }
 
-int maxpool_geometry(const struct layer *l, const struct gemm_kernel *k, struct maxpool_geometry *g)
+int maxpool_geometry(const struct layer *l, const struct cpu_target *t, struct maxpool_geometry *g)
 {
     const struct pool_conf *c = l->conf;
-    *g = geometry_of(c, l->in[0], l->out, k);
+    *g = geometry_of(c, l->in[0], l->out, t);
     return 0;
 }
 
@@ -296,7 +297,7 @@ static void pool_forward(struct layer *l, const struct layer_run *run)
 {
     const struct pool_conf *c = l->conf;
     const struct shape in = l->in[0], out = l->out;
-    const struct maxpool_geometry g = geometry_of(c, in, out, run->gemm->kernel);
+    const struct maxpool_geometry g = geometry_of(c, in, out, run->gemm->target);
     const long planes = (long)run->n * in.c, in_plane = (long)in.h * in.w, out_plane = (long)out.h * out.w;
     const float inv_area = 1.0f / (c->kh * c->kw);
 #pragma omp parallel for num_threads(run->threads) schedule(static) if (planes * in_plane > LAYER_PARALLEL_MIN_FLOATS)
@@ -334,7 +335,7 @@ static void pool_backward(struct layer *l, const struct layer_run *run)
     if (!l->dx[0])
         return;
     const struct shape in = l->in[0], out = l->out;
-    const struct maxpool_geometry g = geometry_of(c, in, out, run->gemm->kernel);
+    const struct maxpool_geometry g = geometry_of(c, in, out, run->gemm->target);
     const long planes = (long)run->n * in.c, in_plane = (long)in.h * in.w, out_plane = (long)out.h * out.w;
     const float inv_area = 1.0f / (c->kh * c->kw);
 #pragma omp parallel for num_threads(run->threads) schedule(static) if (planes * in_plane > LAYER_PARALLEL_MIN_FLOATS)

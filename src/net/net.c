@@ -3,6 +3,7 @@
 
 #include "activation.h"
 #include "cpu.h"
+#include "cpu_target.h"
 #include "pool.h"
 #include "rng.h"
 
@@ -140,7 +141,7 @@ static int allocate(struct net *net)
     if (!net->params || !net->grads || !net->statistics || !net->activations || !net->input_data || !net->scratch ||
         !net->partials)
         return -1;
-    if (gemm_ctx_init(&net->gemm, net->threads, gemm_kernel_select()) < 0)
+    if (gemm_ctx_init(&net->gemm, net->threads, cpu_target_select()) < 0)
         return -1;
     cpu_flush_denormals(net->threads);
 

@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 struct layer;
-struct gemm_kernel;
+struct cpu_target;
 
 /* x: (h, w) -> y, arg: (oh, ow); windows kh x kw at stride sh x sw, the
  * input padded by ph, pw (padding never wins) */
@@ -20,7 +20,7 @@ struct maxpool_geometry {
  * that go with GEMM kernel k (avx2 and avx512: AVX2; the generic kernel
  * keeps SSE2, so that the tests reach both); 0. layer_maxpool's
  * pool_geometry: only for a layer of that type. */
-int maxpool_geometry(const struct layer *l, const struct gemm_kernel *k, struct maxpool_geometry *g);
+int maxpool_geometry(const struct layer *l, const struct cpu_target *t, struct maxpool_geometry *g);
 
 /* y = the window maxima of x, arg = where each was (an index into the
  * plane: the first largest in row-major order; a NaN never wins). */

@@ -12,6 +12,7 @@
  * thread count. Nothing is allocated inside the loop. */
 #include "train.h"
 
+#include "cpu_target.h"
 #include "dist.h"
 #include "eval.h"
 #include "fileio.h"
@@ -529,7 +530,7 @@ int train_run(struct train_job *job, char *err, size_t errlen)
             fprintf(stderr, "resuming at epoch %llu, step %llu of %llu\n", (unsigned long long)s->epoch,
                     (unsigned long long)s->step, (unsigned long long)total_steps);
         fprintf(stderr, "training %d images (%d steps of %d an epoch), %ld epochs, %d threads, gemm %s\n", n_train,
-                batches, (int)st->batch, epochs, net->threads, net->gemm.kernel->name);
+                batches, (int)st->batch, epochs, net->threads, net->gemm.target->name);
     }
     lp.start = lp.window_start = now_seconds();
     lp.start_step = s->step;

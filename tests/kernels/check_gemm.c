@@ -2,6 +2,7 @@
  * kernel this CPU runs, every transpose combination, odd sizes. */
 #define _DEFAULT_SOURCE  /* MAP_ANONYMOUS */
 #include "test_util.h"
+#include "cpu_target.h"
 #include "gemm.h"
 
 #include <float.h>
@@ -49,6 +50,14 @@ static const long shapes[][3] = {
 /* The bound for a float dot product of length K accumulated in any order:
  * |error| <= K * FLT_EPSILON * sum |a_ip * b_pj| (the standard gamma_K bound),
  * plus one rounding for alpha and beta. */
+/* The GEMM kernel of the CPU target called name, NULL where this CPU
+ * cannot run it. */
+static const struct gemm_kernel *kernel_named(const char *name)
+{
+    const struct cpu_target *t = cpu_target_find(name);
+    return t ? t->gemm : NULL;
+}
+
 static void check_against_ref(const struct gemm_kernel *kern, enum gemm_trans ta, enum gemm_trans tb, long m,
                               long n, long k, float alpha, float beta)
 {
@@ -104,7 +113,7 @@ START_TEST(test_gemm_shapes)
 {
     long s = _i;
     for (int kk = 0; kk < KERNELS; kk++) {
-        const struct gemm_kernel *kern = gemm_kernel_find(kernel_names[kk]);
+        const struct gemm_kernel *kern = kernel_named(kernel_names[kk]);
         if (!kern)
             continue;  /* this CPU lacks it */
         for (int ta = 0; ta < 2; ta++)
@@ -119,9 +128,9 @@ END_TEST
 
 START_TEST(test_gemm_generic_always_available)
 {
-    ck_assert_ptr_nonnull(gemm_kernel_find("generic"));
-    ck_assert_ptr_null(gemm_kernel_find("nonesuch"));
-    ck_assert_ptr_nonnull(gemm_kernel_select());
+    ck_assert_ptr_nonnull(cpu_target_find("generic"));
+    ck_assert_ptr_null(cpu_target_find("nonesuch"));
+    ck_assert_ptr_nonnull(cpu_target_select());
 }
 END_TEST
 
@@ -149,12 +158,12 @@ START_TEST(test_gemm_threads_bitwise_identical)
     fill_uniform(A, m * k, &r, -1, 1);
     fill_uniform(B, k * n, &r, -1, 1);
     for (int kk = 0; kk < KERNELS; kk++) {
-        const struct gemm_kernel *kern = gemm_kernel_find(kernel_names[kk]);
-        if (!kern)
+        const struct cpu_target *target = cpu_target_find(kernel_names[kk]);
+        if (!target)
             continue;
         struct gemm_ctx one, three;
-        ck_assert_int_eq(gemm_ctx_init(&one, 1, kern), 0);
-        ck_assert_int_eq(gemm_ctx_init(&three, 3, kern), 0);
+        ck_assert_int_eq(gemm_ctx_init(&one, 1, target), 0);
+        ck_assert_int_eq(gemm_ctx_init(&three, 3, target), 0);
         /* every path of gemm.c's choose_path: for avx512 B untransposed
          * (unpacked, one and two blocks of K; 10 columns with A transposed:
          * C^T), B transposed (B^T copied; dot products for 10 columns at
@@ -199,7 +208,7 @@ START_TEST(test_gemm_operands_end_at_a_page)
 {
     const long page = sysconf(_SC_PAGESIZE);
     for (int kk = 0; kk < KERNELS; kk++) {
-        const struct gemm_kernel *kern = gemm_kernel_find(kernel_names[kk]);
+        const struct gemm_kernel *kern = kernel_named(kernel_names[kk]);
         if (!kern)
             continue;
         /* 13 x 10 x 7: unpacked (B, then B^T); 4 x 3 x 40 with B
@@ -251,7 +260,7 @@ START_TEST(test_gemm_infinity_stays_infinite)
 {
     static const long sizes[4][5] = {{24, 10, 5, 0, 0}, {4, 3, 40, 0, 1}, {13, 40, 9, 0, 0}, {13, 20, 66, 0, 0}};
     for (int kk = 0; kk < KERNELS; kk++) {
-        const struct gemm_kernel *kern = gemm_kernel_find(kernel_names[kk]);
+        const struct gemm_kernel *kern = kernel_named(kernel_names[kk]);
         if (!kern)
             continue;
         for (int t = 0; t < 4; t++) {

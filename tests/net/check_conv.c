@@ -3,6 +3,7 @@
  * direct loops, and the output-size formula. */
 #include "test_util.h"
 #include "conv_direct.h"
+#include "cpu_target.h"
 #include "gemm.h"
 #include "im2col.h"
 
@@ -231,7 +232,7 @@ START_TEST(test_maxpool_2x2_definition)
         struct net net;
         struct config cfg;
         build_test_net(&net, &cfg, text, in, N, threads);
-        ck_assert(_i % 2 == 1 || net.gemm.kernel == &gemm_kernel_generic);
+        ck_assert(_i % 2 == 1 || net.gemm.target == &cpu_target_generic);
         struct rng r;
         rng_seed(&r, 11, RNG_STREAM_TEST);
         fill_uniform(net.params, net.param_floats, &r, -0.5f, 0.5f);
@@ -406,9 +407,9 @@ START_TEST(test_conv_direct_matches_gemm)
     float *b = train_step(cases[_i].text, cases[_i].input, 5, "generic", &nb);
     int tried = 0;
     for (int k = 0; k < 2; k++) {
-        if (!gemm_kernel_find(kernels[k]))
+        if (!cpu_target_find(kernels[k]))
             continue;
-        ck_assert_ptr_nonnull(conv_direct_kernel(gemm_kernel_find(kernels[k])));
+        ck_assert_ptr_nonnull(cpu_target_find(kernels[k])->conv);
         tried++;
         long na;
         float *a = train_step(cases[_i].text, cases[_i].input, 5, kernels[k], &na);
