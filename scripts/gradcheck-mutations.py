@@ -15,7 +15,7 @@ M=[
  ("conv weight gradient","src/net/layer_conv.c","            dweight[e] = sum[0];","            dweight[e] = sum[0] * 1.05f;",["lenet5","vgg"]),
  ("conv bias gradient","src/net/layer_conv.c","            dbias[e - (long)F * taps] = sum[0];","            dbias[e - (long)F * taps] = sum[0] * 1.05f;",["lenet5"]),
  ("conv input gradient (col2im)","src/net/layer_conv.c","                gemm_serial(gb, GEMM_T, GEMM_N, taps, P, Fg, 1.0f, wgt, taps, dyg, P, 0.0f, dcol, P);","                gemm_serial(gb, GEMM_T, GEMM_N, taps, P, Fg, 1.05f, wgt, taps, dyg, P, 0.0f, dcol, P);",["alexnet||CNNCTL_GEMM_KERNEL=generic"]),
- ("depthwise weight gradient","src/net/layer_conv.c","                            sum += drow[ox] * s1[ox];","                            sum += 1.05f * drow[ox] * s1[ox];",["xception"]),
+ ("depthwise weight gradient","src/net/conv_depthwise.c","                            sum += drow[ox] * s1[ox];","                            sum += 1.05f * drow[ox] * s1[ox];",["xception"]),
  ("affine weight gradient","src/net/layer_affine.c","    gemm(run->gemm, GEMM_T, GEMM_N, D, O, run->n, 1.0f, l->x[0]","    gemm(run->gemm, GEMM_T, GEMM_N, D, O, run->n, 1.05f, l->x[0]",["lenet5"]),
  ("affine bias gradient","src/net/layer_affine.c","                dbias[j] += l->dy[i * O + j];","                dbias[j] += 1.05f * l->dy[i * O + j];",["simple"]),
  ("affine input gradient","src/net/layer_affine.c","        gemm(run->gemm, GEMM_N, GEMM_T, run->n, D, O, 1.0f, l->dy","        gemm(run->gemm, GEMM_N, GEMM_T, run->n, D, O, 1.05f, l->dy",["lenet5"]),

@@ -1,8 +1,11 @@
-/* layer_conv.c - 2-D convolution by im2col + GEMM, one image at a time.
+/* layer_conv.c - the convolution layer: its keys and shapes, and the
+ * plain path, im2col + GEMM, one image at a time (the other algorithms are
+ * in the files conv.h lists, each tested against this one).
  *
  *   x: (N, C, H, W), weight: (F, C/G, KH, KW), bias: (F) -> y: (N, F, OH, OW)
- * with G groups (G = C: depthwise): group g maps input channels
- * [g*C/G, (g+1)*C/G) to filters [g*F/G, (g+1)*F/G). Per image and group:
+ * with G groups (G = C: depthwise, conv_depthwise.c): group g maps input
+ * channels [g*C/G, (g+1)*C/G) to filters [g*F/G, (g+1)*F/G). Per image and
+ * group:
  *   forward:   col = im2col(x_g)            (C/G*KH*KW, P), P = OH*OW
  *              y_g = weight_g * col + bias  (F/G, P), already NCHW
  *              y = act(y), in place, when `activation` is set
@@ -11,28 +14,23 @@
  *              dweight_g += dy_g * col^T     (F/G, C/G*KH*KW)
  *              dbias     += rowsum(dy)
  *              dx_g       = col2im(weight_g^T * dy_g)
+ * A 1x1 convolution at stride 1 without padding skips im2col: the image (or
+ * the group's channels) already is its column matrix.
+ *
  * The weight and bias gradients are summed over the batch in
  * LAYER_GRADIENT_CHUNKS fixed ranges of images, each into its own partial
  * (run->partials), whichever thread computes it; the partials are then
- * added in one fixed tree. So the bits do not depend on the thread count:
- * 1, 2, 3 or 4 threads train the same weights. A 1x1 convolution at stride 1 without padding
- * skips im2col: the image (or the group's channels) already is its column
- * matrix.
+ * added in one fixed tree. So the bits do not depend on the thread count.
  *
- * At stride 1, on CPUs with a direct kernel (conv_direct.h), the products
- * skip col: the forward pass and the input gradient (a stride-1
- * convolution of dy with the flipped weights) run as tiles that read the
- * image itself, with bias and ReLU applied as the tile is stored, and with
- * 64 taps or more (one group) the weight gradient reads a zero-padded copy
- * of the image and dy^T, accumulating dW^T. Fewer taps, other strides and
- * CPUs keep im2col + GEMM.
- *
- * A max pool fused into the conv (net.c, pool.h) takes the conv's place in
- * memory: y, dy and state are the pool's, and the conv goes one image at a
- * time through its thread's scratch, the unpooled output there pooled at
- * once; backward, each image's gradient is rebuilt there from the pooled
- * one before anything reads it. */
+ * At stride 1, where the CPU target has a direct kernel (conv_direct.h),
+ * the forward pass and the input gradient (a stride-1 convolution of dy
+ * with the flipped weights) run as tiles that read the image itself, with
+ * bias and ReLU applied as the tile is stored (direct_conv below); the
+ * weight gradient skips im2col with many taps or few filters
+ * (conv_wgrad.c). A max pool fused into the conv runs image by image
+ * (conv_pool.c). */
 #include "activation.h"
+#include "conv.h"
 #include "conv_direct.h"
 #include "cpu_target.h"
 #include "im2col.h"
@@ -44,18 +42,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-struct conv_conf {
-    int filters, groups, kh, kw, sh, sw, ph, pw, dh, dw, bias, floor;
-    struct init_spec init;
-    struct activation act;
-    struct conv_geometry g;   /* one group's geometry (g.c = C/G), set by shape() */
-    /* stride 1: the direct kernels' lane layouts for the forward pass and
-     * for the input gradient (has_* = 0: im2col + GEMM), in storage[] */
-    int has_plan, has_plan_dx;
-    struct conv_plan plan, plan_dx;
-    long storage[];
-};
 
 static int conv_parse(struct layer *l, struct config *cfg, struct config_section *s)
 {
@@ -98,58 +84,6 @@ static int conv_parse(struct layer *l, struct config *cfg, struct config_section
 }
 
 static int plan_direct(struct layer *l);
-
-static long max_long(long a, long b)
-{
-    return a > b ? a : b;
-}
-
-/* The weight gradient without im2col (conv_direct.h), for one group and
- * at least 64 taps: with fewer the tiles' rows (taps) go half empty, and
- * im2col + dot products is faster (simple's conv, 25 taps, ran 0.58 ->
- * 0.64 ms a step the other way). Its partials are dW^T, taps x filters
- * rounded up to whole vectors. */
-#define DIRECT_WGRAD_MIN_TAPS 64
-
-static long wgrad_filters(int filters)
-{
-    return (filters + 15) / 16 * 16;
-}
-
-/* floats of the zero-padded image the direct weight gradient reads */
-static long wgrad_xpad_floats(const struct conv_geometry *g)
-{
-    return (long)g->c * (g->h + 2 * g->ph) * (g->w + 2 * g->pw);
-}
-
-/* The weight gradient with few taps and few filters at stride 1 (lenet5's
- * conv1) without im2col: with dy's rows spread to the padded image's width
- * (zeros between them, dy_spread), dW[f][(c, ki, kj)] is one dot product
- * of dy_spread's row f with the padded image from the tap's offset on, of
- * L = (OH-1)*WP + OW floats (the zeros cancel the products that wrap round
- * a row). For one (c, ki) the KW taps' windows start DW floats apart, so
- * they are the rows of one B (ldb = DW) and each (c, ki) is one GEMM of F x
- * KW x L, which the kernel's dot products run. One thread, 100 images,
- * against im2col + GEMM: 6 filters 5x5 on 28x28 0.59-0.76 of the time, 12
- * filters 0.81-0.83, 16 filters 0.87-0.98 (a tie), 20 or 30 1.05-1.15 (the
- * longer K costs more than im2col saves); with no dot products (the
- * generic kernel) 2.4-2.7. */
-#define SHIFTED_WGRAD_MAX_FILTERS 12
-
-static long shifted_wgrad_k(const struct conv_geometry *g)
-{
-    return (long)(g->oh - 1) * (g->w + 2 * g->pw) + g->ow;
-}
-
-/* The inside of one image's zero-padded copy (wgrad_xpad_floats), the
- * border left as it is. */
-static void copy_into_padded(const struct conv_geometry *g, const float *x, float *xpad)
-{
-    const long wp = g->w + 2 * g->pw, plane = (long)(g->h + 2 * g->ph) * wp, HW = (long)g->h * g->w;
-    for (int ch = 0; ch < g->c; ch++)
-        for (int r = 0; r < g->h; r++)
-            memcpy(xpad + ch * plane + (r + g->ph) * wp + g->pw, x + ch * HW + (long)r * g->w, sizeof(float) * g->w);
-}
 
 static int conv_shape(struct layer *l, char *err, size_t errlen)
 {
@@ -237,107 +171,6 @@ static int plan_direct(struct layer *l)
 static const struct conv_direct_kernel *direct_kernel(const struct conv_conf *c, const struct layer_run *run)
 {
     return c->has_plan ? run->gemm->target->conv : NULL;
-}
-
-static int is_pointwise(const struct conv_geometry *g)
-{
-    return g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->ph == 0 && g->pw == 0;
-}
-
-/* One filter per input channel (groups = channels = filters): Xception's
- * depthwise convolution. Its GEMMs would have one row, so it runs direct:
- * for each tap, each output row gains w times a (strided) input row. */
-static int is_depthwise(const struct conv_conf *c)
-{
-    return c->groups > 1 && c->g.c == 1 && c->filters == c->groups;
-}
-
-/* The weight gradient runs as shifted_wgrad's dot products (groups = 1,
- * stride 1, few filters, a kernel with dot products; not with a BLAS
- * library's GEMM, which does not take B's rows overlapping). */
-static int shifted_wgrad(const struct conv_conf *c, const struct gemm_buffers *gb)
-{
-    const struct conv_geometry *g = &c->g;
-    return c->groups == 1 && !is_pointwise(g) && g->sh == 1 && g->sw == 1 &&
-           c->filters <= SHIFTED_WGRAD_MAX_FILTERS && gb->kernel->dot_nt && !gb->use_library;
-}
-
-/* y (C, OH, OW) = depthwise(x (C, H, W)), no bias. */
-static void depthwise_forward(const struct conv_geometry *g, int C, const float *weight, const float *x, float *y)
-{
-    const long HW = (long)g->h * g->w, P = (long)g->oh * g->ow;
-    for (int ch = 0; ch < C; ch++) {
-        float *out = y + ch * P;
-        const float *in = x + ch * HW, *w = weight + (long)ch * g->kh * g->kw;
-        memset(out, 0, sizeof(float) * P);
-        for (int ki = 0; ki < g->kh; ki++)
-            for (int kj = 0; kj < g->kw; kj++) {
-                const float wk = w[ki * g->kw + kj];
-                const int shift = kj * g->dw - g->pw;
-                int lo, hi;
-                conv_valid_range(kj * g->dw, g->sw, g->pw, g->w, g->ow, &lo, &hi);
-                for (int oy = 0; oy < g->oh; oy++) {
-                    int iy = oy * g->sh - g->ph + ki * g->dh;
-                    if (iy < 0 || iy >= g->h)
-                        continue;
-                    const float *src = in + (long)iy * g->w;
-                    float *dst = out + (long)oy * g->ow;
-                    if (g->sw == 1) {
-                        const float *s1 = src + shift;
-#pragma omp simd
-                        for (int ox = lo; ox < hi; ox++)
-                            dst[ox] += wk * s1[ox];
-                    } else
-                        for (int ox = lo; ox < hi; ox++)
-                            dst[ox] += wk * src[ox * g->sw + shift];
-                }
-            }
-    }
-}
-
-/* dweight += depthwise correlation of dy with x; dx (+)= its adjoint. */
-static void depthwise_backward(const struct conv_geometry *g, int C, const float *weight, const float *x,
-                               const float *dy, float *dweight, float *dx)
-{
-    const long HW = (long)g->h * g->w, P = (long)g->oh * g->ow;
-    for (int ch = 0; ch < C; ch++) {
-        const float *in = x + ch * HW, *d = dy + ch * P, *w = weight + (long)ch * g->kh * g->kw;
-        float *dw = dweight + (long)ch * g->kh * g->kw, *din = dx ? dx + ch * HW : NULL;
-        for (int ki = 0; ki < g->kh; ki++)
-            for (int kj = 0; kj < g->kw; kj++) {
-                const float wk = w[ki * g->kw + kj];
-                const int shift = kj * g->dw - g->pw;
-                int lo, hi;
-                conv_valid_range(kj * g->dw, g->sw, g->pw, g->w, g->ow, &lo, &hi);
-                float sum = 0.0f;
-                for (int oy = 0; oy < g->oh; oy++) {
-                    int iy = oy * g->sh - g->ph + ki * g->dh;
-                    if (iy < 0 || iy >= g->h)
-                        continue;
-                    const float *src = in + (long)iy * g->w, *drow = d + (long)oy * g->ow;
-                    float *dsrc = din ? din + (long)iy * g->w : NULL;
-                    if (g->sw == 1) {
-                        const float *s1 = src + shift;
-#pragma omp simd reduction(+ : sum)
-                        for (int ox = lo; ox < hi; ox++)
-                            sum += drow[ox] * s1[ox];
-                        if (dsrc) {
-                            float *d1 = dsrc + shift;
-#pragma omp simd
-                            for (int ox = lo; ox < hi; ox++)
-                                d1[ox] += wk * drow[ox];
-                        }
-                        continue;
-                    }
-                    for (int ox = lo; ox < hi; ox++)
-                        sum += drow[ox] * src[ox * g->sw + shift];
-                    if (dsrc)
-                        for (int ox = lo; ox < hi; ox++)
-                            dsrc[ox * g->sw + shift] += wk * drow[ox];
-                }
-                dw[ki * g->kw + kj] += sum;
-            }
-    }
 }
 
 /* Bias and activation on one image's output y, unless the tile did them;
@@ -445,7 +278,7 @@ static void forward_images(struct layer *l, const struct layer_run *run, float *
     for (int i = lo; i < hi; i++) {
         float *yi = y + i * y_stride;
         if (is_depthwise(c))
-            depthwise_forward(g, G, weight, l->x[0] + i * in_size, yi);
+            conv_depthwise_forward(g, G, weight, l->x[0] + i * in_size, yi);
         for (int gi = 0; gi < G && !is_depthwise(c) && !dk; gi++) {
             const float *x = l->x[0] + i * in_size + gi * g->c * HW;
             const float *cols = x;
@@ -459,50 +292,6 @@ static void forward_images(struct layer *l, const struct layer_run *run, float *
         if (!tile_fused && finish)
             finish_output(l, yi, frozen_y ? frozen_y + i * out_size : NULL);
     }
-}
-
-/* What a conv that pools adds to its thread's scratch, after what the
- * conv alone uses: one image's unpooled output (forward) or gradient
- * (backward), then the direct input gradient's packed weights and padded
- * dy (backward_images' dx_weights), kept from image to image. */
-static long unpooled_floats(const struct layer *l)
-{
-    const struct conv_conf *c = l->conf;
-    const struct conv_geometry *g = &c->g;
-    long dx_weights = 0;
-    if (c->has_plan_dx)
-        dx_weights = cache_line_floats(conv_direct_pack_floats(g->c, (long)c->filters * g->kh * g->kw)) +
-                     conv_plan_padded_floats(&c->plan_dx);
-    return cache_line_floats(shape_size(l->out)) + cache_line_floats(dx_weights);
-}
-
-static float *unpooled_image(const struct layer *l, float *scratch)
-{
-    return scratch + l->scratch_floats - unpooled_floats(l);
-}
-
-/* Image i's pooled output and arg-max from its unpooled output z, in the
- * conv's own tensors (the pool's; net.c). Frozen (gradcheck): z is the
- * bare product; each pooled value is rebuilt from the arg-max the last
- * forward chose, then biased and activated as finish_output would. */
-static void pool_image(struct layer *l, const struct layer_run *run, const float *z, int i)
-{
-    struct conv_conf *c = l->conf;
-    struct maxpool_geometry pg;
-    maxpool_geometry(l->pool, run->gemm->target, &pg);
-    const long P = (long)c->g.oh * c->g.ow, OP = (long)pg.oh * pg.ow, pooled = c->filters * OP;
-    float *y = l->y + i * pooled;
-    int32_t *arg = (int32_t *)l->state + i * pooled;
-    if (!run->frozen) {
-        for (int f = 0; f < c->filters; f++)
-            maxpool_plane(&pg, z + f * P, y + f * OP, arg + f * OP);
-        return;
-    }
-    const float *bias = c->bias ? l->params[1].data : NULL;
-    for (int f = 0; f < c->filters; f++)
-        for (long q = 0; q < OP; q++)
-            y[f * OP + q] = z[f * P + arg[f * OP + q]] + (bias ? bias[f] : 0.0f);
-    activation_forward(&c->act, y, y, pooled, 1, l->frozen_y + i * pooled);
 }
 
 static void conv_forward(struct layer *l, const struct layer_run *run)
@@ -523,10 +312,10 @@ static void conv_forward(struct layer *l, const struct layer_run *run)
                            &packed);
         } else {
             /* one image at a time through L2: conv, bias, activation, pool */
-            float *z = unpooled_image(l, scratch);
+            float *z = conv_unpooled_image(l, scratch);
             for (int i = lo; i < hi; i++) {
                 forward_images(l, run, scratch, i, i + 1, z, 0, tile_fused, !run->frozen, NULL, &packed);
-                pool_image(l, run, z, i);
+                conv_pool_image(l, run, z, i);
             }
         }
     }
@@ -600,47 +389,17 @@ static void backward_images(struct layer *l, const struct layer_run *run, float 
         direct_conv(dk, choice, &c->plan_dx, dyg, dy_stride, dx_weights, dx_weights + cache_line_floats(*dx_packed),
                     ready, g->c, lo, hi, &out);
     }
-    if (dw_direct) {
-        /* the padded image's border stays zero; only its inside is
-         * copied per image (dcol, below, may overwrite it) */
-        float *xpad = col, *dyt = col + cache_line_floats(wgrad_xpad_floats(g));
-        if (first || (l->dx[0] && !dx_direct))
-            memset(xpad, 0, sizeof(float) * wgrad_xpad_floats(g));
-        for (int i = lo; i < hi; i++) {
-            const float *x = l->x[0] + i * in_size;
-            copy_into_padded(g, x, xpad);
-            run->gemm->target->gemm->transpose(dy + i * dy_stride, P, F, P, dyt, Fpad);
-            dk->weight_gradient(&wg, xpad, dyt, Fpad, dweight);
-        }
-    }
-    if (dw_shifted) {
-        /* the padded image and dy_spread (shifted_wgrad_k); their zeros
-         * stay, only the insides are copied per image (dcol, below, may
-         * overwrite them) */
-        const long wp = wg.wp, L = shifted_wgrad_k(g);
-        float *xpad = col, *dy_spread = col + cache_line_floats(wgrad_xpad_floats(g));
-        if (first || (l->dx[0] && !dx_direct))
-            memset(xpad, 0, sizeof(float) * (cache_line_floats(wgrad_xpad_floats(g)) + F * L));
-        for (int i = lo; i < hi; i++) {
-            const float *x = l->x[0] + i * in_size, *dyi = dy + i * dy_stride;
-            copy_into_padded(g, x, xpad);
-            for (int f = 0; f < F; f++)
-                for (int r = 0; r < g->oh; r++)
-                    memcpy(dy_spread + f * L + r * wp, dyi + f * P + (long)r * g->ow, sizeof(float) * g->ow);
-            for (int ch = 0; ch < g->c; ch++)
-                for (int ki = 0; ki < g->kh; ki++)
-                    gemm_serial(gb, GEMM_N, GEMM_T, F, g->kw, L, 1.0f, dy_spread, L,
-                                xpad + ch * wg.plane + (long)ki * g->dh * wp, g->dw, 1.0f,
-                                dweight + (ch * g->kh + ki) * g->kw, taps);
-        }
-    }
+    if (dw_direct)
+        conv_wgrad_direct(l, run, dk, &wg, col, lo, hi, dy, dy_stride, dweight, first || (l->dx[0] && !dx_direct));
+    if (dw_shifted)
+        conv_wgrad_shifted(l, gb, &wg, col, lo, hi, dy, dy_stride, dweight, first || (l->dx[0] && !dx_direct));
     for (int i = lo; i < hi; i++) {
         const float *dyi = dy + i * dy_stride;
         if (is_depthwise(c)) {
             float *dx = l->dx[0] ? l->dx[0] + i * in_size : NULL;
             if (dx && l->dx_overwrite[0])
                 memset(dx, 0, sizeof(float) * in_size);
-            depthwise_backward(g, G, weight, l->x[0] + i * in_size, dyi, dweight, dx);
+            conv_depthwise_backward(g, G, weight, l->x[0] + i * in_size, dyi, dweight, dx);
         }
         for (int gi = 0; gi < G && !is_depthwise(c); gi++) {
             const float *x = l->x[0] + i * in_size + gi * g->c * HW;
@@ -668,29 +427,6 @@ static void backward_images(struct layer *l, const struct layer_run *run, float 
             }
         }
     }
-}
-
-/* Image i's gradient before pooling, dz, from the pooled dy (the pool's,
- * which this conv writes as its own): dy routed to each window's arg-max,
- * times ReLU'(y) there, which is the pooled y's sign (max and ReLU
- * commute). Applied to the pooled dy first, in place: the routed values
- * are then the bits the unfused layers give, where ReLU's gradient comes
- * after routing. */
-static void unpool_gradient(struct layer *l, const struct layer_run *run, int i, float *dz)
-{
-    struct conv_conf *c = l->conf;
-    struct maxpool_geometry pg;
-    maxpool_geometry(l->pool, run->gemm->target, &pg);
-    const long P = (long)c->g.oh * c->g.ow, OP = (long)pg.oh * pg.ow, pooled = c->filters * OP;
-    float *dy = l->dy + i * pooled;
-    const float *y = l->y + i * pooled;
-    const int32_t *arg = (const int32_t *)l->state + i * pooled;
-    if (c->act.kind == ACT_RELU)
-#pragma omp simd
-        for (long q = 0; q < pooled; q++)
-            dy[q] = y[q] > 0.0f ? dy[q] : 0.0f;
-    for (int f = 0; f < c->filters; f++)
-        maxpool_plane_backward(&pg, dy + f * OP, arg + f * OP, dz + f * P, 0);
 }
 
 static void conv_backward(struct layer *l, const struct layer_run *run)
@@ -733,10 +469,10 @@ static void conv_backward(struct layer *l, const struct layer_run *run)
             } else {
                 /* one image at a time through L2: its gradient before
                  * pooling, then everything that reads it */
-                float *dz = unpooled_image(l, scratch);
+                float *dz = conv_unpooled_image(l, scratch);
                 float *dx_weights = dz + cache_line_floats(shape_size(l->out));
                 for (int i = lo; i < hi; i++, first = 0) {
-                    unpool_gradient(l, run, i, dz);
+                    conv_unpool_gradient(l, run, i, dz);
                     backward_images(l, run, partial, scratch, i, i + 1, dz, 0, NULL, dx_weights, &dx_packed, first);
                 }
             }
@@ -777,21 +513,6 @@ static int conv_gemms(const struct layer *l, int batch, struct gemm_shape *out)
     out[1] = (struct gemm_shape){"weight gradient", GEMM_N, GEMM_T, Fg, taps, P, c->groups};
     out[2] = (struct gemm_shape){"input gradient", GEMM_T, GEMM_N, taps, P, Fg, c->groups};
     return l->inputs[0] < 0 ? 2 : 3;  /* the first layer needs no input gradient */
-}
-
-/* A max pool that alone reads this conv's output, applied here image by
- * image (net.c): for one group, and activations whose gradient the pooled
- * output gives (none, ReLU). Each thread's scratch gains one image's
- * unpooled output, at its end (unpooled_image). */
-static int conv_fuse_pool(struct layer *l, struct layer *pool)
-{
-    struct conv_conf *c = l->conf;
-    struct maxpool_geometry pg;
-    if (c->groups != 1 || (c->act.kind != ACT_NONE && c->act.kind != ACT_RELU) ||
-        !pool->ops->pool_geometry || pool->ops->pool_geometry(pool, NULL, &pg) < 0)
-        return -1;
-    l->scratch_floats = cache_line_floats(l->scratch_floats) + unpooled_floats(l);
-    return 0;
 }
 
 /* A following activation layer, applied here in place (net.c). */
