@@ -203,10 +203,8 @@ static void unpacked_from_transposed(struct gemm_buffers *w, long rows, long col
              * vector stays inside the block (unpacked() would otherwise
              * copy a strip whose last row ends at a page) */
             long width = (nc + 15) / 16 * 16;
-            /* and never a multiple of 1 KiB apart: at 3072 floats the
-             * strip's rows all fell in the same L1 sets (100 x 3136 x 256
-             * ran at 110 GFLOP/s on one thread, 177 with the rows a line
-             * apart) */
+            /* and never a multiple of 1 KiB apart: then the strip's rows
+             * all fall in the same L1 sets and evict each other */
             if (width % 256 == 0)
                 width += 16;
             kr->transpose(v + jc * ldv + pc, ldv, nc, kc, w->b_pack, width);
@@ -306,11 +304,9 @@ void gemm_ctx_free(struct gemm_ctx *ctx)
     ctx->buffers = NULL;
 }
 
-/* Below this many flops a second thread costs more than it saves: an
- * OpenMP parallel region costs about 3.5 us on the 2-core VM we measured
- * (libgomp wakes the team through a futex), which at 170 GFLOP/s is the
- * halved time of a 1.2 MFLOP GEMM; 100 x 84 x 120 (2.0 MFLOP) gains
- * 9-18% on two threads. */
+/* Below this many flops a second thread costs more than it saves: starting
+ * an OpenMP team (libgomp wakes it through a futex) costs as much as half
+ * of a GEMM this size (README, speed). */
 #define GEMM_PARALLEL_MIN_FLOPS 1.8e6
 
 void gemm(struct gemm_ctx *ctx, enum gemm_trans ta, enum gemm_trans tb, long m, long n, long k, float alpha,

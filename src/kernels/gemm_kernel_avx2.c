@@ -24,9 +24,7 @@ static void kernel_6x16(long kc, const float *a, const float *b, float *c, long 
     __m256 c5a = _mm256_setzero_ps(), c5b = _mm256_setzero_ps();
     /* C's tile into L1 while the K loop runs: the rows of a wide C lie a
      * multiple of 4 KiB apart, in the same sets, and the tiles below one
-     * another evict each other's rows before the store reads them (in one
-     * process, medians: 2048 squares 53 -> 62 GFLOP/s on one thread, 101
-     * -> 112 on two; 1024 46 -> 49, 99 -> 109; affine shapes unchanged) */
+     * another evict each other's rows before the store reads them */
     for (int i = 0; i < mr; i++) {
         _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
         _mm_prefetch((const char *)(c + i * ldc + NR - 1), _MM_HINT_T0);
@@ -306,8 +304,7 @@ static void narrow_rows(long m, long n, long k, float alpha, const float *A, lon
                 }
             }
             /* r a constant in each copy of the body, so acc stays in
-             * registers (an indexed acc lived on the stack: 16 -> 30
-             * GFLOP/s at 100 x 10 x 100, one thread) */
+             * registers (indexed by a variable, it lived on the stack) */
 #pragma GCC unroll 6
             for (int r = 0; r < MR; r++) {
                 if (r >= rows)

@@ -1,9 +1,7 @@
 /* gemm_kernel_avx512.c - AVX-512 kernels, without the packed path.
- * Measured on Zen 5 (2 threads), reading A in place by broadcasts and B's
- * rows as vectors beat packing both at every size tried, from the 10-output
- * affines to 3000 squares (2048: 347-375 against 328-329 GFLOP/s for the
- * 12 x 32 packed kernel this file had), so only B is ever copied, when it
- * comes transposed. Three paths (gemm.c chooses):
+ * Reading A in place by broadcasts and B's rows as vectors beat packing
+ * both at every size measured, from the 10-output affines to 3000 squares
+ * (README, speed), so only B is ever copied, when it comes transposed. Three paths (gemm.c chooses):
  *   unpacked  tiles of 6 rows x 64 columns (24 accumulators, 10 loads for
  *             24 FMAs; narrower tiles for few columns), K in blocks;
  *   transpose a block of B^T into row-major form for it;
@@ -98,9 +96,8 @@ static inline __attribute__((always_inline)) __m512 reduce12(const __m512 acc[12
 /* Whether the masked-off lanes of a 16-float access at p, of which the
  * first `valid` are wanted, reach into the next 4 KiB page. The last row of
  * an operand may end right before a page nothing ever touched, and a masked
- * access into such a page takes a microcode assist each time (measured: a
- * 100 x 10 x 100 weight gradient at 96 GFLOP/s instead of 127, depending
- * on where the allocator put its operands). */
+ * access into such a page takes a microcode assist each time, so a GEMM's
+ * speed would depend on where the allocator put its operands. */
 static inline int tail_crosses_page(const float *p, int valid)
 {
     return valid < 16 && (((uintptr_t)(p + valid - 1) ^ (uintptr_t)(p + 15)) >> 12) != 0;
@@ -366,16 +363,16 @@ static const unpacked_tile_fn unpacked_tiles[12][4] = {
 };
 #undef ROW
 
-/* out(r, j) = sum_p s[r*s_row + p*s_k] * v[p*ldv + j] for r < rows, j < cols;
- * out is C (C[r*ldc + j]) or, transposed, C^T (C[j*ldc + r]). Tiles of 4
- * vectors by 6 rows (24 accumulators, 10 loads for 24 FMAs), of 2 or 3
- * vectors by 8 rows, or of one vector by 12 rows (12 chains cover the FMA
- * latency where 8 did not: 10 columns 90 -> 101 GFLOP/s); column strips
- * outer, so a strip of v stays in L1 while the rows go by. */
 /* K in blocks: a block of a strip (UNPACKED_KC x 64 floats, 128 KiB)
  * stays in L2 while the rows go by */
 #define UNPACKED_KC 512
 
+/* out(r, j) = sum_p s[r*s_row + p*s_k] * v[p*ldv + j] for r < rows, j < cols;
+ * out is C (C[r*ldc + j]) or, transposed, C^T (C[j*ldc + r]). Tiles of 4
+ * vectors by 6 rows (24 accumulators, 10 loads for 24 FMAs), of 2 or 3
+ * vectors by 8 rows, or of one vector by 12 rows (12 chains cover the FMA
+ * latency where 8 did not); column strips outer, so a strip of v stays in
+ * L1 while the rows go by. */
 static void unpacked(long rows, long cols, long k, float alpha, const float *s, long s_row, long s_k, const float *v,
                      long ldv, float beta, float *C, long ldc, int transposed, float *scratch)
 {
@@ -394,8 +391,7 @@ static void unpacked(long rows, long cols, long k, float alpha, const float *s, 
              * page (tail_crosses_page), or when v's rows are a multiple of
              * 2 KiB apart and many row tiles will read the strip: then the
              * strip's rows crowd into a few L2 sets and it streams from L3
-             * for every tile (2048 squares, 1 thread: 157-165 -> 188
-             * GFLOP/s). The same arithmetic either way. */
+             * for every tile. The same arithmetic either way. */
             const float *vs = v + p0 * ldv + j;
             long ldvs = ldv;
             if ((p0 + kc == k && tail_crosses_page(vs + (kc - 1) * ldv + 16 * (V - 1), tail)) ||

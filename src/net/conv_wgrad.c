@@ -7,10 +7,9 @@
 #include <string.h>
 
 /* The weight gradient without im2col (conv_direct.h), for one group and
- * at least 64 taps: with fewer the tiles' rows (taps) go half empty, and
- * im2col + dot products is faster (simple's conv, 25 taps, ran 0.58 ->
- * 0.64 ms a step the other way). Its partials are dW^T, taps x filters
- * rounded up to whole vectors. */
+ * at least DIRECT_WGRAD_MIN_TAPS taps: with fewer the tiles' rows (taps)
+ * go half empty, and im2col + dot products is faster. Its partials are
+ * dW^T, taps x filters rounded up to whole vectors. */
 long wgrad_filters(int filters)
 {
     return (filters + 15) / 16 * 16;
@@ -29,11 +28,9 @@ long wgrad_xpad_floats(const struct conv_geometry *g)
  * L = (OH-1)*WP + OW floats (the zeros cancel the products that wrap round
  * a row). For one (c, ki) the KW taps' windows start DW floats apart, so
  * they are the rows of one B (ldb = DW) and each (c, ki) is one GEMM of F x
- * KW x L, which the kernel's dot products run. One thread, 100 images,
- * against im2col + GEMM: 6 filters 5x5 on 28x28 0.59-0.76 of the time, 12
- * filters 0.81-0.83, 16 filters 0.87-0.98 (a tie), 20 or 30 1.05-1.15 (the
- * longer K costs more than im2col saves); with no dot products (the
- * generic kernel) 2.4-2.7. */
+ * KW x L, which the kernel's dot products run. It beats im2col + GEMM up
+ * to about 12 filters (past them the longer K costs more than im2col
+ * saves), and only with dot products (not on the generic target). */
 long shifted_wgrad_k(const struct conv_geometry *g)
 {
     return (long)(g->oh - 1) * (g->w + 2 * g->pw) + g->ow;

@@ -1,7 +1,11 @@
 /* layer.h - one interface for every layer type.
  *
- * A layer type is a struct layer_ops (a name and five functions) in its own
- * file, listed once in the registry (layer.c). The network (net.c) owns all
+ * A layer type is a struct layer_ops in its own file, listed once in the
+ * registry (layer.c): its name, shape(), forward() and backward(), and the
+ * optional hooks and flags below (parse, loss, fusion, GEMM shapes); code
+ * outside a layer's file asks the table, never the type's name. A layer
+ * fused into another (fused) is run by that one, and net.c skips it. The
+ * network (net.c) owns all
  * memory: it asks each layer for its output shape, parameter shapes and
  * scratch needs (shape()), allocates everything once, then points the
  * layer's x/dx/y/dy/params at it. Nothing is allocated during a step.
@@ -178,9 +182,8 @@ int layer_parse_rounding(struct config *cfg, struct config_section *s, int *floo
 void layer_size_error(char *err, size_t errlen, const char *what, int in, int k, int stride, int pad);
 
 /* Threads for a loop over a step's images: no more than there are images.
- * Starting a team costs microseconds (an OpenMP parallel region about 3.5
- * on the 2-core VM we measured), which at batch 1 is all a second thread
- * would add. */
+ * Starting a team costs microseconds, which at batch 1 is all a second
+ * thread would add. */
 static inline int image_threads(const struct layer_run *run)
 {
     return run->n < run->threads ? (run->n > 1 ? run->n : 1) : run->threads;

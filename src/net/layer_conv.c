@@ -209,11 +209,8 @@ static void direct_conv(const struct conv_direct_kernel *dk, int choice, const s
         /* one image at a time, from its zero-padded copy (the border is
          * zeroed once, then stays); a block of rows through all the
          * chunks before the next, so the tiles write a few output planes
-         * in order (chunks outer, each chunk stored into every plane, and
-         * with an output bound for memory that ran at half the speed: 1
-         * thread, vgg-small's conv1 7-10 -> 15-23 GFLOP/s, a 30-filter 5x5
-         * unpooled 15-18 -> 24-30; the same when the output stays in cache,
-         * as a conv that pools writes it) */
+         * in order (chunks outer stored each chunk into every plane, and
+         * an output bound for memory ran at half the speed) */
         for (int i = lo; i < hi; i++) {
             conv_plan_pad(plan, in + i * in_stride, xpad, i == lo && !xpad_ready);
             struct conv_out image_out = *out;
