@@ -4,14 +4,11 @@
 #include "ckpt.h"
 #include "config.h"
 #include "dataset.h"
-#include "dist.h"
 #include "eval.h"
 #include "fileio.h"
 #include "gradcheck.h"
 #include "model.h"
 #include "net.h"
-#include "rng.h"
-#include "runlock.h"
 #include "settings.h"
 #include "train.h"
 
@@ -22,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 static const char train_usage[] =
@@ -164,16 +160,6 @@ static void prepared_free(struct prepared *p)
     config_free(&p->cfg);
 }
 
-/* Images of the shape the network takes? 0, or -1 with err. */
-static int check_data_shape(const struct dataset *d, struct shape input, const char *path, char *err, size_t errlen)
-{
-    if (d->shape.c == input.c && d->shape.h == input.h && d->shape.w == input.w)
-        return 0;
-    snprintf(err, errlen, "%s: holds %d x %d x %d images, but the network takes %d x %d x %d ([data] shape)", path,
-             d->shape.c, d->shape.h, d->shape.w, input.c, input.h, input.w);
-    return -1;
-}
-
 /* The planned net allocated for batch images on threads threads; 0, or -1
  * with the error printed. */
 static int allocate_net(struct prepared *p, int batch, int threads)
@@ -220,20 +206,6 @@ int cmd_gradcheck(int argc, char **argv)
 
 static struct option set_option = {"set", required_argument, NULL, 's'};
 
-/* A path the checkpoint can carry to another folder: made absolute. */
-static void pin_path(struct config *cfg, const char *section, const char *key, const char *value)
-{
-    char buf[PATH_MAX * 2];
-    if (value[0] && value[0] != '/') {
-        char cwd[PATH_MAX];
-        if (!getcwd(cwd, sizeof cwd))
-            return;
-        snprintf(buf, sizeof buf, "%s/%s", cwd, value);
-        value = buf;
-    }
-    config_put(cfg, config_section(cfg, section), key, value);
-}
-
 /* More threads than CPUs only wait for each other (1000 on 2 CPUs ran 35
  * times as long): capped, with a note. CNNCTL_OVERSUBSCRIBE=1 keeps the
  * count as asked (the tests use it to run 3 threads on 2 CPUs). */
@@ -247,44 +219,6 @@ static int cap_threads(int threads, int quiet)
         fprintf(stderr, "cnnctl: note: %d threads asked for, but this process may use %d CPUs; using %d\n", threads,
                 cpus, cpus);
     return cpus;
-}
-
-/* A checkpoint (or best checkpoint) where this run would start afresh:
- * 1 with err saying what to do. */
-static int finished_run_there(const struct settings *st, char *err, size_t errlen)
-{
-    const char *done[2] = {st->checkpoint_path, st->best_path};
-    struct stat file;
-    for (int i = 0; i < 2; i++)
-        if (done[i] && stat(done[i], &file) == 0 && S_ISREG(file.st_mode)) {
-            snprintf(err, errlen, "%s: exists (the model of an earlier run); continue that run with "
-                     "'cnnctl train --resume %s', or start over and replace it with --force", done[i],
-                     st->checkpoint_path);
-            return 1;
-        }
-    return 0;
-}
-
-/* Locks the run's log, checkpoint and best checkpoint (rank 0 writes them;
- * the other ranks learn its verdict), and refuses to start afresh over a
- * checkpoint that is there: that is a finished or stopped run. */
-static int claim_run_files(const struct settings *st, struct run_lock locks[3], const char *resume, int force,
-                           char *err, size_t errlen)
-{
-    int failed = 0;
-    if (dist_rank() == 0) {
-        const char *paths[3] = {st->checkpoint_path, st->log_path, st->best_path};
-        for (int i = 0; i < 3 && !failed; i++)
-            if (paths[i] && paths[i][0] && run_lock_acquire(&locks[i], paths[i], err, errlen) < 0)
-                failed = 1;
-        if (!failed && !resume && !force && finished_run_there(st, err, errlen))
-            failed = 1;
-    }
-    if (dist_size() > 1 && dist_max_int(failed) && !failed) {
-        snprintf(err, errlen, "rank 0 could not claim the run's files");
-        failed = 1;
-    }
-    return failed ? -1 : 0;
 }
 
 static int train_verb(int argc, char **argv, char **sets)
@@ -334,111 +268,14 @@ static int train_verb(int argc, char **argv, char **sets)
         return EXIT_INPUT;
     }
     struct settings *st = &p.st;
-    struct net *net = &p.net;
     if (!threads)
         threads = st->threads ? (int)st->threads : settings_cpu_count();
     threads = cap_threads(threads, quiet);
 
-    struct idx_images train_im = {0}, test_im = {0};
-    struct idx_labels train_lb = {0}, test_lb = {0};
-    struct dataset all = {0}, test = {0};
-    struct optimizer opt = {0};
-    struct run_lock locks[3] = {{-1, NULL}, {-1, NULL}, {-1, NULL}};
-    int status = EXIT_INPUT;
-    /* MPI: every rank takes batch / ranks images of each step */
-    const int ranks = dist_size();
-    if (st->batch % ranks != 0) {
-        struct config_section *train = config_section(&p.cfg, "train");
-        config_error(&p.cfg, train, config_find(train, "batch"),
-                     "%ld does not divide by the %d processes; each takes an equal share of every batch",
-                     st->batch, ranks);
-        print_config_errors(&p.cfg);
-        goto fail_printed;
-    }
-    /* Fail fast on a finished run's checkpoint (checked again under the
-     * lock, just before training, when the folder may be made). */
-    if (!resume && !force && dist_rank() == 0 && finished_run_there(st, err, sizeof err))
-        goto fail;
-    if (allocate_net(&p, (int)(st->batch / ranks), threads) < 0)
-        goto fail_printed;
-    if (dataset_load(st->train_images, st->train_labels, &train_im, &train_lb, &all, err, sizeof err) < 0)
-        goto fail;
-    if (st->test_images &&
-        dataset_load(st->test_images, st->test_labels, &test_im, &test_lb, &test, err, sizeof err) < 0)
-        goto fail;
-    if (all.shape.c != p.input.c || all.shape.h != p.input.h || all.shape.w != p.input.w) {
-        struct config_section *data = config_section(&p.cfg, "data");
-        config_error(&p.cfg, data, config_find(data, "shape"), "%dx%dx%d, but %s holds %d x %d x %d images",
-                     p.input.c, p.input.h, p.input.w, st->train_images, all.shape.c, all.shape.h, all.shape.w);
-        print_config_errors(&p.cfg);
-        goto fail_printed;
-    }
-    if (test.count && (test.shape.h != all.shape.h || test.shape.w != all.shape.w)) {
-        snprintf(err, sizeof err, "%s: images are %dx%d, the training images %dx%d", st->test_images, test.shape.h,
-                 test.shape.w, all.shape.h, all.shape.w);
-        goto fail;
-    }
-    if (st->validation >= all.count) {
-        struct config_section *data = config_section(&p.cfg, "data");
-        config_error(&p.cfg, data, config_find(data, "validation"),
-                     "%ld leaves no training images (the file has %d)", st->validation, all.count);
-        print_config_errors(&p.cfg);
-        goto fail_printed;
-    }
-    if (dataset_check_labels(&all, st->train_labels, net->classes, err, sizeof err) < 0 ||
-        (test.count && dataset_check_labels(&test, st->test_labels, net->classes, err, sizeof err) < 0))
-        goto fail;
-    int n_train = all.count - (int)st->validation;
-    if (optim_init(&opt, &st->optim, net->param_floats) < 0) {
-        snprintf(err, sizeof err, "out of memory for the optimizer's state");
-        status = EXIT_RUNTIME;
-        goto fail;
-    }
-    if (resume) {
-        if (ckpt_load_params(&ck, net, resume, err, sizeof err) < 0 ||
-            ckpt_load_optimizer(&ck, &opt, resume, err, sizeof err) < 0)
-            goto fail;
-        if (ck.state.batch_in_epoch > (uint64_t)(n_train + st->batch - 1) / st->batch) {
-            snprintf(err, sizeof err, "%s: stopped at batch %llu of an epoch, but this data has only %ld batches",
-                     resume, (unsigned long long)ck.state.batch_in_epoch, (n_train + st->batch - 1) / st->batch);
-            goto fail;
-        }
-    }
-
-    /* The checkpoint's config must work from any folder and without the
-     * data: pin the paths, and state the input shape. */
-    char absolute[PATH_MAX];
-    struct config_section *data = config_section(&p.cfg, "data");
-    if (realpath(st->data_dir, absolute))
-        config_put(&p.cfg, data, "dir", absolute);
-    char shape[64];
-    snprintf(shape, sizeof shape, "%dx%dx%d", p.input.c, p.input.h, p.input.w);
-    config_put(&p.cfg, data, "shape", shape);
-    pin_path(&p.cfg, "train", "log", st->log_path);
-    pin_path(&p.cfg, "train", "checkpoint", st->checkpoint_path);
-
-    /* This run's files: no other run may write them while it trains, and a
-     * finished run's checkpoint is not replaced unless asked to. */
-    if (claim_run_files(st, locks, resume, force, err, sizeof err) < 0)
-        goto fail;
-    struct train_job job = {&p.cfg, st, net, &opt, dataset_slice(&all, 0, n_train),
-                            dataset_slice(&all, n_train, (int)st->validation), test, quiet || dist_rank() != 0, -1,
-                            resume ? &ck.state : NULL, resume ? &ck.stats : NULL};
-    status = train_run(&job, err, sizeof err);
+    struct train_request req = {&p.cfg, st, &p.net, p.input, resume, resume ? &ck : NULL, threads, quiet, force};
+    int status = train_command(&req, err, sizeof err);
     if (status != EXIT_OK)
-        goto fail;
-    goto done;
-fail:
-    fprintf(stderr, "cnnctl: %s\n", err);
-fail_printed:
-done:
-    for (int i = 0; i < 3; i++)
-        run_lock_release(&locks[i]);
-    optim_free(&opt);
-    idx_images_free(&train_im);
-    idx_labels_free(&train_lb);
-    idx_images_free(&test_im);
-    idx_labels_free(&test_lb);
+        fprintf(stderr, "cnnctl: %s\n", err);
     prepared_free(&p);
     ckpt_free(&ck);
     return status;
@@ -527,7 +364,7 @@ int cmd_eval(int argc, char **argv)
         labels = st->test_labels;
     }
     if (dataset_load(images, labels, &im, &lb, &data, err, sizeof err) < 0 ||
-        check_data_shape(&data, net->input, images, err, sizeof err) < 0 ||
+        dataset_check_shape(&data, net->input, images, err, sizeof err) < 0 ||
         dataset_check_labels(&data, labels, net->classes, err, sizeof err) < 0)
         goto fail;
     if (predictions && atomic_open(&out, predictions, err, sizeof err) < 0) {
@@ -649,7 +486,7 @@ static int gradcheck_verb(int argc, char **argv, char **sets)
     if (dataset_load(p.st.train_images, p.st.train_labels, &im, &lb, &all, err, sizeof err) < 0 ||
         dataset_check_labels(&all, p.st.train_labels, net->classes, err, sizeof err) < 0)
         goto fail;
-    if (check_data_shape(&all, p.input, p.st.train_images, err, sizeof err) < 0)
+    if (dataset_check_shape(&all, p.input, p.st.train_images, err, sizeof err) < 0)
         goto fail;
     if (all.count < images) {
         snprintf(err, sizeof err, "%s: has %d images, fewer than --images %ld", p.st.train_images, all.count, images);

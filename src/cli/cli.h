@@ -8,7 +8,7 @@
 
 #define CNNCTL_VERSION "0.1.0"
 
-enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_INPUT = 2 };
+#include "status.h"
 
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);

@@ -63,6 +63,12 @@ static void add_error_line(struct config *cfg, char *line, long order)
     cfg->error_order[cfg->error_count++] = order;
 }
 
+void config_error_text(struct config *cfg, char *err, size_t errlen)
+{
+    config_sort_errors(cfg);
+    snprintf(err, errlen, "%s", cfg->error_count ? cfg->errors[0] : "");
+}
+
 void config_sort_errors(struct config *cfg)
 {
     /* insertion sort: stable, and there are at most CONFIG_MAX_ERRORS + 1 */

@@ -102,6 +102,10 @@ int config_unset_by_option(const struct config_entry *e);
  * made it so. */
 void config_check_unused(struct config *cfg);
 
+/* The first error in file order, into err (a config that one check found
+ * wrong); "" when there is none. */
+void config_error_text(struct config *cfg, char *err, size_t errlen);
+
 /* The errors in file order: by line, then those of --set options, then the
  * rest in the order they were found. */
 void config_sort_errors(struct config *cfg);

@@ -25,6 +25,10 @@ int dataset_load(const char *images_path, const char *labels_path, struct idx_im
 /* Every label below classes? Else an error naming the first bad one. */
 int dataset_check_labels(const struct dataset *d, const char *labels_path, int classes, char *err, size_t errlen);
 
+/* Images of the shape the network takes (C x H x W)? 0, or -1 with err
+ * naming path. */
+int dataset_check_shape(const struct dataset *d, struct shape input, const char *path, char *err, size_t errlen);
+
 /* Images [first, first + count) as a view. */
 struct dataset dataset_slice(const struct dataset *d, int first, int count);
 

@@ -12,6 +12,9 @@
  * thread count. Nothing is allocated inside the loop. */
 #include "train.h"
 
+#include "runlock.h"
+#include "status.h"
+
 #include "cpu_target.h"
 #include "dist.h"
 #include "eval.h"
@@ -21,6 +24,8 @@
 #include "rng.h"
 
 #include <errno.h>
+#include <sys/stat.h>
+#include <limits.h>
 #include <glob.h>
 #include <math.h>
 #include <signal.h>
@@ -616,3 +621,161 @@ done:
     dist_sums_free(&lp.sums);
     return status;
 }
+
+/* A path the checkpoint can carry to another folder: made absolute. */
+static void pin_path(struct config *cfg, const char *section, const char *key, const char *value)
+{
+    char buf[PATH_MAX * 2];
+    if (value[0] && value[0] != '/') {
+        char cwd[PATH_MAX];
+        if (!getcwd(cwd, sizeof cwd))
+            return;
+        snprintf(buf, sizeof buf, "%s/%s", cwd, value);
+        value = buf;
+    }
+    config_put(cfg, config_section(cfg, section), key, value);
+}
+
+/* A checkpoint (or best checkpoint) where this run would start afresh:
+ * 1 with err saying what to do. */
+static int finished_run_there(const struct settings *st, char *err, size_t errlen)
+{
+    const char *done[2] = {st->checkpoint_path, st->best_path};
+    struct stat file;
+    for (int i = 0; i < 2; i++)
+        if (done[i] && stat(done[i], &file) == 0 && S_ISREG(file.st_mode)) {
+            snprintf(err, errlen, "%s: exists (the model of an earlier run); continue that run with "
+                     "'cnnctl train --resume %s', or start over and replace it with --force", done[i],
+                     st->checkpoint_path);
+            return 1;
+        }
+    return 0;
+}
+
+/* Locks the run's log, checkpoint and best checkpoint (rank 0 writes them;
+ * the other ranks learn its verdict), and refuses to start afresh over a
+ * checkpoint that is there: that is a finished or stopped run. */
+static int claim_run_files(const struct settings *st, struct run_lock locks[3], const char *resume, int force,
+                           char *err, size_t errlen)
+{
+    int failed = 0;
+    if (dist_rank() == 0) {
+        const char *paths[3] = {st->checkpoint_path, st->log_path, st->best_path};
+        for (int i = 0; i < 3 && !failed; i++)
+            if (paths[i] && paths[i][0] && run_lock_acquire(&locks[i], paths[i], err, errlen) < 0)
+                failed = 1;
+        if (!failed && !resume && !force && finished_run_there(st, err, errlen))
+            failed = 1;
+    }
+    if (dist_size() > 1 && dist_max_int(failed) && !failed) {
+        snprintf(err, errlen, "rank 0 could not claim the run's files");
+        failed = 1;
+    }
+    return failed ? -1 : 0;
+}
+
+int train_command(struct train_request *req, char *err, size_t errlen)
+{
+    struct config *cfg = req->cfg;
+    struct settings *st = req->st;
+    struct net *net = req->net;
+    struct idx_images train_im = {0}, test_im = {0};
+    struct idx_labels train_lb = {0}, test_lb = {0};
+    struct dataset all = {0}, test = {0};
+    struct optimizer opt = {0};
+    struct run_lock locks[3] = {{-1, NULL}, {-1, NULL}, {-1, NULL}};
+    int status = EXIT_INPUT;
+    /* MPI: every rank takes batch / ranks images of each step */
+    const int ranks = dist_size();
+    if (st->batch % ranks != 0) {
+        struct config_section *train = config_section(cfg, "train");
+        config_error(cfg, train, config_find(train, "batch"),
+                     "%ld does not divide by the %d processes; each takes an equal share of every batch",
+                     st->batch, ranks);
+        config_error_text(cfg, err, errlen);
+        goto fail;
+    }
+    /* Fail fast on a finished run's checkpoint (checked again under the
+     * lock, just before training, when the folder may be made). */
+    if (!req->resume_path && !req->force && dist_rank() == 0 && finished_run_there(st, err, errlen))
+        goto fail;
+    if (net_allocate(net, cfg, (int)(st->batch / ranks), req->threads) < 0) {
+        config_error_text(cfg, err, errlen);
+        status = EXIT_RUNTIME;
+        goto fail;
+    }
+    if (dataset_load(st->train_images, st->train_labels, &train_im, &train_lb, &all, err, errlen) < 0)
+        goto fail;
+    if (st->test_images &&
+        dataset_load(st->test_images, st->test_labels, &test_im, &test_lb, &test, err, errlen) < 0)
+        goto fail;
+    if (all.shape.c != req->input.c || all.shape.h != req->input.h || all.shape.w != req->input.w) {
+        struct config_section *data = config_section(cfg, "data");
+        config_error(cfg, data, config_find(data, "shape"), "%dx%dx%d, but %s holds %d x %d x %d images",
+                     req->input.c, req->input.h, req->input.w, st->train_images, all.shape.c, all.shape.h, all.shape.w);
+        config_error_text(cfg, err, errlen);
+        goto fail;
+    }
+    if (test.count && (test.shape.h != all.shape.h || test.shape.w != all.shape.w)) {
+        snprintf(err, errlen, "%s: images are %dx%d, the training images %dx%d", st->test_images, test.shape.h,
+                 test.shape.w, all.shape.h, all.shape.w);
+        goto fail;
+    }
+    if (st->validation >= all.count) {
+        struct config_section *data = config_section(cfg, "data");
+        config_error(cfg, data, config_find(data, "validation"),
+                     "%ld leaves no training images (the file has %d)", st->validation, all.count);
+        config_error_text(cfg, err, errlen);
+        goto fail;
+    }
+    if (dataset_check_labels(&all, st->train_labels, net->classes, err, errlen) < 0 ||
+        (test.count && dataset_check_labels(&test, st->test_labels, net->classes, err, errlen) < 0))
+        goto fail;
+    int n_train = all.count - (int)st->validation;
+    if (optim_init(&opt, &st->optim, net->param_floats) < 0) {
+        snprintf(err, errlen, "out of memory for the optimizer's state");
+        status = EXIT_RUNTIME;
+        goto fail;
+    }
+    if (req->resume) {
+        if (ckpt_load_params(req->resume, net, req->resume_path, err, errlen) < 0 ||
+            ckpt_load_optimizer(req->resume, &opt, req->resume_path, err, errlen) < 0)
+            goto fail;
+        if (req->resume->state.batch_in_epoch > (uint64_t)(n_train + st->batch - 1) / st->batch) {
+            snprintf(err, errlen, "%s: stopped at batch %llu of an epoch, but this data has only %ld batches",
+                     req->resume_path, (unsigned long long)req->resume->state.batch_in_epoch, (n_train + st->batch - 1) / st->batch);
+            goto fail;
+        }
+    }
+
+    /* The checkpoint's config must work from any folder and without the
+     * data: pin the paths, and state the input shape. */
+    char absolute[PATH_MAX];
+    struct config_section *data = config_section(cfg, "data");
+    if (realpath(st->data_dir, absolute))
+        config_put(cfg, data, "dir", absolute);
+    char shape[64];
+    snprintf(shape, sizeof shape, "%dx%dx%d", req->input.c, req->input.h, req->input.w);
+    config_put(cfg, data, "shape", shape);
+    pin_path(cfg, "train", "log", st->log_path);
+    pin_path(cfg, "train", "checkpoint", st->checkpoint_path);
+
+    /* This run's files: no other run may write them while it trains, and a
+     * finished run's checkpoint is not replaced unless asked to. */
+    if (claim_run_files(st, locks, req->resume_path, req->force, err, errlen) < 0)
+        goto fail;
+    struct train_job job = {cfg, st, net, &opt, dataset_slice(&all, 0, n_train),
+                            dataset_slice(&all, n_train, (int)st->validation), test, req->quiet || dist_rank() != 0, -1,
+                            req->resume ? &req->resume->state : NULL, req->resume ? &req->resume->stats : NULL};
+    status = train_run(&job, err, errlen);
+fail:
+    for (int i = 0; i < 3; i++)
+        run_lock_release(&locks[i]);
+    optim_free(&opt);
+    idx_images_free(&train_im);
+    idx_labels_free(&train_lb);
+    idx_images_free(&test_im);
+    idx_labels_free(&test_lb);
+    return status;
+}
+
