@@ -78,6 +78,7 @@ struct layer_run {
     int train;
     uint64_t seed, step;      /* for random layers (dropout): a mask is a function of these */
     int image_base;           /* index in the global batch of image 0 (MPI: this rank's slice) */
+    int batch_total;          /* images in the global batch (MPI: all ranks'); 0: n */
     int frozen;               /* gradcheck: every kink as in the last forward (see gradcheck.h) */
 };
 
@@ -158,6 +159,12 @@ struct layer_ops {
      * producer's fuse_pool (pool.h). */
     int (*pool_geometry)(const struct layer *l, const struct cpu_target *t, struct maxpool_geometry *g);
     int probabilities;     /* a loss layer whose output is class probabilities (softmax) */
+    /* Optional: a layer whose parameter gradients are one sum over the
+     * batch inside a GEMM (affine): they again, from x (n x in) and dy
+     * (n x out, as backward leaves it) of n images. MPI ranks run it on
+     * the whole batch's rows (train.c), which gives the bits one process
+     * gets; a sum of the ranks' halves would not. */
+    void (*batch_gradients)(struct layer *l, const struct layer_run *run, const float *x, const float *dy, int n);
 };
 
 const struct layer_ops *layer_ops_find(const char *type);

@@ -74,21 +74,31 @@ static void affine_forward(struct layer *l, const struct layer_run *run)
         activation_forward(&c->act, l->y, l->y, run->n * O, run->threads, run->frozen ? l->frozen_y : NULL);
 }
 
+/* dW = x^T dy and dbias = the column sums of dy, over n images: x (n, D),
+ * dy (n, O) after the activation's gradient. */
+static void affine_parameter_gradients(struct layer *l, const struct layer_run *run, const float *x, const float *dy,
+                                       int n)
+{
+    const struct affine_conf *c = l->conf;
+    const long D = shape_size(l->in[0]), O = l->out.c;
+    gemm(run->gemm, GEMM_T, GEMM_N, D, O, n, 1.0f, x, D, dy, O, 0.0f, l->params[0].grad, O);
+    if (c->bias) {
+        float *dbias = l->params[1].grad;
+        for (long j = 0; j < O; j++)
+            dbias[j] = 0.0f;
+        for (int i = 0; i < n; i++)
+            for (long j = 0; j < O; j++)
+                dbias[j] += dy[i * O + j];
+    }
+}
+
 static void affine_backward(struct layer *l, const struct layer_run *run)
 {
     const struct affine_conf *c = l->conf;
     const long D = shape_size(l->in[0]), O = l->out.c;
     if (c->act.kind != ACT_NONE)
         activation_backward(&c->act, l->y, l->dy, l->dy, run->n * O, 0, run->threads);
-    gemm(run->gemm, GEMM_T, GEMM_N, D, O, run->n, 1.0f, l->x[0], D, l->dy, O, 0.0f, l->params[0].grad, O);
-    if (c->bias) {
-        float *dbias = l->params[1].grad;
-        for (long j = 0; j < O; j++)
-            dbias[j] = 0.0f;
-        for (int i = 0; i < run->n; i++)
-            for (long j = 0; j < O; j++)
-                dbias[j] += l->dy[i * O + j];
-    }
+    affine_parameter_gradients(l, run, l->x[0], l->dy, run->n);
     if (l->dx[0])
         gemm(run->gemm, GEMM_N, GEMM_T, run->n, D, O, 1.0f, l->dy, O, l->params[0].data, O,
              l->dx_overwrite[0] ? 0.0f : 1.0f, l->dx[0], D);
@@ -111,6 +121,6 @@ static int affine_fuse_activation(struct layer *l, const struct activation *a)
 
 const struct layer_ops layer_affine = {
     .type = "affine", .parse = affine_parse, .shape = affine_shape, .forward = affine_forward,
-    .backward = affine_backward, .gemms = affine_gemms,
+    .backward = affine_backward, .gemms = affine_gemms, .batch_gradients = affine_parameter_gradients,
     .fuse_activation = affine_fuse_activation,
 };

@@ -444,9 +444,13 @@ static void conv_backward(struct layer *l, const struct layer_run *run)
     const int relu = c->act.kind == ACT_RELU;
     if (c->act.kind != ACT_NONE && !relu)
         activation_backward(&c->act, l->y, l->dy, l->dy, run->n * out_size, 0, run->threads);
-    /* Chunk k is images split_range(n, k, CHUNKS): the same ranges, and
-     * in each the same order of images, at any thread count */
+    /* Chunk k is images split_range(total, k, CHUNKS) of the step's whole
+     * batch: the same ranges, and in each the same order of images, at any
+     * thread count; an MPI rank (images [base, base + n) of the batch)
+     * sums the parts of them it holds, and the ranks' sums added are the
+     * tree's two halves when the batch splits in two (train.c) */
     const int chunks = LAYER_GRADIENT_CHUNKS;
+    const int total = run->batch_total > 0 ? run->batch_total : run->n, base = run->image_base;
     const int workers = image_threads(run) < chunks ? image_threads(run) : chunks;
 #pragma omp parallel num_threads(workers)
     {
@@ -457,7 +461,9 @@ static void conv_backward(struct layer *l, const struct layer_run *run)
         int first = 1;
         for (int k = k_lo; k < k_hi; k++) {
             int lo, hi;
-            split_range(run->n, k, chunks, &lo, &hi);
+            split_range(total, k, chunks, &lo, &hi);
+            lo = lo - base < 0 ? 0 : lo - base > run->n ? run->n : lo - base;
+            hi = hi - base < 0 ? 0 : hi - base > run->n ? run->n : hi - base;
             float *partial = run->partials + k * run->partial_stride;
             memset(partial, 0, sizeof(float) * partial_size);
             if (!l->pool) {

@@ -472,6 +472,7 @@ static struct layer_run make_run(struct net *net, int n, const uint8_t *labels, 
                               .seed = net->seed,
                               .step = net->step,
                               .image_base = net->image_base,
+                              .batch_total = net->batch_total,
                               .frozen = net->frozen};
 }
 
@@ -498,6 +499,12 @@ void net_backward_each(struct net *net, int n, const uint8_t *labels, void (*don
         if (done)
             done(ctx, &net->layers[i]);
     }
+}
+
+void net_batch_gradients(struct net *net, struct layer *l, const float *x, const float *dy, int n)
+{
+    struct layer_run run = make_run(net, n, NULL, 1);
+    l->ops->batch_gradients(l, &run, x, dy, n);
 }
 
 void net_backward(struct net *net, int n, const uint8_t *labels)

@@ -30,6 +30,7 @@ struct net {
     long statistic_floats;
     uint64_t seed, step;     /* set by the trainer before a step: random layers draw from them */
     int image_base;          /* index in the global batch of input image 0 (MPI ranks: their slice) */
+    int batch_total;         /* images in the global batch (MPI: all ranks'); 0: this process's */
     float *input_data;       /* (batch, input): the caller fills it */
     float *activations;      /* arena of every y, dy and layer state */
     long activation_floats;
@@ -73,6 +74,9 @@ void net_init_params(struct net *net, uint64_t seed);
 double net_forward(struct net *net, int n, const uint8_t *labels, int *correct, int train);
 /* Gradients of the mean loss over the n images of the last forward. */
 void net_backward(struct net *net, int n, const uint8_t *labels);
+/* Layer l's parameter gradients again, from x and dy of n images, where
+ * its type has batch_gradients (layer.h; MPI: the whole batch's rows). */
+void net_batch_gradients(struct net *net, struct layer *l, const float *x, const float *dy, int n);
 /* The same, calling done(ctx, layer) as soon as each layer's parameter
  * gradients are final (MPI starts their reduction while the layers below
  * still run). */

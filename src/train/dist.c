@@ -1,6 +1,8 @@
 /* dist.c - see dist.h. */
 #include "dist.h"
 
+#include <string.h>
+
 #include <stddef.h>
 
 #ifdef CNNCTL_MPI
@@ -58,6 +60,18 @@ void dist_sum_floats(float *v, long n)
         long part = n - done < INT_MAX / 2 ? n - done : INT_MAX / 2;
         MPI_Allreduce(MPI_IN_PLACE, v + done, (int)part, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
     }
+}
+
+void dist_gather_floats(const float *local, float *all, const long *counts)
+{
+    const int ranks = dist_size();
+    int sizes[ranks], offsets[ranks], at = 0;
+    for (int r = 0; r < ranks; r++) {
+        sizes[r] = (int)counts[r];
+        offsets[r] = at;
+        at += sizes[r];
+    }
+    MPI_Allgatherv(local, sizes[dist_rank()], MPI_FLOAT, all, sizes, offsets, MPI_FLOAT, MPI_COMM_WORLD);
 }
 
 void dist_sum_doubles(double *v, int n)
@@ -146,6 +160,11 @@ void dist_sum_floats(float *v, long n)
 {
     (void)v;
     (void)n;
+}
+
+void dist_gather_floats(const float *local, float *all, const long *counts)
+{
+    memcpy(all, local, sizeof(float) * counts[0]);
 }
 
 void dist_sum_doubles(double *v, int n)

@@ -23,6 +23,9 @@ int dist_available(void);
 /* In place, over all ranks: sums of n values. */
 void dist_sum_floats(float *v, long n);
 void dist_sum_doubles(double *v, int n);
+/* all = every rank's `local` one after another, rank r's counts[r] floats
+ * (counts given for every rank, each below 2^31). One rank: a copy. */
+void dist_gather_floats(const float *local, float *all, const long *counts);
 /* The largest of the ranks' values (for a stop request seen by any rank). */
 int dist_max_int(int v);
 

@@ -169,6 +169,9 @@ struct loop {
     float share;                 /* MPI: this rank's images / the batch's */
     int wrote_checkpoint;
     struct progress progress;
+    int total;                   /* MPI: images in this step's global batch */
+    float *rows_x, *rows_dy;     /* MPI: a batch_gradients layer's x and dy for the whole batch */
+    long *counts;                /* MPI: floats from each rank in a gather */
 };
 
 static int log_flush(struct loop *lp, char *err, size_t errlen)
@@ -275,6 +278,38 @@ static double elapsed(const struct loop *lp)
     return lp->seconds_before + now_seconds() - lp->start;
 }
 
+/* MPI: every rank gets the rows of all ranks, each rank's `per_image`
+ * floats an image for its images of the step, in rank order. */
+static void gather_rows(struct loop *lp, const float *local, long per_image, float *all)
+{
+    const int ranks = dist_size();
+    for (int r = 0; r < ranks; r++)
+        lp->counts[r] = ((long)lp->total * (r + 1) / ranks - (long)lp->total * r / ranks) * per_image;
+    dist_gather_floats(local, all, lp->counts);
+}
+
+/* MPI: a layer whose parameter gradients are one sum over the batch in a
+ * GEMM (affine) gets them from the whole batch's rows on every rank, as one
+ * process computes them, instead of a sum of the ranks' halves: the same
+ * bits as one process where the batch splits evenly. Each rank's dy is the
+ * gradient of its own mean loss, so its rows are scaled by its share
+ * first (0.5 of two equal halves, exactly); no sum over ranks follows. */
+static void batch_gradients_of_whole_batch(struct loop *lp, struct layer *l)
+{
+    struct net *net = lp->job->net;
+    const long in = shape_size(l->in[0]), out = shape_size(l->out);
+    gather_rows(lp, l->x[0], in, lp->rows_x);
+    gather_rows(lp, l->dy, out, lp->rows_dy);
+    const int ranks = dist_size();
+    for (int r = 0; r < ranks; r++) {
+        const long lo = (long)lp->total * r / ranks, hi = (long)lp->total * (r + 1) / ranks;
+        const float share = (float)(hi - lo) / (float)lp->total;
+        for (long e = lo * out; e < hi * out; e++)
+            lp->rows_dy[e] *= share;
+    }
+    net_batch_gradients(net, l, lp->rows_x, lp->rows_dy, lp->total);
+}
+
 /* MPI: each rank's gradient is the mean over its n of the batch's total
  * images; their weighted sum, over all ranks, is the gradient of the whole
  * batch's mean loss. Each layer's sums start as soon as the backward pass
@@ -283,6 +318,11 @@ static double elapsed(const struct loop *lp)
 static void reduce_layer(void *ctx, struct layer *l)
 {
     struct loop *lp = ctx;
+    if (l->ops->batch_gradients && l->param_count) {
+        batch_gradients_of_whole_batch(lp, l);
+        dist_sums_progress(&lp->sums);
+        return;
+    }
     for (int j = 0; j < l->param_count; j++) {
         struct param *p = &l->params[j];
         if (!p->grad)
@@ -302,6 +342,7 @@ static void backward_and_reduce(struct loop *lp, int n, int total, const uint8_t
         return;
     }
     lp->share = (float)n / (float)total;
+    lp->total = total;
     if (n) {
         net_backward_each(net, n, labels, reduce_layer, lp);
     } else {
@@ -330,6 +371,7 @@ static int step(struct loop *lp, const uint32_t *order, int batch, uint8_t *labe
     net->seed = job->st->seed;
     net->step = s->step;
     net->image_base = lo;
+    net->batch_total = total;
     dataset_batch(&job->train, order + first + lo, 0, n, net->input_data, labels);
     augment_batch(&job->st->augment, net->input_data, n, lo, net->input.c, net->input.h, net->input.w,
                   job->st->seed, s->step, lp->augment_scratch);
@@ -510,11 +552,29 @@ int train_run(struct train_job *job, char *err, size_t errlen)
     for (int i = 0; i < net->count; i++)
         for (int j = 0; j < net->layers[i].param_count; j++)
             tensors += net->layers[i].params[j].grad != NULL;
-    if (!order || !labels || !lp.augment_scratch || dist_sums_init(&lp.sums, tensors) < 0) {
+    /* MPI: room for the whole batch's rows of the widest batch_gradients layer */
+    long widest_in = 0, widest_out = 0;
+    for (int i = 0; i < net->count && dist_size() > 1; i++) {
+        const struct layer *l = &net->layers[i];
+        if (l->ops->batch_gradients) {
+            widest_in = shape_size(l->in[0]) > widest_in ? shape_size(l->in[0]) : widest_in;
+            widest_out = shape_size(l->out) > widest_out ? shape_size(l->out) : widest_out;
+        }
+    }
+    if (widest_in) {
+        lp.rows_x = malloc(sizeof(float) * st->batch * widest_in);
+        lp.rows_dy = malloc(sizeof(float) * st->batch * widest_out);
+        lp.counts = malloc(sizeof(long) * dist_size());
+    }
+    if (!order || !labels || !lp.augment_scratch || dist_sums_init(&lp.sums, tensors) < 0 ||
+        (widest_in && (!lp.rows_x || !lp.rows_dy || !lp.counts))) {
         dist_sums_free(&lp.sums);
         free(order);
         free(labels);
         free(lp.augment_scratch);
+        free(lp.rows_x);
+        free(lp.rows_dy);
+        free(lp.counts);
         if (lp.log)
             fclose(lp.log);
         snprintf(err, errlen, "out of memory");
@@ -618,6 +678,9 @@ done:
     free(order);
     free(labels);
     free(lp.augment_scratch);
+    free(lp.rows_x);
+    free(lp.rows_dy);
+    free(lp.counts);
     dist_sums_free(&lp.sums);
     return status;
 }
