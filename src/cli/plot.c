@@ -209,8 +209,8 @@ static void write_script(FILE *gp, const struct run_log *logs, int count, const 
         int points = loss_points(&logs[i], loss_from_epochs(&logs[i]));
         if (!points)
             continue;
-        fprintf(gp, "%s$L%d using 1:2 with %s lw 1.5 pt 7 ps 0.6 lc %d title ", curves++ ? ", " : "", i,
-                points > 1 ? "lines" : "points", i + 1);
+        fprintf(gp, "%s$L%d using 1:2 with %s lc %d title ", curves++ ? ", " : "", i,
+                points > 1 ? "lines lw 1.5" : "points pt 7 ps 0.6", i + 1);
         gp_string(gp, logs[i].name);
     }
     if (!curves)
