@@ -16,8 +16,8 @@ M=[
  ("conv bias gradient","src/net/layer_conv.c","            dbias[e - (long)F * taps] = sum[0];","            dbias[e - (long)F * taps] = sum[0] * 1.05f;",["lenet5"]),
  ("conv input gradient (col2im)","src/net/layer_conv.c","                gemm_serial(gb, GEMM_T, GEMM_N, taps, P, Fg, 1.0f, wgt, taps, dyg, P, 0.0f, dcol, P);","                gemm_serial(gb, GEMM_T, GEMM_N, taps, P, Fg, 1.05f, wgt, taps, dyg, P, 0.0f, dcol, P);",["alexnet||CNNCTL_GEMM_KERNEL=generic"]),
  ("depthwise weight gradient","src/net/conv_depthwise.c","                            sum += drow[ox] * s1[ox];","                            sum += 1.05f * drow[ox] * s1[ox];",["xception"]),
- ("affine weight gradient","src/net/layer_affine.c","    gemm(run->gemm, GEMM_T, GEMM_N, D, O, run->n, 1.0f, l->x[0]","    gemm(run->gemm, GEMM_T, GEMM_N, D, O, run->n, 1.05f, l->x[0]",["lenet5"]),
- ("affine bias gradient","src/net/layer_affine.c","                dbias[j] += l->dy[i * O + j];","                dbias[j] += 1.05f * l->dy[i * O + j];",["simple"]),
+ ("affine weight gradient","src/net/layer_affine.c","    gemm(run->gemm, GEMM_T, GEMM_N, D, O, n, 1.0f, x, D,","    gemm(run->gemm, GEMM_T, GEMM_N, D, O, n, 1.05f, x, D,",["lenet5"]),
+ ("affine bias gradient","src/net/layer_affine.c","                dbias[j] += dy[i * O + j];","                dbias[j] += 1.05f * dy[i * O + j];",["simple"]),
  ("affine input gradient","src/net/layer_affine.c","        gemm(run->gemm, GEMM_N, GEMM_T, run->n, D, O, 1.0f, l->dy","        gemm(run->gemm, GEMM_N, GEMM_T, run->n, D, O, 1.05f, l->dy",["lenet5"]),
  ("batchnorm gamma gradient","src/net/layer_batchnorm.c","        dgamma[ch] = (float)sum_dy_xhat;","        dgamma[ch] = 1.05f * (float)sum_dy_xhat;",["vgg"]),
  ("batchnorm input gradient","src/net/layer_batchnorm.c","                    dxs[p] = k * (fM * dys[p] - s_dy - hs[p] * s_dy_xhat);","                    dxs[p] = k * (fM * dys[p] - hs[p] * s_dy_xhat);",["vgg"]),
@@ -40,7 +40,9 @@ for name,f,old,new,cfgs in M:
     if only and not any(o in name for o in only): continue
     src=open(f).read()
     if src.count(old)!=1:
-        print(f"{name}: snippet found {src.count(old)} times, skipped"); continue
+        print(f"{name}: snippet found {src.count(old)} times (the code moved: update this script)")
+        missed += 1
+        continue
     open(f,'w').write(src.replace(old,new))
     try:
         r=subprocess.run("make -j2 cnnctl",shell=True,capture_output=True,text=True)
