@@ -117,10 +117,9 @@ static int read_log(const char *path, struct run_log *log, char *err, size_t err
                                                field_or_nan(fields[8]), strcmp(fields[10], "epoch") == 0};
     }
     fclose(f);
-    if (rc == 0 && log->count == 0) {
-        snprintf(err, errlen, "%s: no rows yet", path);
-        rc = -1;
-    }
+    /* a header alone (a run stopped before its first row) is drawn empty */
+    if (rc == 0 && log->count == 0)
+        fprintf(stderr, "cnnctl: note: %s: no rows yet; drawn without a curve\n", path);
     if (rc < 0) {
         free(log->rows);
         log->rows = NULL;

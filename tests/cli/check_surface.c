@@ -248,6 +248,13 @@ START_TEST(test_plot_short_run)
     ck_assert_msg(rc == 0, "exit %d: %s", rc, err);
     free(err);
     ck_assert(file_exists(in_dir("p/c.png")));
+    /* a log of its header alone (a run killed before its first row) */
+    char header[256];
+    snprintf(header, sizeof header, "epoch,step,loss,train_acc,val_acc,lr,seconds,images_per_s,test_acc,skipped,kind\n");
+    ck_assert_int_eq(write_file(in_dir("p/h.csv"), header), 0);
+    rc = run_in_dir(NULL, &err, "plot p/h.csv p/l.csv -o p/d.png%s", "");
+    ck_assert_msg(rc == 0 && file_exists(in_dir("p/d.png")), "exit %d: %s", rc, err);
+    free(err);
     /* gnuplot's own words when it fails (here: it cannot create its file
      * under /proc), not just that it failed */
     rc = run_in_dir(NULL, &err, "plot p/l.csv -o /proc/cnnctl-test.png%s", "");
