@@ -209,8 +209,12 @@ struct throughput {
 static int load_net(const char *path, struct net *net, int batch, int threads, struct config *cfg,
                     struct optimizer *opt)
 {
-    if (config_load_file(cfg, path) < 0)
+    if (config_load_file(cfg, path) < 0) {
+        config_sort_errors(cfg);
+        for (int i = 0; i < cfg->error_count; i++)
+            fprintf(stderr, "cnnctl: %s\n", cfg->errors[i]);
         return -1;
+    }
     struct settings st;
     int rc = settings_read(&st, cfg, "bench");
     struct optim_config oc = st.optim;
@@ -567,11 +571,13 @@ throughput:
     if (library)
         printf(" %10s %6s", library, "ratio");
     printf("\n");
+    int failed = 0;
     for (int ci = 0; ci < config_count; ci++) {
         struct throughput t, tl;
         double rss, rss_lib;
         if (measure_in_child(configs[ci], threads, seconds, 0, &t, &rss) < 0) {
             printf("%-20s (failed)\n", configs[ci]);
+            failed++;
             continue;
         }
         printf("%-20s %10.0f %8.1f %10.0f %10.0f %8.1f", configs[ci], t.train, t.gflops, t.infer100, t.infer1, rss);
@@ -584,5 +590,6 @@ throughput:
     gemm_ctx_free(&all);
     if (g.gl_pathc)
         globfree(&g);
-    return EXIT_OK;
+    /* a config that could not be measured (its errors are above) */
+    return failed ? EXIT_INPUT : EXIT_OK;
 }

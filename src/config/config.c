@@ -327,7 +327,7 @@ int config_load_file(struct config *cfg, const char *path)
         if (got == 0 || (long)len > CONFIG_MAX_BYTES)
             break;
     }
-    int read_error = ferror(f);
+    int read_error = ferror(f) ? (errno ? errno : EIO) : 0;
     fclose(f);
     char *copy = xstrdup(path);
     int rc;
@@ -336,7 +336,8 @@ int config_load_file(struct config *cfg, const char *path)
         cfg->label = xstrdup(path);
         cfg->base_dir = xstrdup(".");
         if (read_error)
-            config_error(cfg, NULL, NULL, "read error");
+            config_error(cfg, NULL, NULL, "cannot read: %s%s", strerror(read_error),
+                         read_error == EISDIR ? " (expected a config file)" : "");
         else
             config_error(cfg, NULL, NULL, "larger than %ld bytes; expected a small INI text", CONFIG_MAX_BYTES);
         rc = -1;

@@ -3,6 +3,7 @@
  * where files go, unwritable and full destinations), run against the real
  * binary (built with AddressSanitizer and UBSan by `make fuzz-cli`).
  *
+ * bench is run in its short forms (--throughput, --seconds 0.02).
  * Each run must exit 0, 1 or 2 (never a signal, never a sanitizer report),
  * end a failure with a "cnnctl" line on stderr, and leave no partial output:
  * an output file named on the command line exists after a failure only if
@@ -95,7 +96,7 @@ static void add_output(struct argv_builder *b, const char *option)
 static void build(struct argv_builder *b, const char *bin)
 {
     static const char *const verbs[] = {"train", "train", "eval", "summary", "gradcheck", "predict", "filter", "viz",
-                                        "plot", "nosuch", "--help", "--version"};
+                                        "plot", "bench", "nosuch", "--help", "--version"};
     memset(b, 0, sizeof *b);
     add(b, bin);
     const char *verb = PICK(verbs);
@@ -168,6 +169,17 @@ static void build(struct argv_builder *b, const char *bin)
             } else {
                 add_output(b, "--maps");
             }
+        } else if (!strcmp(verb, "bench")) {
+            /* short figures only: bench measures for --seconds each */
+            if (k <= 1) {
+                add(b, "--threads");
+                add(b, PICK(numbers));
+            } else if (k == 2) {
+                add(b, k == 2 && next() % 2 ? "--layers" : "--throughput");
+            } else {
+                add(b, "--seconds");
+                add(b, next() % 2 ? "0.02" : PICK(numbers));
+            }
         } else if (!strcmp(verb, "plot")) {
             if (k <= 2) {
                 add_output(b, "-o");
@@ -194,6 +206,15 @@ static void build(struct argv_builder *b, const char *bin)
             add(b, PICK(images));
         else if (!strcmp(verb, "plot"))
             add(b, PICK(logs));
+        else if (!strcmp(verb, "bench"))
+            add(b, PICK(configs));
+    }
+    /* bench with no --throughput or --layers times every GEMM shape for
+     * long: only the short forms */
+    if (!strcmp(verb, "bench")) {
+        add(b, "--throughput");
+        add(b, "--seconds");
+        add(b, "0.02");
     }
     b->arg[b->n] = NULL;
 }
