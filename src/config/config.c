@@ -363,9 +363,11 @@ void config_free(struct config *cfg)
         for (int j = 0; j < s->known_count; j++) {
             free(s->known[j]);
             free(s->known_why[j]);
+            free(s->known_by[j]);
         }
         free(s->known);
         free(s->known_why);
+        free(s->known_by);
     }
     free(cfg->sections);
     for (int i = 0; i < cfg->error_count; i++)
@@ -409,13 +411,14 @@ static int known_index(const struct config_section *s, const char *key)
 }
 
 /* why NULL: the key is read (asked for by a getter) */
-static void add_known(struct config_section *s, const char *key, const char *why)
+static void add_known(struct config_section *s, const char *key, const char *why, const char *by)
 {
     int i = known_index(s, key);
     if (i >= 0) {
         if (!why && s->known_why[i]) {   /* read after all */
             free(s->known_why[i]);
-            s->known_why[i] = NULL;
+            free(s->known_by[i]);
+            s->known_why[i] = s->known_by[i] = NULL;
         }
         return;
     }
@@ -423,26 +426,28 @@ static void add_known(struct config_section *s, const char *key, const char *why
         s->known_cap = s->known_cap ? s->known_cap * 2 : 16;
         s->known = xrealloc(s->known, sizeof *s->known * s->known_cap);
         s->known_why = xrealloc(s->known_why, sizeof *s->known_why * s->known_cap);
+        s->known_by = xrealloc(s->known_by, sizeof *s->known_by * s->known_cap);
     }
     s->known[s->known_count] = xstrdup(key);
-    s->known_why[s->known_count++] = why ? xstrdup(why) : NULL;
+    s->known_why[s->known_count] = why ? xstrdup(why) : NULL;
+    s->known_by[s->known_count++] = why && by ? xstrdup(by) : NULL;
 }
 
 struct config_entry *config_find(struct config_section *s, const char *key)
 {
     if (!s)
         return NULL;
-    add_known(s, key, NULL);
+    add_known(s, key, NULL, NULL);
     struct config_entry *e = find_entry(s, key);
     if (e)
         e->used = 1;
     return e && !e->dropped ? e : NULL;
 }
 
-void config_declare(struct config_section *s, const char *key, const char *why)
+void config_declare(struct config_section *s, const char *key, const char *why, const char *by)
 {
     if (s)
-        add_known(s, key, why);
+        add_known(s, key, why, by);
 }
 
 void config_drop(struct config_entry *e)
@@ -649,23 +654,15 @@ static const char *nearest_known(const struct config_section *s, const char *key
     return best;
 }
 
-static int section_overridden(const struct config_section *s)
-{
-    for (int j = 0; j < s->count; j++)
-        if (s->entries[j].origin)
-            return 1;
-    return 0;
-}
-
 static void add_note(struct config *cfg, const struct config_section *s, const struct config_entry *e,
-                     const char *why)
+                     const char *why, const char *by)
 {
     char text[1024];
     if (e->origin)
         snprintf(text, sizeof text, "%s: [%s] %s: ignored: %s", e->origin, s->name, e->key, why);
     else
-        snprintf(text, sizeof text, "%s:%d: [%s] %s: ignored: %s (an override changed [%s])", cfg->label, e->line,
-                 s->name, e->key, why, s->name);
+        snprintf(text, sizeof text, "%s:%d: [%s] %s: ignored: %s (an override changed %s)", cfg->label, e->line,
+                 s->name, e->key, why, by);
     cfg->notes = xrealloc(cfg->notes, sizeof(char *) * (cfg->note_count + 1));
     cfg->notes[cfg->note_count++] = xstrdup(text);
 }
@@ -685,8 +682,9 @@ void config_check_unused(struct config *cfg)
                 /* a key of this section that these settings do not read */
                 if (config_unset_by_option(e)) {
                     config_drop(e);   /* unsetting it is what was asked */
-                } else if (section_overridden(s)) {
-                    add_note(cfg, s, e, s->known_why[k] ? s->known_why[k] : "not read");
+                } else if (s->known_by[k] && find_entry(s, s->known_by[k]) && find_entry(s, s->known_by[k])->origin) {
+                    /* the override of the deciding key is the latest word */
+                    add_note(cfg, s, e, s->known_why[k], s->known_by[k]);
                     config_drop(e);
                 } else {
                     config_error(cfg, s, e, "%s", s->known_why[k] ? s->known_why[k] : "not read here");

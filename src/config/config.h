@@ -32,9 +32,10 @@ struct config_section {
     struct config_entry *entries;
     int count, cap;
     /* The keys this section may hold: every key a getter asked for, and
-     * those declared with config_declare() (why: when they are read). For
-     * config_check_unused()'s "did you mean" and its unknown/unused verdict. */
-    char **known, **known_why;
+     * those declared with config_declare() (why: when they are read; by:
+     * the key whose value decides that). For config_check_unused()'s "did
+     * you mean" and its unknown/unused verdict. */
+    char **known, **known_why, **known_by;
     int known_count, known_cap;
     int unchecked;   /* its type is unknown: no verdict on its keys */
 };
@@ -87,9 +88,10 @@ void config_error(struct config *cfg, const struct config_section *s,
 int parse_long(const char *text, long *out);
 int parse_double(const char *text, double *out);
 
-/* A key of section s that the settings read so far do not use: why says
- * when it is used ("used only with optimizer = momentum or nesterov"). */
-void config_declare(struct config_section *s, const char *key, const char *why);
+/* A key of section s that the settings read so far do not use because of
+ * the value of key `by`: why says when it is used ("used only with
+ * optimizer = momentum or nesterov"). */
+void config_declare(struct config_section *s, const char *key, const char *why, const char *by);
 /* Give up e: read as absent from now on, not written back. */
 void config_drop(struct config_entry *e);
 /* 1 when e was set by --set with an empty value: the key's default applies. */
@@ -98,8 +100,8 @@ int config_unset_by_option(const struct config_entry *e);
 /* Every key that no getter read: a key the section does not know is an
  * error ("unknown key", with the nearest known key as a suggestion); a
  * known key the settings make meaningless is an error when the file alone
- * says so, and a note (the key dropped) when an override of its section
- * made it so. */
+ * says so, and a note (the key dropped) when an override of the key that
+ * decides it (config_declare's by) made it so. */
 void config_check_unused(struct config *cfg);
 
 /* The first error in file order, into err (a config that one check found

@@ -147,22 +147,22 @@ static int read_optimizer(struct settings *st, struct config *cfg, struct config
     if (momentum)
         config_get_float(cfg, train, "momentum", &o->momentum, 0.9, 0.0, 0.9999);
     else
-        config_declare(train, "momentum", "used only with optimizer = momentum or nesterov");
+        config_declare(train, "momentum", "used only with optimizer = momentum or nesterov", "optimizer");
     if (adam) {
         config_get_float(cfg, train, "beta1", &o->beta1, 0.9, 0.0, 0.9999);
         config_get_float(cfg, train, "beta2", &o->beta2, 0.999, 0.0, 0.999999);
     } else {
-        config_declare(train, "beta1", "used only with optimizer = adam");
-        config_declare(train, "beta2", "used only with optimizer = adam");
+        config_declare(train, "beta1", "used only with optimizer = adam", "optimizer");
+        config_declare(train, "beta2", "used only with optimizer = adam", "optimizer");
     }
     if (adaptive)
         config_get_float(cfg, train, "eps", &o->eps, o->eps, 1e-12, 1.0);
     else
-        config_declare(train, "eps", "used only with optimizer = adagrad, rmsprop or adam");
+        config_declare(train, "eps", "used only with optimizer = adagrad, rmsprop or adam", "optimizer");
     if (o->kind == OPT_RMSPROP)
         config_get_float(cfg, train, "decay", &o->decay, 0.99, 0.0, 0.9999);
     else
-        config_declare(train, "decay", "used only with optimizer = rmsprop");
+        config_declare(train, "decay", "used only with optimizer = rmsprop", "optimizer");
     return cfg->error_count > before ? -1 : 0;
 }
 
@@ -192,13 +192,13 @@ static int read_schedule(struct settings *st, struct config *cfg, struct config_
         st->step_size_in_epochs = !in_steps;
         config_get_float(cfg, train, "gamma", &st->gamma, 0.1, 0.0, 1.0);
     } else {
-        config_declare(train, "step_size", "used only with schedule = step");
-        config_declare(train, "gamma", "used only with schedule = step");
+        config_declare(train, "step_size", "used only with schedule = step", "schedule");
+        config_declare(train, "gamma", "used only with schedule = step", "schedule");
     }
     if (st->schedule == SCHED_COSINE)
         config_get_float(cfg, train, "lr_min", &st->lr_min, 0.0, 0.0, 1e3);
     else
-        config_declare(train, "lr_min", "used only with schedule = cosine");
+        config_declare(train, "lr_min", "used only with schedule = cosine", "schedule");
     config_get_int(cfg, train, "warmup", &st->warmup, 0, 0, 1000000000);
     return cfg->error_count > before ? -1 : 0;
 }

@@ -375,6 +375,9 @@ START_TEST(test_overrides_leave_a_valid_config)
     ck_assert_int_eq(notes, 0);
     ck_assert_ptr_null(strstr(text, "momentum"));
     free(text);
+    /* an override of another key leaves the file's inconsistency an error */
+    expect(PRELUDE "optimizer = sgd\nmomentum = 0.8\n" SIMPLE_NET, "train.lr=0.05",
+           "test.ini:6: [train] momentum: used only with optimizer = momentum or nesterov");
     /* and with the file alone saying so, it is an error */
     expect(PRELUDE "optimizer = adam\nmomentum = 0.8\n" SIMPLE_NET, NULL,
            "test.ini:6: [train] momentum: used only with optimizer = momentum or nesterov");
