@@ -206,8 +206,7 @@ int cmd_gradcheck(int argc, char **argv)
 
 static struct option set_option = {"set", required_argument, NULL, 's'};
 
-/* More threads than CPUs only wait for each other (1000 on 2 CPUs ran 35
- * times as long): capped, with a note. CNNCTL_OVERSUBSCRIBE=1 keeps the
+/* More threads than CPUs only wait for each other: capped, with a note. CNNCTL_OVERSUBSCRIBE=1 keeps the
  * count as asked (the tests use it to run 3 threads on 2 CPUs). */
 static int cap_threads(int threads, int quiet)
 {
@@ -338,7 +337,6 @@ int cmd_eval(int argc, char **argv)
     const char *path = argv[optind];
     if (!threads)
         threads = settings_cpu_count();
-
     threads = cap_threads(threads, 0);
 
     char err[1024] = "";

@@ -12,9 +12,6 @@
  * thread count. Nothing is allocated inside the loop. */
 #include "train.h"
 
-#include "runlock.h"
-#include "status.h"
-
 #include "cpu_target.h"
 #include "dist.h"
 #include "eval.h"
@@ -22,16 +19,18 @@
 #include "optim.h"
 #include "progress.h"
 #include "rng.h"
+#include "runlock.h"
+#include "status.h"
 
 #include <errno.h>
-#include <sys/stat.h>
-#include <limits.h>
 #include <glob.h>
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -779,11 +778,8 @@ int train_command(struct train_request *req, char *err, size_t errlen)
         config_error_text(cfg, err, errlen);
         goto fail;
     }
-    if (test.count && (test.shape.h != all.shape.h || test.shape.w != all.shape.w)) {
-        snprintf(err, errlen, "%s: images are %dx%d, the training images %dx%d", st->test_images, test.shape.h,
-                 test.shape.w, all.shape.h, all.shape.w);
+    if (test.count && dataset_check_shape(&test, req->input, st->test_images, err, errlen) < 0)
         goto fail;
-    }
     if (st->validation >= all.count) {
         struct config_section *data = config_section(cfg, "data");
         config_error(cfg, data, config_find(data, "validation"),
@@ -806,7 +802,8 @@ int train_command(struct train_request *req, char *err, size_t errlen)
             goto fail;
         if (req->resume->state.batch_in_epoch > (uint64_t)(n_train + st->batch - 1) / st->batch) {
             snprintf(err, errlen, "%s: stopped at batch %llu of an epoch, but this data has only %ld batches",
-                     req->resume_path, (unsigned long long)req->resume->state.batch_in_epoch, (n_train + st->batch - 1) / st->batch);
+                     req->resume_path, (unsigned long long)req->resume->state.batch_in_epoch,
+                     (n_train + st->batch - 1) / st->batch);
             goto fail;
         }
     }
