@@ -204,6 +204,19 @@ struct throughput {
     double gflops;                   /* training, counting forward x 3 */
 };
 
+/* Seeded weights, and 100 images and labels of noise: a step's work
+ * without data. */
+static void random_batch(struct net *net, uint8_t labels[100])
+{
+    net_init_params(net, 1);
+    struct rng r;
+    rng_seed(&r, 3, RNG_STREAM_TEST);
+    for (int i = 0; i < 100; i++)
+        labels[i] = (uint8_t)rng_below(&r, net->classes);
+    for (long i = 0; i < 100 * shape_size(net->input); i++)
+        net->input_data[i] = (float)rng_below(&r, 256) / 255.0f;
+}
+
 /* The net of a config, and (when opt is not NULL) the config's optimizer
  * with fresh state: training throughput includes its update. */
 static int load_net(const char *path, struct net *net, int batch, int threads, struct config *cfg,
@@ -265,14 +278,8 @@ static int measure_config(const char *path, int threads, double seconds, int use
         return -1;
     }
     gemm_use_library(&net.gemm, use_library);
-    net_init_params(&net, 1);
-    struct rng r;
-    rng_seed(&r, 3, RNG_STREAM_TEST);
     uint8_t labels[100];
-    for (int i = 0; i < 100; i++)
-        labels[i] = (uint8_t)rng_below(&r, net.classes);
-    for (long i = 0; i < 100 * shape_size(net.input); i++)
-        net.input_data[i] = (float)rng_below(&r, 256) / 255.0f;
+    random_batch(&net, labels);
     double flops = 0;
     for (int i = 0; i < net.count; i++)
         flops += net.layers[i].flops;
@@ -287,6 +294,7 @@ static int measure_config(const char *path, int threads, double seconds, int use
     return 0;
 }
 
+
 /* Milliseconds per training step spent in each layer's forward and
  * backward, the median over a few hundred steps. */
 static int profile_layers(const char *path, int threads, double seconds)
@@ -298,24 +306,10 @@ static int profile_layers(const char *path, int threads, double seconds)
         config_free(&cfg);
         return -1;
     }
-    net_init_params(&net, 1);
-    struct rng r;
-    rng_seed(&r, 3, RNG_STREAM_TEST);
     uint8_t labels[100];
-    for (int i = 0; i < 100; i++)
-        labels[i] = (uint8_t)rng_below(&r, net.classes);
-    for (long i = 0; i < 100 * shape_size(net.input); i++)
-        net.input_data[i] = (float)rng_below(&r, 256) / 255.0f;
-    struct layer_run run = {.n = 100,
-                            .threads = net.threads,
-                            .gemm = &net.gemm,
-                            .scratch = net.scratch,
-                            .scratch_stride = net.scratch_stride,
-                            .partials = net.partials,
-                            .partial_stride = net.partial_stride,
-                            .labels = labels,
-                            .train = 1,
-                            .seed = 1};
+    random_batch(&net, labels);
+    net.seed = 1;
+    struct layer_run run = net_layer_run(&net, 100, labels, 1);
     int steps = 0, cap = 4096;
     double *fw = calloc((size_t)cap * net.count, sizeof *fw), *bw = calloc((size_t)cap * net.count, sizeof *bw);
     double *upd = calloc(cap, sizeof *upd), t0 = now();

@@ -458,7 +458,7 @@ void net_init_params(struct net *net, uint64_t seed)
         }
 }
 
-static struct layer_run make_run(struct net *net, int n, const uint8_t *labels, int train)
+struct layer_run net_layer_run(struct net *net, int n, const uint8_t *labels, int train)
 {
     return (struct layer_run){.n = n,
                               .threads = net->threads,
@@ -478,7 +478,7 @@ static struct layer_run make_run(struct net *net, int n, const uint8_t *labels, 
 
 double net_forward(struct net *net, int n, const uint8_t *labels, int *correct, int train)
 {
-    struct layer_run run = make_run(net, n, labels, train);
+    struct layer_run run = net_layer_run(net, n, labels, train);
     /* a fused layer is run by the layer it names (fused_by) */
     for (int i = 0; i < net->count; i++)
         if (!net->layers[i].fused)
@@ -492,7 +492,7 @@ double net_forward(struct net *net, int n, const uint8_t *labels, int *correct, 
 void net_backward_each(struct net *net, int n, const uint8_t *labels, void (*done)(void *ctx, struct layer *l),
                        void *ctx)
 {
-    struct layer_run run = make_run(net, n, labels, 1);
+    struct layer_run run = net_layer_run(net, n, labels, 1);
     for (int i = net->count - 1; i >= 0; i--) {
         if (!net->layers[i].fused)
             net->layers[i].ops->backward(&net->layers[i], &run);
@@ -503,7 +503,7 @@ void net_backward_each(struct net *net, int n, const uint8_t *labels, void (*don
 
 void net_batch_gradients(struct net *net, struct layer *l, const float *x, const float *dy, int n)
 {
-    struct layer_run run = make_run(net, n, NULL, 1);
+    struct layer_run run = net_layer_run(net, n, NULL, 1);
     l->ops->batch_gradients(l, &run, x, dy, n);
 }
 

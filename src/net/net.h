@@ -74,6 +74,10 @@ void net_init_params(struct net *net, uint64_t seed);
 double net_forward(struct net *net, int n, const uint8_t *labels, int *correct, int train);
 /* Gradients of the mean loss over the n images of the last forward. */
 void net_backward(struct net *net, int n, const uint8_t *labels);
+/* What a step of n images hands each layer (layer.h), from the net's
+ * buffers and its seed, step and image base: for callers that run the
+ * layers one by one (bench --layers). */
+struct layer_run net_layer_run(struct net *net, int n, const uint8_t *labels, int train);
 /* Layer l's parameter gradients again, from x and dy of n images, where
  * its type has batch_gradients (layer.h; MPI: the whole batch's rows). */
 void net_batch_gradients(struct net *net, struct layer *l, const float *x, const float *dy, int n);
