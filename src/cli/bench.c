@@ -256,9 +256,10 @@ static double images_per_second(struct net *net, struct optimizer *opt, int n, i
         long steps = 0;
         double t0 = now(), t;
         do {
-            net_forward(net, n, labels, NULL, train);
+            const struct net_pass pass = {1, (uint64_t)steps, 0, 0};
+            net_forward(net, n, labels, NULL, train ? &pass : NULL);
             if (train) {
-                net_backward(net, n, labels);
+                net_backward(net, n, labels, &pass);
                 optim_step(opt, net, 1e-6f, (uint64_t)steps);
             }
             steps++;
@@ -277,7 +278,7 @@ static int measure_config(const char *path, int threads, double seconds, int use
         config_free(&cfg);
         return -1;
     }
-    gemm_use_library(&net.gemm, use_library);
+    net_use_library(&net, use_library);
     uint8_t labels[100];
     random_batch(&net, labels);
     double flops = 0;
@@ -308,8 +309,8 @@ static int profile_layers(const char *path, int threads, double seconds)
     }
     uint8_t labels[100];
     random_batch(&net, labels);
-    net.seed = 1;
-    struct layer_run run = net_layer_run(&net, 100, labels, 1);
+    const struct net_pass pass = {1, 0, 0, 0};
+    struct layer_run run = net_layer_run(&net, 100, labels, &pass);
     int steps = 0, cap = 4096;
     double *fw = calloc((size_t)cap * net.count, sizeof *fw), *bw = calloc((size_t)cap * net.count, sizeof *bw);
     double *upd = calloc(cap, sizeof *upd), t0 = now();

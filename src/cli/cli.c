@@ -502,9 +502,8 @@ static int gradcheck_verb(int argc, char **argv, char **sets)
         order[i] = (uint32_t)i;
     dataset_batch(&all, order, 0, (int)images, net->input_data, labels);
     net_init_params(net, p.st.seed);
-    net->seed = p.st.seed;
-    net->step = 0;
-    double worst = gradcheck_run(net, (int)images, labels, (int)entries, result);
+    const struct net_pass pass = {p.st.seed, 0, 0, 0};
+    double worst = gradcheck_run(net, (int)images, labels, &pass, (int)entries, result);
     if (worst < 0) {
         snprintf(err, sizeof err, "out of memory");
         status = EXIT_RUNTIME;

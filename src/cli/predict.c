@@ -108,7 +108,7 @@ int cmd_predict(int argc, char **argv)
             fprintf(stderr, "cnnctl: %s\n", err);
             goto done;
         }
-        net_forward(net, 1, NULL, NULL, 0);
+        net_forward(net, 1, NULL, NULL, NULL);
         const float *prob = net_probabilities(net);
         for (int k = 0; k < net->classes; k++)
             rank[k] = (struct ranked){k, prob[k]};

@@ -177,7 +177,7 @@ int cmd_viz(int argc, char **argv)
         cv.pixels = NULL;
     }
     if (input) {
-        net_forward(&m.net, 1, NULL, NULL, 0);
+        net_forward(&m.net, 1, NULL, NULL, NULL);
         int maps_count = l->out.c, H = l->out.h, W = l->out.w;
         if (canvas_init(&cv, maps_count, near_square_columns(maps_count), H, W, 56) < 0) {
             fprintf(stderr, "cnnctl: out of memory\n");

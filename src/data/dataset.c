@@ -71,7 +71,7 @@ void dataset_batch(const struct dataset *d, const uint32_t *indices, int first, 
 
 int dataset_check_shape(const struct dataset *d, struct shape input, const char *path, char *err, size_t errlen)
 {
-    if (d->shape.c == input.c && d->shape.h == input.h && d->shape.w == input.w)
+    if (shape_equal(d->shape, input))
         return 0;
     snprintf(err, errlen, "%s: holds %d x %d x %d images, but the network takes %d x %d x %d ([data] shape)", path,
              d->shape.c, d->shape.h, d->shape.w, input.c, input.h, input.w);

@@ -183,13 +183,27 @@ static void unpacked(long rows, long cols, long k, float alpha, const float *s, 
     }
 }
 
-/* C = alpha A B^T + beta C, K contiguous in both A (m x k) and B (n x k):
- * a conv weight gradient with few taps (dW = dy col^T, K = the pixels),
- * where packing would transpose both operands and fill a tile with a few
- * rows. Blocks of RB rows of A by CB rows of B, 12 accumulators; per 8 k,
- * RB + CB loads feed 12 FMAs (as gemm_kernel_avx512.c's dot_nt, at half
- * the width). Edge blocks repeat their last row or column and store only
- * the valid ones; the last K % 8 are added in scalar code. */
+/* The shared tiles (gemm_dot.h) at 8 floats: dot_nt, whose last K % 8
+ * are added in scalar code, and the FMA peak loop (12 chains cover the
+ * 4-cycle latency on two pipes). */
+#define VEC __m256
+#define VEC_FLOATS 8
+#define vec_zero() _mm256_setzero_ps()
+#define vec_set1(x) _mm256_set1_ps(x)
+#define vec_loadu(p) _mm256_loadu_ps(p)
+#define vec_fma(a, b, c) _mm256_fmadd_ps(a, b, c)
+#define vec_sum(v) sum8(v)
+#define PEAK_CHAINS 12
+#define DOT_MASKED_TAIL 0
+#define DOT_AT(e) (e)
+
+static inline float sum8(__m256 v)
+{
+    float t[8];
+    _mm256_storeu_ps(t, v);
+    return t[0] + t[7];
+}
+
 static inline __attribute__((always_inline)) __m128 sum4(__m256 a, __m256 b, __m256 c, __m256 d)
 {
     /* in each 128-bit half: the partial sums of a, b, c, d */
@@ -197,68 +211,17 @@ static inline __attribute__((always_inline)) __m128 sum4(__m256 a, __m256 b, __m
     return _mm_add_ps(_mm256_castps256_ps128(t), _mm256_extractf128_ps(t, 1));
 }
 
-static inline __attribute__((always_inline)) void dot_nt_blocks(const int RB, const int CB, long m, long n, long k,
-                                                               float alpha, const float *A, long lda,
-                                                               const float *B, long ldb, float beta, float *C,
-                                                               long ldc)
+/* sum[e]: the lanes of acc[e] added (alpha is 1: the scalar tail is added
+ * before alpha is applied) */
+static inline __attribute__((always_inline)) void dot_reduce(const __m256 acc[12], float alpha, float *sum)
 {
-    const long kv = k & ~7L;
-    for (long i = 0; i < m; i += RB) {
-        const int rows = m - i < RB ? (int)(m - i) : RB;
-        const float *a[6];
-#pragma GCC unroll 6
-        for (int r = 0; r < RB; r++)
-            a[r] = A + (i + (r < rows ? r : rows - 1)) * lda;
-        for (long j = 0; j < n; j += CB) {
-            const int cols = n - j < CB ? (int)(n - j) : CB;
-            const float *b[6];
-#pragma GCC unroll 6
-            for (int q = 0; q < CB; q++)
-                b[q] = B + (j + (q < cols ? q : cols - 1)) * ldb;
-            __m256 acc[12];
-#pragma GCC unroll 12
-            for (int e = 0; e < 12; e++)
-                acc[e] = _mm256_setzero_ps();
-            for (long p = 0; p < kv; p += 8) {
-                __m256 y[6];
-#pragma GCC unroll 6
-                for (int q = 0; q < CB; q++)
-                    y[q] = _mm256_loadu_ps(b[q] + p);
-#pragma GCC unroll 6
-                for (int r = 0; r < RB; r++) {
-                    const __m256 x = _mm256_loadu_ps(a[r] + p);
-#pragma GCC unroll 6
-                    for (int q = 0; q < CB; q++)
-                        acc[r * CB + q] = _mm256_fmadd_ps(x, y[q], acc[r * CB + q]);
-                }
-            }
-            /* sum[e]: the dot product of block element e = r * CB + q */
-            float sum[12];
-            _mm_storeu_ps(sum, sum4(acc[0], acc[1], acc[2], acc[3]));
-            _mm_storeu_ps(sum + 4, sum4(acc[4], acc[5], acc[6], acc[7]));
-            _mm_storeu_ps(sum + 8, sum4(acc[8], acc[9], acc[10], acc[11]));
-            for (int r = 0; r < rows; r++)
-                for (int q = 0; q < cols; q++) {
-                    float s = sum[r * CB + q];
-                    for (long p = kv; p < k; p++)
-                        s += a[r][p] * b[q][p];
-                    float *c = C + (i + r) * ldc + j + q;
-                    *c = beta == 0.0f ? alpha * s : alpha * s + beta * *c;
-                }
-        }
-    }
+    (void)alpha;
+    _mm_storeu_ps(sum, sum4(acc[0], acc[1], acc[2], acc[3]));
+    _mm_storeu_ps(sum + 4, sum4(acc[4], acc[5], acc[6], acc[7]));
+    _mm_storeu_ps(sum + 8, sum4(acc[8], acc[9], acc[10], acc[11]));
 }
 
-static void dot_nt(long m, long n, long k, float alpha, const float *A, long lda, const float *B, long ldb, float beta,
-                   float *C, long ldc)
-{
-    switch (dot_nt_shape(m, n)) {
-    case 0: dot_nt_blocks(4, 3, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc); break;
-    case 1: dot_nt_blocks(3, 4, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc); break;
-    case 2: dot_nt_blocks(6, 2, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc); break;
-    default: dot_nt_blocks(2, 6, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc); break;
-    }
-}
+#include "gemm_dot.h"
 
 /* C = alpha op(A) B + beta C for C of at most 16 columns (an affine
  * layer's forward with few outputs, and with A transposed its weight
@@ -336,35 +299,6 @@ static void narrow_at(long m, long n, long k, float alpha, const float *A, long 
                       float beta, float *C, long ldc, float *pack)
 {
     narrow_rows(m, n, k, alpha, A, 1, lda, B, ldb, beta, C, ldc, pack);
-}
-
-/* 12 independent FMA chains (distinct start values, or the compiler merges
- * them): enough to cover the 4-cycle latency on two
- * pipes. The sum is returned so the compiler keeps the work. */
-static volatile float peak_sink;
-static float sum8(__m256 v) { float t[8]; _mm256_storeu_ps(t, v); return t[0] + t[7]; }
-static double fma_peak_loop(long iterations)
-{
-    const __m256 m = _mm256_set1_ps(0.999999f), a = _mm256_set1_ps(1e-7f);
-    __m256 r0 = _mm256_set1_ps(0.0f);
-    __m256 r1 = _mm256_set1_ps(1.0f);
-    __m256 r2 = _mm256_set1_ps(2.0f);
-    __m256 r3 = _mm256_set1_ps(3.0f);
-    __m256 r4 = _mm256_set1_ps(4.0f);
-    __m256 r5 = _mm256_set1_ps(5.0f);
-    __m256 r6 = _mm256_set1_ps(6.0f);
-    __m256 r7 = _mm256_set1_ps(7.0f);
-    __m256 r8 = _mm256_set1_ps(8.0f);
-    __m256 r9 = _mm256_set1_ps(9.0f);
-    __m256 r10 = _mm256_set1_ps(10.0f);
-    __m256 r11 = _mm256_set1_ps(11.0f);
-    for (long i = 0; i < iterations; i++) {
-        r0 = _mm256_fmadd_ps(r0, m, a); r1 = _mm256_fmadd_ps(r1, m, a); r2 = _mm256_fmadd_ps(r2, m, a); r3 = _mm256_fmadd_ps(r3, m, a);
-        r4 = _mm256_fmadd_ps(r4, m, a); r5 = _mm256_fmadd_ps(r5, m, a); r6 = _mm256_fmadd_ps(r6, m, a); r7 = _mm256_fmadd_ps(r7, m, a);
-        r8 = _mm256_fmadd_ps(r8, m, a); r9 = _mm256_fmadd_ps(r9, m, a); r10 = _mm256_fmadd_ps(r10, m, a); r11 = _mm256_fmadd_ps(r11, m, a);
-    }
-    peak_sink = sum8(r0) + sum8(r1) + sum8(r2) + sum8(r3) + sum8(r4) + sum8(r5) + sum8(r6) + sum8(r7) + sum8(r8) + sum8(r9) + sum8(r10) + sum8(r11);
-    return 2.0 * 8 * 12 * (double)iterations;
 }
 
 /* The direct convolution's weight gradient (conv_kernel_avx2.c) reads

@@ -15,59 +15,6 @@
 
 #include "gemm_pack.h"
 
-/* 24 independent FMA chains (distinct start values, or the compiler merges
- * them): enough to cover the 4-cycle latency on two
- * pipes. The sum is returned so the compiler keeps the work. */
-static volatile float peak_sink;
-
-static double fma_peak_loop(long iterations)
-{
-    const __m512 m = _mm512_set1_ps(0.999999f), a = _mm512_set1_ps(1e-7f);
-    __m512 r0 = _mm512_set1_ps(0.0f);
-    __m512 r1 = _mm512_set1_ps(1.0f);
-    __m512 r2 = _mm512_set1_ps(2.0f);
-    __m512 r3 = _mm512_set1_ps(3.0f);
-    __m512 r4 = _mm512_set1_ps(4.0f);
-    __m512 r5 = _mm512_set1_ps(5.0f);
-    __m512 r6 = _mm512_set1_ps(6.0f);
-    __m512 r7 = _mm512_set1_ps(7.0f);
-    __m512 r8 = _mm512_set1_ps(8.0f);
-    __m512 r9 = _mm512_set1_ps(9.0f);
-    __m512 r10 = _mm512_set1_ps(10.0f);
-    __m512 r11 = _mm512_set1_ps(11.0f);
-    __m512 r12 = _mm512_set1_ps(12.0f);
-    __m512 r13 = _mm512_set1_ps(13.0f);
-    __m512 r14 = _mm512_set1_ps(14.0f);
-    __m512 r15 = _mm512_set1_ps(15.0f);
-    __m512 r16 = _mm512_set1_ps(16.0f);
-    __m512 r17 = _mm512_set1_ps(17.0f);
-    __m512 r18 = _mm512_set1_ps(18.0f);
-    __m512 r19 = _mm512_set1_ps(19.0f);
-    __m512 r20 = _mm512_set1_ps(20.0f);
-    __m512 r21 = _mm512_set1_ps(21.0f);
-    __m512 r22 = _mm512_set1_ps(22.0f);
-    __m512 r23 = _mm512_set1_ps(23.0f);
-    for (long i = 0; i < iterations; i++) {
-        r0 = _mm512_fmadd_ps(r0, m, a); r1 = _mm512_fmadd_ps(r1, m, a); r2 = _mm512_fmadd_ps(r2, m, a); r3 = _mm512_fmadd_ps(r3, m, a);
-        r4 = _mm512_fmadd_ps(r4, m, a); r5 = _mm512_fmadd_ps(r5, m, a); r6 = _mm512_fmadd_ps(r6, m, a); r7 = _mm512_fmadd_ps(r7, m, a);
-        r8 = _mm512_fmadd_ps(r8, m, a); r9 = _mm512_fmadd_ps(r9, m, a); r10 = _mm512_fmadd_ps(r10, m, a); r11 = _mm512_fmadd_ps(r11, m, a);
-        r12 = _mm512_fmadd_ps(r12, m, a); r13 = _mm512_fmadd_ps(r13, m, a); r14 = _mm512_fmadd_ps(r14, m, a); r15 = _mm512_fmadd_ps(r15, m, a);
-        r16 = _mm512_fmadd_ps(r16, m, a); r17 = _mm512_fmadd_ps(r17, m, a); r18 = _mm512_fmadd_ps(r18, m, a); r19 = _mm512_fmadd_ps(r19, m, a);
-        r20 = _mm512_fmadd_ps(r20, m, a); r21 = _mm512_fmadd_ps(r21, m, a); r22 = _mm512_fmadd_ps(r22, m, a); r23 = _mm512_fmadd_ps(r23, m, a);
-    }
-    peak_sink = _mm512_reduce_add_ps(r0) + _mm512_reduce_add_ps(r1) + _mm512_reduce_add_ps(r2) + _mm512_reduce_add_ps(r3) + _mm512_reduce_add_ps(r4) + _mm512_reduce_add_ps(r5) + _mm512_reduce_add_ps(r6) + _mm512_reduce_add_ps(r7) + _mm512_reduce_add_ps(r8) + _mm512_reduce_add_ps(r9) + _mm512_reduce_add_ps(r10) + _mm512_reduce_add_ps(r11) + _mm512_reduce_add_ps(r12) + _mm512_reduce_add_ps(r13) + _mm512_reduce_add_ps(r14) + _mm512_reduce_add_ps(r15) + _mm512_reduce_add_ps(r16) + _mm512_reduce_add_ps(r17) + _mm512_reduce_add_ps(r18) + _mm512_reduce_add_ps(r19) + _mm512_reduce_add_ps(r20) + _mm512_reduce_add_ps(r21) + _mm512_reduce_add_ps(r22) + _mm512_reduce_add_ps(r23);
-    return 2.0 * 16 * 24 * (double)iterations;
-}
-
-/* C = alpha A B^T + beta C, K contiguous in both A (m x k) and B (n x k).
- * Blocks of RB rows of A by CB rows of B, RB * CB = 12 accumulators in
- * flight; per 16 k, RB + CB loads feed 12 FMAs. The last K % 16 go through
- * a mask. The block shape is chosen per GEMM for the least padding: a
- * 6 x 25 weight gradient in 4 x 3 blocks computes 8 x 27 dot products,
- * in 6 x 2 blocks 6 x 26. Edge blocks repeat their last row (column) and
- * store only the valid ones: a single dot product loads two vectors per
- * FMA, so a 30 x 25 weight gradient ran its last 2 rows at a quarter of the
- * speed, as long as the other 28 together. */
 /* The sums of acc[0..11]'s lanes in one vector: lane 4 * (e % 4) + e / 4
  * holds acc[e]'s (lanes 3, 7, 11, 15 hold 0). A transpose and add in
  * halves, 36 instructions for the twelve; reducing them four at a time and
@@ -115,108 +62,57 @@ static inline const float *tail_at(const float *p, int valid, float *pad, int *u
     return pad;
 }
 
-/* one 16-wide step of K: RB rows of A by CB rows of B, loaded by
- * LOAD_A(r) and LOAD_B(q) (dot_nt_blocks) */
-#define DOT_STEP(LOAD_A, LOAD_B)                                                                                     \
-    {                                                                                                                \
-        __m512 x[6], y[6];                                                                                           \
-        _Pragma("GCC unroll 6") for (int r = 0; r < RB; r++) x[r] = LOAD_A(r);                                       \
-        _Pragma("GCC unroll 6") for (int q = 0; q < CB; q++) y[q] = LOAD_B(q);                                       \
-        _Pragma("GCC unroll 6") for (int r = 0; r < RB; r++)                                                         \
-            _Pragma("GCC unroll 6") for (int q = 0; q < CB; q++)                                                     \
-                acc[r * CB + q] = _mm512_fmadd_ps(x[r], y[q], acc[r * CB + q]);                                     \
-    }
-#define FULL_A(r) _mm512_loadu_ps(a[r] + p)
-#define FULL_B(q) _mm512_loadu_ps(b[q] + p)
-
-static inline __attribute__((always_inline)) void dot_nt_blocks(const int RB, const int CB, long m, long n, long k,
-                                                               float alpha, const float *A, long lda,
-                                                               const float *B, long ldb, float beta, float *C,
-                                                               long ldc)
+/* The last K % 16 of a dot_nt block into its accumulators, through
+ * masked loads, from padded copies of the rows whose masked tail would
+ * reach into the next page (tail_crosses_page). */
+static inline __attribute__((always_inline)) void dot_tail(const int RB, const int CB, const float *const a[6],
+                                                          const float *const b[6], long kv, long k, __m512 acc[12])
 {
-    const long kv = k & ~15L;
-    const __mmask16 tail = (__mmask16)((1u << (k & 15)) - 1);
-    for (long i = 0; i < m; i += RB) {
-        const int rows = m - i < RB ? (int)(m - i) : RB;
-        const float *a[6];
+    const int valid = (int)(k - kv);
+    const __mmask16 tail = (__mmask16)((1u << valid) - 1);
+    const float *ta[6], *tb[6];
+    float pad[12][16] __attribute__((aligned(64)));
+    int padded = 0;
 #pragma GCC unroll 6
-        for (int r = 0; r < RB; r++)
-            a[r] = A + (i + (r < rows ? r : rows - 1)) * lda;
-        for (long j = 0; j < n; j += CB) {
-            const int cols = n - j < CB ? (int)(n - j) : CB;
-            const float *b[6];
+    for (int r = 0; r < RB; r++)
+        ta[r] = tail_at(a[r] + kv, valid, pad[padded], &padded);
 #pragma GCC unroll 6
-            for (int q = 0; q < CB; q++)
-                b[q] = B + (j + (q < cols ? q : cols - 1)) * ldb;
-            __m512 acc[12];
-#pragma GCC unroll 12
-            for (int e = 0; e < 12; e++)
-                acc[e] = _mm512_setzero_ps();
-#pragma GCC unroll 2
-            for (long p = 0; p < kv; p += 16)
-                DOT_STEP(FULL_A, FULL_B)
-            if (tail) {
-                /* the last K % 16, from padded copies of the rows whose
-                 * masked tail would reach into the next page (see
-                 * tail_crosses_page) */
-                const float *ta[6], *tb[6];
-                float pad[12][16] __attribute__((aligned(64)));
-                int padded = 0;
+    for (int q = 0; q < CB; q++)
+        tb[q] = tail_at(b[q] + kv, valid, pad[padded], &padded);
+    __m512 x[6], y[6];
 #pragma GCC unroll 6
-                for (int r = 0; r < RB; r++)
-                    ta[r] = tail_at(a[r] + kv, k & 15, pad[padded], &padded);
+    for (int r = 0; r < RB; r++)
+        x[r] = _mm512_maskz_loadu_ps(tail, ta[r]);
 #pragma GCC unroll 6
-                for (int q = 0; q < CB; q++)
-                    tb[q] = tail_at(b[q] + kv, k & 15, pad[padded], &padded);
-#define TAIL_A(r) _mm512_maskz_loadu_ps(tail, ta[r])
-#define TAIL_B(q) _mm512_maskz_loadu_ps(tail, tb[q])
-                DOT_STEP(TAIL_A, TAIL_B)
-#undef TAIL_A
-#undef TAIL_B
-            }
-            /* SUM(r, q): alpha times the dot product of row r and column q
-             * of the block; a whole block's stores unrolled */
-            float sum[16] __attribute__((aligned(64)));
-            _mm512_store_ps(sum, _mm512_mul_ps(_mm512_set1_ps(alpha), reduce12(acc)));
-#define SUM(r, q) sum[4 * (((r) * CB + (q)) % 4) + ((r) * CB + (q)) / 4]
-            if (rows == RB && cols == CB && beta == 0.0f) {
+    for (int q = 0; q < CB; q++)
+        y[q] = _mm512_maskz_loadu_ps(tail, tb[q]);
 #pragma GCC unroll 6
-                for (int r = 0; r < RB; r++)
+    for (int r = 0; r < RB; r++)
 #pragma GCC unroll 6
-                    for (int q = 0; q < CB; q++)
-                        C[(i + r) * ldc + j + q] = SUM(r, q);
-            } else if (rows == RB && cols == CB) {
-#pragma GCC unroll 6
-                for (int r = 0; r < RB; r++)
-#pragma GCC unroll 6
-                    for (int q = 0; q < CB; q++)
-                        C[(i + r) * ldc + j + q] = SUM(r, q) + beta * C[(i + r) * ldc + j + q];
-            } else {
-                for (int r = 0; r < rows; r++)
-                    for (int q = 0; q < cols; q++) {
-                        float *c = C + (i + r) * ldc + j + q;
-                        *c = beta == 0.0f ? SUM(r, q) : SUM(r, q) + beta * *c;
-                    }
-            }
-#undef SUM
-        }
-    }
+        for (int q = 0; q < CB; q++)
+            acc[r * CB + q] = _mm512_fmadd_ps(x[r], y[q], acc[r * CB + q]);
 }
 
-#undef FULL_A
-#undef FULL_B
-#undef DOT_STEP
-
-static void dot_nt(long m, long n, long k, float alpha, const float *A, long lda, const float *B, long ldb, float beta,
-                   float *C, long ldc)
+/* sum[DOT_AT(e)]: alpha times the lanes of acc[e] added */
+static inline __attribute__((always_inline)) void dot_reduce(const __m512 acc[12], float alpha, float *sum)
 {
-    switch (dot_nt_shape(m, n)) {
-    case 0: dot_nt_blocks(4, 3, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc); break;
-    case 1: dot_nt_blocks(3, 4, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc); break;
-    case 2: dot_nt_blocks(6, 2, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc); break;
-    default: dot_nt_blocks(2, 6, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc); break;
-    }
+    _mm512_store_ps(sum, _mm512_mul_ps(_mm512_set1_ps(alpha), reduce12(acc)));
 }
+
+/* The shared tiles (gemm_dot.h) at 16 floats: dot_nt, whose last K % 16
+ * go through a mask, and the FMA peak loop (24 chains). */
+#define VEC __m512
+#define VEC_FLOATS 16
+#define vec_zero() _mm512_setzero_ps()
+#define vec_set1(x) _mm512_set1_ps(x)
+#define vec_loadu(p) _mm512_loadu_ps(p)
+#define vec_fma(a, b, c) _mm512_fmadd_ps(a, b, c)
+#define vec_sum(v) _mm512_reduce_add_ps(v)
+#define PEAK_CHAINS 24
+#define DOT_MASKED_TAIL 1
+#define DOT_AT(e) (4 * ((e) % 4) + (e) / 4)
+
+#include "gemm_dot.h"
 
 /* C[0..valid) = out + beta C (C not read when beta == 0: it may hold NaN);
  * through a copy when the masked-off lanes would reach into the next page

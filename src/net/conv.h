@@ -2,9 +2,11 @@
  * and the algorithms beside it): its settings, what kind of convolution a
  * shape is, and each algorithm's entry points.
  *
- *   layer_conv.c       the layer: keys, shapes, and the plain path (im2col
- *                      + GEMM, or the image itself for a 1x1 convolution),
- *                      and the direct kernels' forward and input gradient
+ *   layer_conv.c       the layer: keys, shapes, the choice of algorithms,
+ *                      and the plain path (im2col + GEMM, or the image
+ *                      itself for a 1x1 convolution)
+ *   conv_tiles.c       the direct kernels' stride-1 tiles: the forward pass
+ *                      and the input gradient
  *   conv_depthwise.c   one filter per channel (Xception), without GEMMs
  *   conv_wgrad.c       the weight gradient without im2col: direct (many
  *                      taps) or as shifted dot products (few taps and filters)
@@ -20,6 +22,17 @@
 #include "im2col.h"
 #include "layer.h"
 
+/* How a part of the step (forward, input gradient, weight gradient) runs.
+ * Chosen once the net is allocated, from the shape and the CPU target's
+ * kernels (conv_choose in layer_conv.c). */
+enum conv_algorithm {
+    CONV_IM2COL_GEMM,     /* the plain path: im2col (col2im) and a GEMM per image and group */
+    CONV_POINTWISE_GEMM,  /* 1x1, stride 1, no padding: the image is its own column matrix */
+    CONV_TILES,           /* the direct kernel's stride-1 tiles (conv_tiles.c; weight gradient: conv_wgrad.c) */
+    CONV_SHIFTED,         /* weight gradient only: shifted dot products (conv_wgrad.c) */
+    CONV_DEPTHWISE,       /* one filter per channel, without GEMMs (conv_depthwise.c) */
+};
+
 struct conv_conf {
     int filters, groups, kh, kw, sh, sw, ph, pw, dh, dw, bias, floor;
     struct init_spec init;
@@ -29,6 +42,8 @@ struct conv_conf {
      * for the input gradient (has_* = 0: im2col + GEMM), in storage[] */
     int has_plan, has_plan_dx;
     struct conv_plan plan, plan_dx;
+    enum conv_algorithm forward, input_gradient, weight_gradient;
+    const struct conv_direct_kernel *tiles;   /* the target's, where an algorithm is CONV_TILES */
     long storage[];
 };
 
@@ -49,6 +64,15 @@ static inline int is_depthwise(const struct conv_conf *c)
 {
     return c->groups > 1 && c->g.c == 1 && c->filters == c->groups;
 }
+
+/* conv_tiles.c: the tiles' plans, at the end of l->conf (which moves);
+ * and the stride-1 convolution of images [lo, hi) of `in` with packed
+ * weights (conv_direct_pack) into out, through an image's padded copy in
+ * xpad where the kernel reads one (its border zeroed unless xpad_ready). */
+int conv_plan_tiles(struct layer *l);
+void conv_tiles(const struct conv_direct_kernel *dk, int choice, const struct conv_plan *plan, const float *in,
+                long in_stride, const float *packed, float *xpad, int xpad_ready, int rows, int lo, int hi,
+                const struct conv_out *out);
 
 /* conv_depthwise.c */
 void conv_depthwise_forward(const struct conv_geometry *g, int C, const float *weight, const float *x, float *y);

@@ -40,6 +40,11 @@ static inline long shape_size(struct shape s)
     return (long)s.c * s.h * s.w;
 }
 
+static inline int shape_equal(struct shape a, struct shape b)
+{
+    return a.c == b.c && a.h == b.h && a.w == b.w;
+}
+
 /* n floats rounded up to whole 64-byte cache lines: buffers carved out of
  * one allocation at these offsets start on a line, as vector loads want */
 static inline long cache_line_floats(long n)
@@ -158,6 +163,10 @@ struct layer_ops {
     /* Optional, max pooling: its windows, which net.c may hand to its
      * producer's fuse_pool (pool.h). */
     int (*pool_geometry)(const struct layer *l, const struct cpu_target *t, struct maxpool_geometry *g);
+    /* Optional: choose how to run, now that the shape and the GEMM context
+     * (its CPU target's kernels; a BLAS library or not) are known. Called
+     * when the net is allocated and whenever the GEMM context changes. */
+    void (*choose)(struct layer *l, const struct gemm_ctx *gemm);
     int probabilities;     /* a loss layer whose output is class probabilities (softmax) */
     /* Optional: a layer whose parameter gradients are one sum over the
      * batch inside a GEMM (affine): they again, from x (n x in) and dy

@@ -22,13 +22,14 @@
  * (run->partials), whichever thread computes it; the partials are then
  * added in one fixed tree. So the bits do not depend on the thread count.
  *
- * At stride 1, where the CPU target has a direct kernel (conv_direct.h),
- * the forward pass and the input gradient (a stride-1 convolution of dy
- * with the flipped weights) run as tiles that read the image itself, with
- * bias and ReLU applied as the tile is stored (direct_conv below); the
- * weight gradient skips im2col with many taps or few filters
- * (conv_wgrad.c). A max pool fused into the conv runs image by image
- * (conv_pool.c). */
+ * Which algorithm runs each part of a step is chosen once, when the net is
+ * allocated for a CPU target (conv_choose, conv.h's enum): at stride 1,
+ * where the target has a direct kernel (conv_direct.h), the forward pass
+ * and the input gradient run as tiles that read the image itself, with
+ * bias and ReLU applied as a tile is stored (conv_tiles.c); the weight
+ * gradient skips im2col with many taps or few filters (conv_wgrad.c); a
+ * depthwise conv runs without GEMMs (conv_depthwise.c). A max pool fused
+ * into the conv runs image by image (conv_pool.c). */
 #include "activation.h"
 #include "conv.h"
 #include "conv_direct.h"
@@ -83,8 +84,6 @@ static int conv_parse(struct layer *l, struct config *cfg, struct config_section
     return rc;
 }
 
-static int plan_direct(struct layer *l);
-
 static int conv_shape(struct layer *l, char *err, size_t errlen)
 {
     struct conv_conf *c = l->conf;
@@ -110,7 +109,7 @@ static int conv_shape(struct layer *l, char *err, size_t errlen)
         return -1;
     }
     l->out = (struct shape){c->filters, g->oh, g->ow};
-    if (plan_direct(l) < 0) {
+    if (conv_plan_tiles(l) < 0) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
@@ -145,32 +144,46 @@ static int conv_shape(struct layer *l, char *err, size_t errlen)
     return 0;
 }
 
-/* The direct kernels' plans for the forward pass and the input gradient,
- * where the convolution allows them; they live at the end of l->conf. */
-static int plan_direct(struct layer *l)
+/* How each part of the step runs (conv.h), from the shape and the GEMM
+ * context's CPU target; net.c asks once the net is allocated, and again
+ * when bench hands the GEMMs to a BLAS library (whose GEMM does not take
+ * the shifted weight gradient's overlapping rows). */
+static void conv_choose(struct layer *l, const struct gemm_ctx *gemm)
 {
     struct conv_conf *c = l->conf;
-    struct conv_geometry gdx;
-    const size_t fwd = conv_plan_bytes(&c->g);
-    const size_t dx = conv_transposed_geometry(&c->g, c->filters / c->groups, &gdx) == 0 ? conv_plan_bytes(&gdx) : 0;
-    const size_t fwd_longs = (fwd + sizeof(long) - 1) / sizeof(long);
-    c = realloc(c, sizeof *c + sizeof(long) * fwd_longs + dx);
-    if (!c)
-        return -1;
-    l->conf = c;
-    c->has_plan = fwd > 0;
-    c->has_plan_dx = fwd > 0 && dx > 0;
-    if (c->has_plan)
-        conv_plan_init(&c->plan, &c->g, c->storage);
-    if (c->has_plan_dx)
-        conv_plan_init(&c->plan_dx, &gdx, c->storage + fwd_longs);
-    return 0;
+    const struct conv_geometry *g = &c->g;
+    const long taps = (long)g->c * g->kh * g->kw;
+    const enum conv_algorithm plain = is_pointwise(g) ? CONV_POINTWISE_GEMM : CONV_IM2COL_GEMM;
+    if (is_depthwise(c)) {
+        c->forward = c->input_gradient = c->weight_gradient = CONV_DEPTHWISE;
+        c->tiles = NULL;
+        return;
+    }
+    const struct conv_direct_kernel *dk = c->has_plan ? gemm->target->conv : NULL;
+    c->tiles = dk;
+    c->forward = dk ? CONV_TILES : plain;
+    c->input_gradient = dk && c->has_plan_dx ? CONV_TILES : plain;
+    if (dk && dk->weight_gradient && c->groups == 1 && !is_pointwise(g) && taps >= DIRECT_WGRAD_MIN_TAPS)
+        c->weight_gradient = CONV_TILES;
+    else if (shifted_wgrad(c, &gemm->buffers[0]))
+        c->weight_gradient = CONV_SHIFTED;
+    else
+        c->weight_gradient = plain;
 }
 
-/* The direct kernel this run uses, or NULL for im2col + GEMM. */
-static const struct conv_direct_kernel *direct_kernel(const struct conv_conf *c, const struct layer_run *run)
+/* The plain path for image x (one group's channels) into y: im2col, then
+ * y = weight * col; a 1x1 convolution multiplies the image itself. */
+static void plain_forward(const struct conv_conf *c, struct gemm_buffers *gb, const float *weight, const float *x,
+                          float *col, float *y)
 {
-    return c->has_plan ? run->gemm->target->conv : NULL;
+    const struct conv_geometry *g = &c->g;
+    const long taps = (long)g->c * g->kh * g->kw, P = (long)g->oh * g->ow;
+    const float *cols = x;
+    if (c->forward == CONV_IM2COL_GEMM) {
+        im2col(x, g, col);
+        cols = col;
+    }
+    gemm_serial(gb, GEMM_N, GEMM_N, c->filters / c->groups, P, taps, 1.0f, weight, taps, cols, P, 0.0f, y, P);
 }
 
 /* Bias and activation on one image's output y, unless the tile did them;
@@ -193,53 +206,6 @@ static void finish_output(struct layer *l, float *y, const float *frozen_y)
     }
 }
 
-/* out (rows x plan->out_plane per image) = the stride-1 convolution of
- * in (plan->channels planes per image) with packed weights, for images
- * [lo, hi): tiles of chunks, each through every row block. xpad: room for
- * an image's padded copy (conv_plan_padded_floats), for kernels that read
- * one; its border is zeroed first unless xpad_ready (a caller going one
- * image at a time through the same xpad). */
-static void direct_conv(const struct conv_direct_kernel *dk, int choice, const struct conv_plan *plan,
-                        const float *in, long in_stride, const float *packed, float *xpad, int xpad_ready, int rows,
-                        int lo, int hi, const struct conv_out *out)
-{
-    const int R = dk->rows[choice], V = dk->vectors[choice];
-    const long K = (long)plan->channels * plan->spatial, end = (long)hi * plan->chunks;
-    if (dk->padded) {
-        /* one image at a time, from its zero-padded copy (the border is
-         * zeroed once, then stays); a block of rows through all the
-         * chunks before the next, so the tiles write a few output planes
-         * in order (chunks outer stored each chunk into every plane, and
-         * an output bound for memory ran at half the speed) */
-        for (int i = lo; i < hi; i++) {
-            conv_plan_pad(plan, in + i * in_stride, xpad, i == lo && !xpad_ready);
-            struct conv_out image_out = *out;
-            image_out.y += i * out->image_stride;
-            for (int r0 = 0; r0 < rows; r0 += R)
-                for (long c0 = 0; c0 < plan->chunks; c0 += V)
-                    dk->forward(choice, plan, xpad, 0, packed + (long)r0 * K, c0, plan->chunks, r0,
-                                rows - r0 < R ? rows - r0 : R, &image_out);
-        }
-        return;
-    }
-    const long image_bytes = sizeof(float) * plan->channels * plan->in_plane;
-    for (long c0 = (long)lo * plan->chunks; c0 < end; c0 += V) {
-        /* The next image's input into L2 while this one is worked on, a
-         * tile's share at a time: the tiles read every channel at once,
-         * more streams than the hardware prefetcher follows. */
-        const long image = c0 / plan->chunks, at = c0 % plan->chunks;
-        if (image + 1 < hi) {
-            const char *next = (const char *)(in + (image + 1) * in_stride);
-            for (long b = at * image_bytes / plan->chunks; b < (at + V) * image_bytes / plan->chunks && b < image_bytes;
-                 b += 64)
-                __builtin_prefetch(next + b, 0, 2);
-        }
-        for (int r0 = 0; r0 < rows; r0 += R)
-            dk->forward(choice, plan, in, in_stride, packed + (long)r0 * K, c0, end, r0,
-                        rows - r0 < R ? rows - r0 : R, out);
-    }
-}
-
 /* The conv's output for images [lo, hi), computed by one thread (scratch:
  * its scratch), image i at y + i * y_stride (0: every image at y, for a
  * conv that pools each image as it goes). tile_fused: the direct kernel's
@@ -257,35 +223,28 @@ static void forward_images(struct layer *l, const struct layer_run *run, float *
     const long taps = (long)g->c * g->kh * g->kw, P = (long)g->oh * g->ow, HW = (long)g->h * g->w;
     const long in_size = shape_size(l->in[0]), out_size = (long)c->filters * P;
     const float *weight = l->params[0].data, *bias = c->bias ? l->params[1].data : NULL;
-    const struct conv_direct_kernel *dk = is_depthwise(c) ? NULL : direct_kernel(c, run);
     float *col = scratch;
     struct gemm_buffers *gb = &run->gemm->buffers[omp_get_thread_num()];
-    if (dk) {
-        const int choice = conv_direct_choice(dk, Fg);
+    if (c->forward == CONV_TILES) {
+        const int choice = conv_direct_choice(c->tiles, Fg);
         for (int gi = 0; gi < G; gi++) {
             const int ready = G == 1 && *packed > 0;
             if (!ready)
-                *packed = conv_direct_pack(dk, choice, weight + gi * Fg * taps, Fg, g->c, g->kh * g->kw, 0, col);
+                *packed = conv_direct_pack(c->tiles, choice, weight + gi * Fg * taps, Fg, g->c, g->kh * g->kw, 0, col);
             struct conv_out out = {y + gi * Fg * P, y_stride, tile_fused && bias ? bias + gi * Fg : NULL,
                                    tile_fused && c->act.kind == ACT_RELU, 0};
-            direct_conv(dk, choice, &c->plan, l->x[0] + gi * g->c * HW, in_size, col,
-                        col + cache_line_floats(*packed), ready, Fg, lo, hi, &out);
+            conv_tiles(c->tiles, choice, &c->plan, l->x[0] + gi * g->c * HW, in_size, col,
+                       col + cache_line_floats(*packed), ready, Fg, lo, hi, &out);
         }
     }
     for (int i = lo; i < hi; i++) {
         float *yi = y + i * y_stride;
-        if (is_depthwise(c))
+        if (c->forward == CONV_DEPTHWISE)
             conv_depthwise_forward(g, G, weight, l->x[0] + i * in_size, yi);
-        for (int gi = 0; gi < G && !is_depthwise(c) && !dk; gi++) {
-            const float *x = l->x[0] + i * in_size + gi * g->c * HW;
-            const float *cols = x;
-            if (!is_pointwise(g)) {
-                im2col(x, g, col);
-                cols = col;
-            }
-            gemm_serial(gb, GEMM_N, GEMM_N, Fg, P, taps, 1.0f, weight + gi * Fg * taps, taps, cols, P, 0.0f,
-                        yi + gi * Fg * P, P);
-        }
+        if (c->forward == CONV_IM2COL_GEMM || c->forward == CONV_POINTWISE_GEMM)
+            for (int gi = 0; gi < G; gi++)
+                plain_forward(c, gb, weight + gi * Fg * taps, l->x[0] + i * in_size + gi * g->c * HW, col,
+                              yi + gi * Fg * P);
         if (!tile_fused && finish)
             finish_output(l, yi, frozen_y ? frozen_y + i * out_size : NULL);
     }
@@ -295,9 +254,8 @@ static void conv_forward(struct layer *l, const struct layer_run *run)
 {
     struct conv_conf *c = l->conf;
     const long out_size = (long)c->filters * c->g.oh * c->g.ow;
-    const struct conv_direct_kernel *dk = is_depthwise(c) ? NULL : direct_kernel(c, run);
     /* the tile's store does bias and ReLU, except for gradcheck's frozen runs */
-    const int tile_fused = dk && !run->frozen && (c->act.kind == ACT_NONE || c->act.kind == ACT_RELU);
+    const int tile_fused = c->forward == CONV_TILES && !run->frozen && (c->act.kind == ACT_NONE || c->act.kind == ACT_RELU);
 #pragma omp parallel num_threads(image_threads(run))
     {
         int t = omp_get_thread_num(), lo, hi;
@@ -338,6 +296,44 @@ static float relu_grad_sum(float *dy, const float *y, long n)
     return sum;
 }
 
+/* The plain path's backward for one image's group: dweight += dy col^T
+ * where the plain path computes the weight gradient, and, where dx is
+ * given, dx = col2im(weight^T dy) (added to it unless overwrite). */
+static void plain_backward(const struct conv_conf *c, struct gemm_buffers *gb, const float *weight, const float *x,
+                           const float *dy, float *dweight, float *dx, int overwrite, float *col, float *dcol)
+{
+    const struct conv_geometry *g = &c->g;
+    const int Fg = c->filters / c->groups;
+    const long taps = (long)g->c * g->kh * g->kw, P = (long)g->oh * g->ow;
+    if (c->weight_gradient == CONV_IM2COL_GEMM || c->weight_gradient == CONV_POINTWISE_GEMM) {
+        const float *cols = x;
+        if (c->weight_gradient == CONV_IM2COL_GEMM) {
+            im2col(x, g, col);
+            cols = col;
+        }
+        gemm_serial(gb, GEMM_N, GEMM_T, Fg, taps, P, 1.0f, dy, P, cols, P, 1.0f, dweight, taps);
+    }
+    if (!dx)
+        return;
+    if (c->input_gradient == CONV_POINTWISE_GEMM) {
+        gemm_serial(gb, GEMM_T, GEMM_N, taps, P, Fg, 1.0f, weight, taps, dy, P, overwrite ? 0.0f : 1.0f, dx, P);
+    } else {
+        gemm_serial(gb, GEMM_T, GEMM_N, taps, P, Fg, 1.0f, weight, taps, dy, P, 0.0f, dcol, P);
+        if (overwrite)
+            memset(dx, 0, sizeof(float) * g->c * g->h * g->w);
+        col2im(dcol, g, dx);
+    }
+}
+
+/* Floats of one chunk's partial weight gradient: dW (F x taps), or the
+ * direct weight gradient's dW^T (taps x its padded filter count). The
+ * bias gradient (F) follows it. */
+static long partial_weight_floats(const struct conv_conf *c)
+{
+    const long taps = (long)c->g.c * c->g.kh * c->g.kw;
+    return c->weight_gradient == CONV_TILES ? taps * wgrad_filters(c->filters) : (long)c->filters * taps;
+}
+
 /* The backward pass for images [lo, hi) on one thread: dy of image i at
  * dy + i * dy_stride (0: every image's at dy, for a conv that pools),
  * multiplied by ReLU'(y) first where y is given (the batch's outputs).
@@ -358,71 +354,49 @@ static void backward_images(struct layer *l, const struct layer_run *run, float 
     const long taps = (long)g->c * g->kh * g->kw, P = (long)g->oh * g->ow, HW = (long)g->h * g->w;
     const long in_size = shape_size(l->in[0]), out_size = (long)F * P;
     const float *weight = l->params[0].data;
-    const struct conv_direct_kernel *dk = is_depthwise(c) ? NULL : direct_kernel(c, run);
-    const int dx_direct = dk && c->has_plan_dx && l->dx[0];
+    const int dx_tiles = c->input_gradient == CONV_TILES && l->dx[0];
+    const int dx_plain = l->dx[0] && !dx_tiles;
     struct gemm_buffers *gb = &run->gemm->buffers[omp_get_thread_num()];
-    const int dw_direct = dk && dk->weight_gradient && G == 1 && !is_pointwise(g) && taps >= DIRECT_WGRAD_MIN_TAPS;
-    const int dw_shifted = !dw_direct && shifted_wgrad(c, gb);
-    const long Fpad = wgrad_filters(F), dw_size = dw_direct ? taps * Fpad : (long)F * taps;
-    const long partial_size = dw_size + F;
+    const long dw_size = partial_weight_floats(c);
     const struct conv_wgrad_geometry wg = {(int)taps, g->kh, g->kw, g->dh, g->dw, g->oh, g->ow,
                                            g->w + 2 * g->pw, (long)(g->h + 2 * g->ph) * (g->w + 2 * g->pw)};
     float *dweight = partial, *dbias = partial + dw_size;
     /* col and dcol start on cache lines, as dy does: the weight
      * gradient's dot products load both along P, and a row split
      * over two lines costs a third of their speed */
-    float *col = scratch + cache_line_floats(partial_size), *dcol = col + cache_line_floats(taps * P);
+    float *col = scratch + cache_line_floats(dw_size + F), *dcol = col + cache_line_floats(taps * P);
     for (int i = lo; i < hi; i++)
         for (int f = 0; f < F; f++)
             dbias[f] += relu_grad_sum(dy + i * dy_stride + f * P, y ? y + i * out_size + f * P : NULL, P);
-    for (int gi = 0; gi < G && dx_direct; gi++) {
+    for (int gi = 0; gi < G && dx_tiles; gi++) {
         /* dx = the stride-1 convolution of dy with the flipped weights */
         const float *dyg = dy + gi * Fg * P;
-        const int choice = conv_direct_choice(dk, g->c);
+        const int choice = conv_direct_choice(c->tiles, g->c);
         const int ready = G == 1 && dx_weights != col && *dx_packed > 0;
         if (!ready)
-            *dx_packed = conv_direct_pack(dk, choice, weight + gi * Fg * taps, Fg, g->c, g->kh * g->kw, 1, dx_weights);
+            *dx_packed =
+                conv_direct_pack(c->tiles, choice, weight + gi * Fg * taps, Fg, g->c, g->kh * g->kw, 1, dx_weights);
         struct conv_out out = {l->dx[0] + gi * g->c * HW, in_size, NULL, 0, !l->dx_overwrite[0]};
-        direct_conv(dk, choice, &c->plan_dx, dyg, dy_stride, dx_weights, dx_weights + cache_line_floats(*dx_packed),
-                    ready, g->c, lo, hi, &out);
+        conv_tiles(c->tiles, choice, &c->plan_dx, dyg, dy_stride, dx_weights,
+                   dx_weights + cache_line_floats(*dx_packed), ready, g->c, lo, hi, &out);
     }
-    if (dw_direct)
-        conv_wgrad_direct(l, run, dk, &wg, col, lo, hi, dy, dy_stride, dweight, first || (l->dx[0] && !dx_direct));
-    if (dw_shifted)
-        conv_wgrad_shifted(l, gb, &wg, col, lo, hi, dy, dy_stride, dweight, first || (l->dx[0] && !dx_direct));
+    if (c->weight_gradient == CONV_TILES)
+        conv_wgrad_direct(l, run, c->tiles, &wg, col, lo, hi, dy, dy_stride, dweight, first || dx_plain);
+    if (c->weight_gradient == CONV_SHIFTED)
+        conv_wgrad_shifted(l, gb, &wg, col, lo, hi, dy, dy_stride, dweight, first || dx_plain);
     for (int i = lo; i < hi; i++) {
         const float *dyi = dy + i * dy_stride;
-        if (is_depthwise(c)) {
+        if (c->weight_gradient == CONV_DEPTHWISE) {
             float *dx = l->dx[0] ? l->dx[0] + i * in_size : NULL;
             if (dx && l->dx_overwrite[0])
                 memset(dx, 0, sizeof(float) * in_size);
             conv_depthwise_backward(g, G, weight, l->x[0] + i * in_size, dyi, dweight, dx);
+            continue;
         }
-        for (int gi = 0; gi < G && !is_depthwise(c); gi++) {
-            const float *x = l->x[0] + i * in_size + gi * g->c * HW;
-            const float *dyg = dyi + gi * Fg * P, *wgt = weight + gi * Fg * taps;
-            if (!dw_direct && !dw_shifted) {
-                const float *cols = x;
-                if (!is_pointwise(g)) {
-                    im2col(x, g, col);
-                    cols = col;
-                }
-                gemm_serial(gb, GEMM_N, GEMM_T, Fg, taps, P, 1.0f, dyg, P, cols, P, 1.0f, dweight + gi * Fg * taps,
-                            taps);
-            }
-            if (!l->dx[0] || dx_direct)
-                continue;
-            float *dx = l->dx[0] + i * in_size + gi * g->c * HW;
-            if (is_pointwise(g)) {
-                gemm_serial(gb, GEMM_T, GEMM_N, taps, P, Fg, 1.0f, wgt, taps, dyg, P, l->dx_overwrite[0] ? 0.0f : 1.0f,
-                            dx, P);
-            } else {
-                gemm_serial(gb, GEMM_T, GEMM_N, taps, P, Fg, 1.0f, wgt, taps, dyg, P, 0.0f, dcol, P);
-                if (l->dx_overwrite[0])
-                    memset(dx, 0, sizeof(float) * g->c * HW);
-                col2im(dcol, g, dx);
-            }
-        }
+        for (int gi = 0; gi < G; gi++)
+            plain_backward(c, gb, weight + gi * Fg * taps, l->x[0] + i * in_size + gi * g->c * HW, dyi + gi * Fg * P,
+                           dweight + gi * Fg * taps, dx_plain ? l->dx[0] + i * in_size + gi * g->c * HW : NULL,
+                           l->dx_overwrite[0], col, dcol);
     }
 }
 
@@ -432,11 +406,9 @@ static void conv_backward(struct layer *l, const struct layer_run *run)
     const struct conv_geometry *g = &c->g;
     const int F = c->filters;
     const long taps = (long)g->c * g->kh * g->kw, P = (long)g->oh * g->ow, out_size = (long)F * P;
-    const struct conv_direct_kernel *dk = is_depthwise(c) ? NULL : direct_kernel(c, run);
-    const int dw_direct = dk && dk->weight_gradient && c->groups == 1 && !is_pointwise(g) &&
-                          taps >= DIRECT_WGRAD_MIN_TAPS;
+    const int dw_tiles = c->weight_gradient == CONV_TILES;
     /* each chunk's partial dW (F x taps), or dW^T (taps x Fpad), then dbias */
-    const long Fpad = wgrad_filters(F), dw_size = dw_direct ? taps * Fpad : (long)F * taps;
+    const long Fpad = wgrad_filters(F), dw_size = partial_weight_floats(c);
     const long partial_size = dw_size + F;
     /* ReLU's gradient is applied per image, in the pass that sums the bias
      * gradient (or, pooled, before routing); other activations here, over
@@ -491,7 +463,7 @@ static void conv_backward(struct layer *l, const struct layer_run *run)
         /* element e of (dW, dbias) in the partials: dW^T's (tap, f) for
          * the direct weight gradient */
         const long at = e >= (long)F * taps ? dw_size + e - (long)F * taps
-                        : dw_direct             ? e % taps * Fpad + e / taps
+                        : dw_tiles              ? e % taps * Fpad + e / taps
                                                 : e;
         float sum[LAYER_GRADIENT_CHUNKS];
         for (int k = 0; k < chunks; k++)
@@ -529,4 +501,5 @@ const struct layer_ops layer_conv = {
     .gemms = conv_gemms,
     .fuse_activation = conv_fuse_activation,
     .fuse_pool = conv_fuse_pool,
+    .choose = conv_choose,
 };

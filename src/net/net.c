@@ -222,6 +222,15 @@ int net_build(struct net *net, struct config *cfg, struct shape input, int batch
     return net_allocate(net, cfg, batch, threads);
 }
 
+/* Each layer that has a choice of algorithms makes it for the net's GEMM
+ * context (layer_ops.choose). */
+static void choose_algorithms(struct net *net)
+{
+    for (int i = 0; i < net->count; i++)
+        if (net->layers[i].ops->choose)
+            net->layers[i].ops->choose(&net->layers[i], &net->gemm);
+}
+
 int net_allocate(struct net *net, struct config *cfg, int batch, int threads)
 {
     net->batch = batch;
@@ -231,7 +240,14 @@ int net_allocate(struct net *net, struct config *cfg, int batch, int threads)
         net_free(net);
         return -1;
     }
+    choose_algorithms(net);
     return 0;
+}
+
+void net_use_library(struct net *net, int on)
+{
+    gemm_use_library(&net->gemm, on);
+    choose_algorithms(net);
 }
 
 /* An activation layer that alone reads a conv's or affine's output is
@@ -458,8 +474,10 @@ void net_init_params(struct net *net, uint64_t seed)
         }
 }
 
-struct layer_run net_layer_run(struct net *net, int n, const uint8_t *labels, int train)
+struct layer_run net_layer_run(struct net *net, int n, const uint8_t *labels, const struct net_pass *pass)
 {
+    const struct net_pass inference = {0};
+    const struct net_pass *p = pass ? pass : &inference;
     return (struct layer_run){.n = n,
                               .threads = net->threads,
                               .gemm = &net->gemm,
@@ -468,17 +486,17 @@ struct layer_run net_layer_run(struct net *net, int n, const uint8_t *labels, in
                               .partials = net->partials,
                               .partial_stride = net->partial_stride,
                               .labels = labels,
-                              .train = train,
-                              .seed = net->seed,
-                              .step = net->step,
-                              .image_base = net->image_base,
-                              .batch_total = net->batch_total,
+                              .train = pass != NULL,
+                              .seed = p->seed,
+                              .step = p->step,
+                              .image_base = p->image_base,
+                              .batch_total = p->batch_total,
                               .frozen = net->frozen};
 }
 
-double net_forward(struct net *net, int n, const uint8_t *labels, int *correct, int train)
+double net_forward(struct net *net, int n, const uint8_t *labels, int *correct, const struct net_pass *pass)
 {
-    struct layer_run run = net_layer_run(net, n, labels, train);
+    struct layer_run run = net_layer_run(net, n, labels, pass);
     /* a fused layer is run by the layer it names (fused_by) */
     for (int i = 0; i < net->count; i++)
         if (!net->layers[i].fused)
@@ -489,10 +507,10 @@ double net_forward(struct net *net, int n, const uint8_t *labels, int *correct, 
     return last->ops->loss(last, &run, correct);
 }
 
-void net_backward_each(struct net *net, int n, const uint8_t *labels, void (*done)(void *ctx, struct layer *l),
-                       void *ctx)
+void net_backward_each(struct net *net, int n, const uint8_t *labels, const struct net_pass *pass,
+                       void (*done)(void *ctx, struct layer *l), void *ctx)
 {
-    struct layer_run run = net_layer_run(net, n, labels, 1);
+    struct layer_run run = net_layer_run(net, n, labels, pass);
     for (int i = net->count - 1; i >= 0; i--) {
         if (!net->layers[i].fused)
             net->layers[i].ops->backward(&net->layers[i], &run);
@@ -503,13 +521,14 @@ void net_backward_each(struct net *net, int n, const uint8_t *labels, void (*don
 
 void net_batch_gradients(struct net *net, struct layer *l, const float *x, const float *dy, int n)
 {
-    struct layer_run run = net_layer_run(net, n, NULL, 1);
+    const struct net_pass whole = {0};
+    struct layer_run run = net_layer_run(net, n, NULL, &whole);
     l->ops->batch_gradients(l, &run, x, dy, n);
 }
 
-void net_backward(struct net *net, int n, const uint8_t *labels)
+void net_backward(struct net *net, int n, const uint8_t *labels, const struct net_pass *pass)
 {
-    net_backward_each(net, n, labels, NULL, NULL);
+    net_backward_each(net, n, labels, pass, NULL, NULL);
 }
 
 const float *net_probabilities(const struct net *net)

@@ -28,9 +28,6 @@ struct net {
     long param_floats;
     float *statistics;       /* arena of the untrained ones (batchnorm's running mean, variance) */
     long statistic_floats;
-    uint64_t seed, step;     /* set by the trainer before a step: random layers draw from them */
-    int image_base;          /* index in the global batch of input image 0 (MPI ranks: their slice) */
-    int batch_total;         /* images in the global batch (MPI: all ranks'); 0: this process's */
     float *input_data;       /* (batch, input): the caller fills it */
     float *activations;      /* arena of every y, dy and layer state */
     long activation_floats;
@@ -40,6 +37,16 @@ struct net {
     float *partials;         /* LAYER_GRADIENT_CHUNKS * partial_stride: per-chunk gradient sums */
     long partial_stride;
     struct gemm_ctx gemm;
+};
+
+/* What a forward pass (and the backward after it) is for: a training step
+ * names its step, from which random layers (dropout) draw, and where its n
+ * images lie in the global batch. NULL where a function takes one:
+ * inference (no dropout, batchnorm's running statistics). */
+struct net_pass {
+    uint64_t seed, step;
+    int image_base;          /* index in the global batch of input image 0 (MPI ranks: their slice) */
+    int batch_total;         /* images in the global batch (MPI: all ranks'); 0: n */
 };
 
 /* Is this section name one of the settings sections, not a layer? */
@@ -65,27 +72,31 @@ int net_plan(struct net *net, struct config *cfg, struct shape input, enum net_f
 /* The second half: allocate everything for `batch` images and `threads`. */
 int net_allocate(struct net *net, struct config *cfg, int batch, int threads);
 void net_free(struct net *net);
+/* Run the net's GEMMs through the BLAS library linked in for comparison
+ * (gemm_use_library), or through ours again; layers choose anew. */
+void net_use_library(struct net *net, int on);
 
 /* Weights from the seeded RNG (per layer's init); biases zero. */
 void net_init_params(struct net *net, uint64_t seed);
 
-/* Forward n images from input_data. With labels, returns the summed loss
- * and counts the correct predictions in *correct; otherwise returns 0. */
-double net_forward(struct net *net, int n, const uint8_t *labels, int *correct, int train);
-/* Gradients of the mean loss over the n images of the last forward. */
-void net_backward(struct net *net, int n, const uint8_t *labels);
-/* What a step of n images hands each layer (layer.h), from the net's
- * buffers and its seed, step and image base: for callers that run the
- * layers one by one (bench --layers). */
-struct layer_run net_layer_run(struct net *net, int n, const uint8_t *labels, int train);
+/* Forward n images from input_data, training when pass is given (else
+ * inference). With labels, returns the summed loss and counts the correct
+ * predictions in *correct; otherwise returns 0. */
+double net_forward(struct net *net, int n, const uint8_t *labels, int *correct, const struct net_pass *pass);
+/* Gradients of the mean loss over the n images of the last forward, a
+ * training one of the same pass. */
+void net_backward(struct net *net, int n, const uint8_t *labels, const struct net_pass *pass);
+/* What a pass of n images hands each layer (layer.h), from the net's
+ * buffers: for callers that run the layers one by one (bench --layers). */
+struct layer_run net_layer_run(struct net *net, int n, const uint8_t *labels, const struct net_pass *pass);
 /* Layer l's parameter gradients again, from x and dy of n images, where
  * its type has batch_gradients (layer.h; MPI: the whole batch's rows). */
 void net_batch_gradients(struct net *net, struct layer *l, const float *x, const float *dy, int n);
 /* The same, calling done(ctx, layer) as soon as each layer's parameter
  * gradients are final (MPI starts their reduction while the layers below
  * still run). */
-void net_backward_each(struct net *net, int n, const uint8_t *labels, void (*done)(void *ctx, struct layer *l),
-                       void *ctx);
+void net_backward_each(struct net *net, int n, const uint8_t *labels, const struct net_pass *pass,
+                       void (*done)(void *ctx, struct layer *l), void *ctx);
 
 /* The loss layer's output: (n, classes) probabilities. */
 const float *net_probabilities(const struct net *net);

@@ -6,19 +6,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-static double mean_loss(struct net *net, int n, const uint8_t *labels)
+static double mean_loss(struct net *net, int n, const uint8_t *labels, const struct net_pass *pass)
 {
-    return net_forward(net, n, labels, NULL, 1) / n;
+    return net_forward(net, n, labels, NULL, pass) / n;
 }
 
 /* (L(w + h) - L(w - h)) / 2h at *w, dividing by the step float32 took. */
-static double quotient(struct net *net, int n, const uint8_t *labels, float *w, double h)
+static double quotient(struct net *net, int n, const uint8_t *labels, const struct net_pass *pass, float *w, double h)
 {
     const float saved = *w, up = saved + (float)h, down = saved - (float)h;
     *w = up;
-    double plus = mean_loss(net, n, labels);
+    double plus = mean_loss(net, n, labels, pass);
     *w = down;
-    double minus = mean_loss(net, n, labels);
+    double minus = mean_loss(net, n, labels, pass);
     *w = saved;
     return (plus - minus) / ((double)up - (double)down);
 }
@@ -31,13 +31,13 @@ static double quotient(struct net *net, int n, const uint8_t *labels, float *w, 
  * it, over 2h), and a larger step resolves the derivative. Stops once an
  * estimate agrees to a tenth of the tolerance. A wrong gradient disagrees
  * at every step. *error gets the relative error of the estimate returned. */
-static double numerical_derivative(struct net *net, int n, const uint8_t *labels, float *w, double analytic,
-                                   double *error)
+static double numerical_derivative(struct net *net, int n, const uint8_t *labels, const struct net_pass *pass,
+                                   float *w, double analytic, double *error)
 {
-    double h = GRADCHECK_STEP, small = quotient(net, n, labels, w, h / 2), best = 0.0;
+    double h = GRADCHECK_STEP, small = quotient(net, n, labels, pass, w, h / 2), best = 0.0;
     *error = INFINITY;
     for (int i = 0; i < GRADCHECK_STEPS; i++, h *= 2) {
-        double large = quotient(net, n, labels, w, h);
+        double large = quotient(net, n, labels, pass, w, h);
         double estimate = (4 * small - large) / 3;
         double e = fabs(analytic - estimate) / fmax(fmax(fabs(analytic), fabs(estimate)), GRADCHECK_FLOOR);
         if (e < *error) {
@@ -51,10 +51,11 @@ static double numerical_derivative(struct net *net, int n, const uint8_t *labels
     return best;
 }
 
-double gradcheck_run(struct net *net, int n, const uint8_t *labels, int per_tensor, struct gradcheck_layer *out)
+double gradcheck_run(struct net *net, int n, const uint8_t *labels, const struct net_pass *pass, int per_tensor,
+                     struct gradcheck_layer *out)
 {
-    mean_loss(net, n, labels);
-    net_backward(net, n, labels);
+    mean_loss(net, n, labels, pass);
+    net_backward(net, n, labels, pass);
     float *analytic = malloc(sizeof(float) * (net->param_floats ? net->param_floats : 1));
     if (!analytic)
         return -1;
@@ -87,7 +88,7 @@ double gradcheck_run(struct net *net, int n, const uint8_t *labels, int per_tens
             const long stride = (p->size + per_tensor - 1) / per_tensor;
             for (long k = 0, e = 0; (e = k * stride + k % stride) < p->size; k++) {
                 double a = analytic[p->data - net->params + e], err;
-                double numerical = numerical_derivative(net, n, labels, p->data + e, a, &err);
+                double numerical = numerical_derivative(net, n, labels, pass, p->data + e, a, &err);
                 r->checked++;
                 if (err >= r->worst) {
                     r->worst = err;

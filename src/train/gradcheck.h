@@ -44,9 +44,10 @@ struct gradcheck_layer {
 };
 
 /* Runs forward and backward on the n images in net->input_data with their
- * labels (in training mode, at net->step), then compares up to per_tensor
+ * labels (training, as the given pass), then compares up to per_tensor
  * evenly spaced entries of every trainable tensor. out: net->count entries.
  * Returns the worst error over the network, or -1 when out of memory. */
-double gradcheck_run(struct net *net, int n, const uint8_t *labels, int per_tensor, struct gradcheck_layer *out);
+double gradcheck_run(struct net *net, int n, const uint8_t *labels, const struct net_pass *pass, int per_tensor,
+                     struct gradcheck_layer *out);
 
 #endif

@@ -333,17 +333,18 @@ static void reduce_layer(void *ctx, struct layer *l)
     dist_sums_progress(&lp->sums);
 }
 
-static void backward_and_reduce(struct loop *lp, int n, int total, const uint8_t *labels)
+static void backward_and_reduce(struct loop *lp, int n, int total, const uint8_t *labels,
+                                const struct net_pass *pass)
 {
     struct net *net = lp->job->net;
     if (dist_size() == 1) {
-        net_backward(net, n, labels);
+        net_backward(net, n, labels, pass);
         return;
     }
     lp->share = (float)n / (float)total;
     lp->total = total;
     if (n) {
-        net_backward_each(net, n, labels, reduce_layer, lp);
+        net_backward_each(net, n, labels, pass, reduce_layer, lp);
     } else {
         memset(net->grads, 0, sizeof(float) * net->param_floats);
         for (int i = net->count - 1; i >= 0; i--)
@@ -367,14 +368,11 @@ static int step(struct loop *lp, const uint32_t *order, int batch, uint8_t *labe
     int lo = (int)((long)total * rank / ranks), hi = (int)((long)total * (rank + 1) / ranks), n = hi - lo;
     int correct = 0;
     lp->lr = schedule_lr(&lp->schedule, s->step);
-    net->seed = job->st->seed;
-    net->step = s->step;
-    net->image_base = lo;
-    net->batch_total = total;
+    const struct net_pass pass = {job->st->seed, s->step, lo, total};
     dataset_batch(&job->train, order + first + lo, 0, n, net->input_data, labels);
     augment_batch(&job->st->augment, net->input_data, n, lo, net->input.c, net->input.h, net->input.w,
                   job->st->seed, s->step, lp->augment_scratch);
-    double loss = n ? net_forward(net, n, labels, &correct, 1) : 0.0;
+    double loss = n ? net_forward(net, n, labels, &correct, &pass) : 0.0;
     if (ranks > 1) {
         double sums[2] = {loss, correct};
         dist_sum_doubles(sums, 2);
@@ -385,7 +383,7 @@ static int step(struct loop *lp, const uint32_t *order, int batch, uint8_t *labe
     if (!isfinite(loss))
         bad = n ? first_bad_output(net, n) : NULL;
     else {
-        backward_and_reduce(lp, n, total, labels);
+        backward_and_reduce(lp, n, total, labels, &pass);
         if ((bad = first_bad_gradient(net)) != NULL)
             what = "gradient";
     }
@@ -771,7 +769,7 @@ int train_command(struct train_request *req, char *err, size_t errlen)
     if (st->test_images &&
         dataset_load(st->test_images, st->test_labels, &test_im, &test_lb, &test, err, errlen) < 0)
         goto fail;
-    if (all.shape.c != req->input.c || all.shape.h != req->input.h || all.shape.w != req->input.w) {
+    if (!shape_equal(all.shape, req->input)) {
         struct config_section *data = config_section(cfg, "data");
         config_error(cfg, data, config_find(data, "shape"), "%dx%dx%d, but %s holds %d x %d x %d images",
                      req->input.c, req->input.h, req->input.w, st->train_images, all.shape.c, all.shape.h, all.shape.w);

@@ -2,6 +2,7 @@
  * examples (through the real conv and pool layers), im2col/col2im against
  * direct loops, and the output-size formula. */
 #include "test_util.h"
+#include "conv.h"
 #include "conv_direct.h"
 #include "cpu_target.h"
 #include "gemm.h"
@@ -31,7 +32,7 @@ static void run_layer(const char *layer_text, const float *image, int h, int w, 
     }
     ck_assert_int_eq(shape_size(l->out), out_count);
     memcpy(net.input_data, image, sizeof(float) * h * w);
-    net_forward(&net, 1, NULL, NULL, 0);
+    net_forward(&net, 1, NULL, NULL, NULL);
     memcpy(out, l->y, sizeof(float) * out_count);
     net_free(&net);
     config_free(&cfg);
@@ -44,6 +45,9 @@ static void assert_grid(const float *got, const float *want, int count)
 }
 
 /* Seed 000: the 4x4 input and 3x3 filter of "Deep Learning from Scratch" 7.2. */
+/* a training pass, the same for every step of these tests */
+static const struct net_pass training = {0, 0, 0, 0};
+
 static const float seed_input_4x4[16] = {1, 2, 3, 0, 0, 1, 2, 3, 3, 0, 1, 2, 2, 3, 0, 1};
 static const float seed_filter_3x3[9] = {2, 0, 1, 0, 1, 2, 1, 0, 2};
 
@@ -106,7 +110,7 @@ START_TEST(test_seed_conv_bias_broadcast)
     memcpy(net.layers[0].params[0].data, seed_filter_3x3, sizeof seed_filter_3x3);
     net.layers[0].params[1].data[0] = 3;
     memcpy(net.input_data, seed_input_4x4, sizeof seed_input_4x4);
-    net_forward(&net, 1, NULL, NULL, 0);
+    net_forward(&net, 1, NULL, NULL, NULL);
     float want[4] = {18, 19, 9, 18};
     assert_grid(net.layers[0].y, want, 4);
     net_free(&net);
@@ -246,8 +250,8 @@ START_TEST(test_maxpool_2x2_definition)
         for (long e = 0; e < count; e++)
             net.input_data[e] = (float)(rng_next(&r) % 3) - 1;
         uint8_t labels[3] = {0, 1, 2};
-        net_forward(&net, N, labels, NULL, 1);
-        net_backward(&net, N, labels);
+        net_forward(&net, N, labels, NULL, &training);
+        net_backward(&net, N, labels, &training);
         float want_dx[3 * 2 * 6 * 32] = {0};  /* N times the largest shape */
         ck_assert_int_le(count, (long)(sizeof want_dx / sizeof want_dx[0]));
         for (long pl = 0; pl < (long)N * in.c; pl++)
@@ -314,7 +318,7 @@ START_TEST(test_conv_layer_direct)
         fill_uniform(l->params[0].data, l->params[0].size, &r, -1, 1);
         fill_uniform(l->params[1].data, F, &r, -1, 1);
         fill_uniform(net.input_data, (long)N * C * H * W, &r, -1, 1);
-        net_forward(&net, N, NULL, NULL, 0);
+        net_forward(&net, N, NULL, NULL, NULL);
         for (int n = 0; n < N; n++)
             for (int f = 0; f < F; f++)
                 for (int oy = 0; oy < OH; oy++)
@@ -366,8 +370,8 @@ static float *train_step(const char *t_text, struct shape input, int n, const ch
     fill_uniform(net.params, net.param_floats, &r, -0.5f, 0.5f);
     fill_uniform(net.input_data, n * shape_size(input), &r, -1, 1);
     uint8_t labels[8] = {0, 1, 2, 0, 1, 2, 0, 1};
-    net_forward(&net, n, labels, NULL, 1);
-    net_backward(&net, n, labels);
+    net_forward(&net, n, labels, NULL, &training);
+    net_backward(&net, n, labels, &training);
     const struct layer *t = &net.layers[1];
     const long ysize = n * shape_size(t->out);
     *floats = ysize + net.param_floats;
@@ -378,6 +382,51 @@ static float *train_step(const char *t_text, struct shape input, int n, const ch
     config_free(&cfg);
     return out;
 }
+
+/* The algorithms chosen for each part of a step (conv.h): the plain path
+ * everywhere on the generic target; the tiles at stride 1 where the target
+ * has them, the direct weight gradient from 64 taps, the shifted one for
+ * few filters; depthwise always on its own. */
+START_TEST(test_conv_choice)
+{
+    enum { IM2COL = CONV_IM2COL_GEMM, ONE = CONV_POINTWISE_GEMM, TILES = CONV_TILES, SHIFTED = CONV_SHIFTED,
+           DEPTH = CONV_DEPTHWISE };
+    static const struct {
+        const char *text;
+        int channels, generic[3], fast[3];  /* forward, input gradient, weight gradient */
+    } cases[] = {
+        {"filters = 32\nsize = 3\npad = 1", 5, {IM2COL, IM2COL, IM2COL}, {TILES, TILES, IM2COL}},
+        {"filters = 32\nsize = 3\npad = 1", 8, {IM2COL, IM2COL, IM2COL}, {TILES, TILES, TILES}},
+        {"filters = 8\nsize = 3\npad = 1", 5, {IM2COL, IM2COL, IM2COL}, {TILES, TILES, SHIFTED}},
+        {"filters = 32\nsize = 4\nstride = 2", 8, {IM2COL, IM2COL, IM2COL}, {IM2COL, IM2COL, IM2COL}},
+        {"filters = 20\nsize = 1", 5, {ONE, ONE, ONE}, {TILES, TILES, ONE}},
+        {"filters = 6\nsize = 3\ngroups = 6\npad = 1", 6, {DEPTH, DEPTH, DEPTH}, {DEPTH, DEPTH, DEPTH}},
+    };
+    static const char *const targets[] = {"generic", "avx2", "avx512"};
+    for (int k = 0; k < 3; k++) {
+        if (!cpu_target_find(targets[k]))
+            continue;
+        setenv("CNNCTL_GEMM_KERNEL", targets[k], 1);
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+            char text[512];
+            snprintf(text, sizeof text, "[t]\ntype = conv\n%s\n[fc]\ntype = affine\noutputs = 3\n[loss]\ntype = softmax\n",
+                     cases[i].text);
+            struct net net;
+            struct config cfg;
+            build_test_net(&net, &cfg, text, (struct shape){cases[i].channels, 12, 12}, 2, 1);
+            const struct conv_conf *c = net.layers[0].conf;
+            const int *want = k == 0 ? cases[i].generic : cases[i].fast;
+            const int got[3] = {c->forward, c->input_gradient, c->weight_gradient};
+            for (int part = 0; part < 3; part++)
+                ck_assert_msg(got[part] == want[part], "%s, case %zu, part %d: algorithm %d, want %d", targets[k], i,
+                              part, got[part], want[part]);
+            net_free(&net);
+            config_free(&cfg);
+        }
+        unsetenv("CNNCTL_GEMM_KERNEL");
+    }
+}
+END_TEST
 
 /* The direct kernels agree with im2col + GEMM on every product of a step. */
 START_TEST(test_conv_direct_matches_gemm)
@@ -446,8 +495,8 @@ static struct step_result one_step(const char *text, struct shape input, int n, 
     rng_seed(&r, seed, RNG_STREAM_TEST);
     fill_uniform(net.params, net.param_floats, &r, -0.5f, 0.5f);
     fill_uniform(net.input_data, n * shape_size(input), &r, -1, 1);
-    struct step_result out = {net_forward(&net, n, labels, NULL, 1), NULL, NULL, net.param_floats};
-    net_backward(&net, n, labels);
+    struct step_result out = {net_forward(&net, n, labels, NULL, &training), NULL, NULL, net.param_floats};
+    net_backward(&net, n, labels, &training);
     out.grads = malloc(sizeof(float) * out.param_floats);
     out.probs = malloc(sizeof(float) * n * 3);
     memcpy(out.grads, net.grads, sizeof(float) * out.param_floats);
@@ -584,6 +633,7 @@ Suite *conv_suite(void)
     TCase *direct = tcase_create("against direct loops");
     tcase_add_loop_test(direct, test_im2col_col2im_direct, 0, sizeof geometries / sizeof geometries[0]);
     tcase_add_loop_test(direct, test_conv_layer_direct, 0, sizeof layer_geometries / sizeof layer_geometries[0]);
+    tcase_add_test(direct, test_conv_choice);
     tcase_add_loop_test(direct, test_conv_direct_matches_gemm, 0, 10);
     tcase_add_loop_test(direct, test_maxpool_2x2_definition, 0, 12);
     tcase_add_test(direct, test_fused_activations_same_bits);
