@@ -8,8 +8,8 @@ CC      ?= cc
 PKG_CONFIG ?= pkg-config
 
 CFLAGS  ?= -O2 -g
-DEPS_CFLAGS := $(shell $(PKG_CONFIG) --cflags inih zlib libpng)
-DEPS_LIBS   := $(shell $(PKG_CONFIG) --libs inih zlib libpng)
+DEPS_CFLAGS := $(shell $(PKG_CONFIG) --cflags inih zlib libpng libjpeg)
+DEPS_LIBS   := $(shell $(PKG_CONFIG) --libs inih zlib libpng libjpeg)
 CHECK_CFLAGS := $(shell $(PKG_CONFIG) --cflags check)
 CHECK_LIBS   := $(shell $(PKG_CONFIG) --libs check)
 
@@ -129,8 +129,9 @@ bench: $(BIN)
 	    export OPENBLAS_CORETYPE=$${OPENBLAS_CORETYPE:-SkylakeX} BLIS_ARCH_TYPE=$${BLIS_ARCH_TYPE:-0}; fi; \
 	./$(BIN) bench
 
-# libFuzzer (clang): one harness each for the config parser, the IDX loader
-# and the checkpoint loader, FUZZ_SECONDS each, under ASan and UBSan. The
+# libFuzzer (clang): one harness each for the config parser, the IDX loader,
+# the checkpoint loader, the CIFAR reader and the image decoders (PNG, JPEG,
+# PGM), FUZZ_SECONDS each, under ASan and UBSan. The
 # seeds are the repository's own configs and malformed-input corpus; what
 # the fuzzer learns goes to build/fuzz/NAME-corpus, crashes to build/fuzz/.
 FUZZ_SECONDS ?= 60
@@ -152,14 +153,19 @@ build/fuzz/%.o: src/%.c
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJ)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS)
 
-fuzz: build/fuzz/fuzz_config build/fuzz/fuzz_idx build/fuzz/fuzz_ckpt
-	mkdir -p build/fuzz/config-corpus build/fuzz/idx-corpus build/fuzz/ckpt-corpus
+fuzz: build/fuzz/fuzz_config build/fuzz/fuzz_idx build/fuzz/fuzz_ckpt build/fuzz/fuzz_cifar build/fuzz/fuzz_image
+	mkdir -p build/fuzz/config-corpus build/fuzz/idx-corpus build/fuzz/ckpt-corpus build/fuzz/cifar-corpus \
+	    build/fuzz/image-corpus
 	cd build/fuzz && ./fuzz_config -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 \
 	    config-corpus ../../configs ../../tests/corpus/config
 	cd build/fuzz && ./fuzz_idx -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=4096 \
 	    -print_final_stats=1 idx-corpus ../../tests/corpus/idx ../../tests/corpus/data
 	cd build/fuzz && ./fuzz_ckpt -max_total_time=$(FUZZ_SECONDS) -max_len=16384 -print_final_stats=1 \
 	    ckpt-corpus ../../tests/corpus/ckpt
+	cd build/fuzz && ./fuzz_cifar -max_total_time=$(FUZZ_SECONDS) -max_len=16384 -print_final_stats=1 \
+	    cifar-corpus ../../tests/corpus/cifar
+	cd build/fuzz && ./fuzz_image -max_total_time=$(FUZZ_SECONDS) -max_len=16384 -rss_limit_mb=4096 \
+	    -print_final_stats=1 image-corpus ../../tests/corpus/images
 
 # The command line fuzzed: random argument vectors for every verb, run
 # against the sanitizer build (build/san/cnnctl) for FUZZ_SECONDS.

@@ -6,11 +6,11 @@
 
 _cnnctl_settings_keys() {
     case $1 in
-    data) echo "dir train_images train_labels test_images test_labels shape validation classes" ;;
+    data) echo "dir format train_images train_labels test_images test_labels label shape validation classes mean std on_bad_image" ;;
     train) echo "epochs iterations batch optimizer lr weight_decay momentum beta1 beta2 eps decay schedule" \
         "step_size gamma lr_min warmup seed threads log log_every checkpoint checkpoint_every keep best on_nan" ;;
     net) echo "init" ;;
-    augment) echo "shift flip rotate" ;;
+    augment) echo "crop shift flip rotate brightness contrast saturation cutout" ;;
     *) # a layer: the keys of every layer type
         echo "type input filters size size_h size_w stride stride_h stride_w pad pad_h pad_w dilation" \
             "dilation_h dilation_w groups bias activation slope init rounding outputs rate momentum eps" \

@@ -118,7 +118,8 @@ void write_synthetic_idx(const char *dir, const char *prefix, int count, int row
 {
     struct rng r;
     rng_seed(&r, seed, RNG_STREAM_TEST);
-    struct idx_images im = {(uint32_t)count, (uint32_t)rows, (uint32_t)cols, malloc((size_t)count * rows * cols)};
+    struct idx_images im = {
+        .count = (uint32_t)count, .rows = (uint32_t)rows, .cols = (uint32_t)cols, .pixels = malloc((size_t)count * rows * cols)};
     struct idx_labels lb = {(uint32_t)count, malloc(count)};
     for (int i = 0; i < count; i++) {
         int k = (int)rng_below(&r, classes);

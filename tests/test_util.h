@@ -17,6 +17,8 @@ Suite *optim_suite(void);
 Suite *augment_suite(void);
 Suite *config_suite(void);
 Suite *idx_suite(void);
+Suite *source_suite(void);
+Suite *colour_suite(void);
 Suite *ckpt_suite(void);
 Suite *cli_suite(void);
 Suite *tools_suite(void);

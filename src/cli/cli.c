@@ -41,13 +41,14 @@ static const char train_usage[] =
     "  -h, --help                   show this help\n";
 
 static const char eval_usage[] =
-    "Usage: cnnctl eval CHECKPOINT [--images FILE --labels FILE] [--json]\n"
+    "Usage: cnnctl eval CHECKPOINT [--images FILE [--labels FILE]] [--json]\n"
     "                   [--confusion] [--predictions FILE] [--threads N]\n"
     "Rebuild the network from the config inside CHECKPOINT and evaluate it on\n"
-    "that config's test set (or on --images/--labels): accuracy, mean loss, count.\n"
+    "that config's test set (or on --images): accuracy, mean loss, count.\n"
     "\n"
-    "  -i, --images FILE       IDX image file (gzipped or raw)\n"
-    "  -l, --labels FILE       IDX label file\n"
+    "  -i, --images FILE       images of the format the model was trained on:\n"
+    "                          an IDX file, or a CIFAR file (labels inside)\n"
+    "  -l, --labels FILE       the IDX label file of IDX images\n"
     "  -j, --json              print one JSON object\n"
     "  -c, --confusion         also the confusion matrix (rows: true class,\n"
     "                          columns: predicted), with [data] classes names\n"
@@ -332,8 +333,8 @@ int cmd_eval(int argc, char **argv)
     }
     if (optind != argc - 1)
         return usage_error("eval", "%s", optind == argc ? "missing CHECKPOINT" : "more than one CHECKPOINT");
-    if (!images != !labels)
-        return usage_error("eval", "%s", "--images and --labels go together");
+    if (labels && !images)
+        return usage_error("eval", "%s", "--labels goes with --images");
     const char *path = argv[optind];
     if (!threads)
         threads = settings_cpu_count();
@@ -348,23 +349,27 @@ int cmd_eval(int argc, char **argv)
     const struct settings *st = &m.st;
     struct net *net = &m.net;
     int status = EXIT_INPUT;
-    struct idx_images im = {0};
-    struct idx_labels lb = {0};
     struct dataset data = {0};
     struct atomic_file out = {0};
     long *matrix = NULL;
     if (!images) {
         if (!st->test_images) {
-            fprintf(stderr, "cnnctl: %s: the embedded config has no test set; give --images and --labels\n", path);
+            fprintf(stderr, "cnnctl: %s: the embedded config has no test set; give --images (and --labels)\n", path);
             goto done;
         }
         images = st->test_images;
-        labels = st->test_labels;
     }
-    if (dataset_load(images, labels, &im, &lb, &data, err, sizeof err) < 0 ||
+    /* --images: files of the format the model was trained on */
+    struct data_source given = st->train;
+    given.file_count = 1;
+    given.images[0] = (char *)images;
+    given.labels = (char *)labels;
+    if (data_source_load(labels || images != st->test_images ? &given : &st->test, &data, err, sizeof err) < 0 ||
         dataset_check_shape(&data, net->input, images, err, sizeof err) < 0 ||
-        dataset_check_labels(&data, labels, net->classes, err, sizeof err) < 0)
+        dataset_check_labels(&data, net->classes, err, sizeof err) < 0)
         goto fail;
+    data.mean = m.st.norm_mean;
+    data.inv_std = m.st.norm_inv_std;
     if (predictions && atomic_open(&out, predictions, err, sizeof err) < 0) {
         status = EXIT_RUNTIME;
         goto fail;
@@ -425,8 +430,7 @@ done:
     if (out.f)
         atomic_abort(&out);
     free(matrix);
-    idx_images_free(&im);
-    idx_labels_free(&lb);
+    dataset_free(&data);
     model_free(&m);
     return status;
 }
@@ -471,8 +475,6 @@ static int gradcheck_verb(int argc, char **argv, char **sets)
     }
     char err[1024] = "";
     int status = EXIT_INPUT;
-    struct idx_images im = {0};
-    struct idx_labels lb = {0};
     struct dataset all = {0};
     struct net *net = &p.net;
     uint32_t *order = NULL;
@@ -481,11 +483,15 @@ static int gradcheck_verb(int argc, char **argv, char **sets)
     threads = cap_threads(threads, 0);
     if (allocate_net(&p, (int)images, threads) < 0)
         goto done;
-    if (dataset_load(p.st.train_images, p.st.train_labels, &im, &lb, &all, err, sizeof err) < 0 ||
-        dataset_check_labels(&all, p.st.train_labels, net->classes, err, sizeof err) < 0)
+    if (data_source_load(&p.st.train, &all, err, sizeof err) < 0 ||
+        dataset_check_labels(&all, net->classes, err, sizeof err) < 0 ||
+        dataset_check_shape(&all, p.input, p.st.train_images, err, sizeof err) < 0 ||
+        settings_resolve_normalisation(&p.st, p.input.c, &all,
+                                       all.count > p.st.validation ? all.count - (int)p.st.validation : all.count,
+                                       err, sizeof err) < 0)
         goto fail;
-    if (dataset_check_shape(&all, p.input, p.st.train_images, err, sizeof err) < 0)
-        goto fail;
+    all.mean = p.st.norm_mean;
+    all.inv_std = p.st.norm_inv_std;
     if (all.count < images) {
         snprintf(err, sizeof err, "%s: has %d images, fewer than --images %ld", p.st.train_images, all.count, images);
         goto fail;
@@ -501,6 +507,7 @@ static int gradcheck_verb(int argc, char **argv, char **sets)
     for (int i = 0; i < images; i++)
         order[i] = (uint32_t)i;
     dataset_batch(&all, order, 0, (int)images, net->input_data, labels);
+    dataset_normalise(&all, net->input_data, (int)images);
     net_init_params(net, p.st.seed);
     const struct net_pass pass = {p.st.seed, 0, 0, 0};
     double worst = gradcheck_run(net, (int)images, labels, &pass, (int)entries, result);
@@ -530,8 +537,7 @@ done:
     free(order);
     free(labels);
     free(result);
-    idx_images_free(&im);
-    idx_labels_free(&lb);
+    dataset_free(&all);
     prepared_free(&p);
     return status;
 }

@@ -20,7 +20,7 @@
 static const char filter_usage[] =
     "Usage: cnnctl filter (--kernel NAME | --kernel-file FILE) IMAGE -o OUT.png\n"
     "                     [--scale clamp|abs|stretch]\n"
-    "Convolve a PNG or PGM image (made gray) with a kernel, zero-padded so the\n"
+    "Convolve a PNG, JPEG or PGM image (made gray) with a kernel, zero-padded so the\n"
     "output has the input's size, and write it as a gray PNG.\n"
     "\n"
     "  -k, --kernel NAME       identity, edge1, edge2, edge3, sharpen, box, gauss\n"
@@ -166,7 +166,7 @@ int cmd_filter(int argc, char **argv)
         scale = edge ? "abs" : "clamp";
 
     struct image img;
-    if (image_read(argv[optind], &img, err, sizeof err) < 0) {
+    if (image_read(argv[optind], 1, &img, err, sizeof err) < 0) {
         fprintf(stderr, "cnnctl: %s\n", err);
         return EXIT_INPUT;
     }
@@ -196,7 +196,7 @@ int cmd_filter(int argc, char **argv)
         for (long i = 0; i < P; i++)
             out[i] = hi > lo ? (out[i] - lo) / (hi - lo) : 0.0f;
     }
-    if (image_write_png(output, out, g.oh, g.ow, err, sizeof err) < 0) {
+    if (image_write_png(output, out, 1, g.oh, g.ow, err, sizeof err) < 0) {
         fprintf(stderr, "cnnctl: %s\n", err);
         goto done;
     }

@@ -1,8 +1,9 @@
 /* predict.c - `cnnctl predict CHECKPOINT IMAGE...`: a trained net on the
- * user's own pictures. Each image is read (PNG or PGM, any size, gray or
- * color), brought to the net's input size, inverted when it is dark on
- * light and the net learnt light on dark (or as --invert / --no-invert
- * say), and the top classes are printed with their probabilities. */
+ * user's own pictures. Each image is read (PNG, JPEG or PGM, any size,
+ * gray or colour) as the net's channels, brought to its input size and
+ * normalisation, inverted (gray nets) when it is dark on light and the net
+ * learnt light on dark (or as --invert / --no-invert say), and the top
+ * classes are printed with their probabilities. */
 #include "cli.h"
 #include "cli_util.h"
 #include "model.h"
@@ -15,9 +16,11 @@
 static const char predict_usage[] =
     "Usage: cnnctl predict CHECKPOINT IMAGE... [--top K] [--invert | --no-invert]\n"
     "                      [--json] [--threads N]\n"
-    "Classify PNG or PGM images of any size, gray or color, with a trained\n"
-    "network: each is made gray, resized to the network's input, and inverted\n"
-    "when it is dark on light while the training images are light on dark.\n"
+    "Classify PNG, JPEG or PGM images of any size, gray or colour, with a\n"
+    "trained network: each is made gray or colour as the network takes it,\n"
+    "resized to its input, normalised as in training, and (gray networks)\n"
+    "inverted when it is dark on light while the training images are light\n"
+    "on dark.\n"
     "Prints the top K classes with their probabilities, one line per image.\n"
     "\n"
     "  -k, --top K         classes shown per image (default 3)\n"

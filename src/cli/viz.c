@@ -18,9 +18,10 @@ static const char viz_usage[] =
     "                  [--maps MAPS.png] [--invert | --no-invert]\n"
     "Draw the filters of a conv layer as a grid of tiles (one row per filter\n"
     "and a column per input channel, or one tile per filter when the input has\n"
-    "one channel), each stretched to its own range. With --input, also draw\n"
-    "the layer's feature maps for that image (PNG or PGM, brought to the\n"
-    "network's input as predict does); any layer has feature maps.\n"
+    "one channel, or is the network's colour input: then in colour), each\n"
+    "stretched to its own range. With --input, also draw the layer's feature\n"
+    "maps for that image (PNG, JPEG or PGM, brought to the network's input as\n"
+    "predict does); any layer has feature maps.\n"
     "\n"
     "  -l, --layer NAME      the layer\n"
     "  -o, --output FILE     the filters (conv layers)\n"
@@ -31,15 +32,17 @@ static const char viz_usage[] =
 
 #define GAP 1   /* pixels between tiles, mid-gray */
 
-/* A canvas of rows x cols tiles of th x tw pixels, each pixel zoom x zoom. */
+/* A canvas of rows x cols tiles of th x tw pixels, each pixel zoom x zoom;
+ * gray, or colour (channels 3: planes of red, green, blue). */
 struct canvas {
-    int rows, cols, th, tw, zoom;
+    int rows, cols, th, tw, zoom, channels;
     int height, width;
     float *pixels;
 };
 
-static int canvas_init(struct canvas *c, int tiles, int cols, int th, int tw, int min_side)
+static int canvas_init(struct canvas *c, int tiles, int cols, int th, int tw, int min_side, int channels)
 {
+    c->channels = channels;
     c->cols = cols < tiles ? cols : tiles;
     c->rows = (tiles + c->cols - 1) / c->cols;
     c->th = th;
@@ -50,29 +53,31 @@ static int canvas_init(struct canvas *c, int tiles, int cols, int th, int tw, in
     c->width = c->cols * (tw * c->zoom + GAP) + GAP;
     if ((long)c->height * c->width > 64L * 1024 * 1024)
         return -1;
-    c->pixels = malloc(sizeof(float) * c->height * c->width);
+    c->pixels = malloc(sizeof(float) * c->height * c->width * channels);
     if (!c->pixels)
         return -1;
-    for (long i = 0; i < (long)c->height * c->width; i++)
+    for (long i = 0; i < (long)c->height * c->width * channels; i++)
         c->pixels[i] = 0.5f;
     return 0;
 }
 
-/* Tile t from values (th x tw, row stride stride), stretched min..max. */
+/* Tile t from values (the canvas's channels planes of th x tw), stretched
+ * min..max over all of them, so a colour filter keeps its hues. */
 static void canvas_tile(struct canvas *c, int t, const float *v)
 {
-    long n = (long)c->th * c->tw;
+    const long n = (long)c->th * c->tw, plane = (long)c->height * c->width;
     float lo = v[0], hi = v[0];
-    for (long i = 1; i < n; i++) {
+    for (long i = 1; i < n * c->channels; i++) {
         lo = v[i] < lo ? v[i] : lo;
         hi = v[i] > hi ? v[i] : hi;
     }
     int y0 = GAP + t / c->cols * (c->th * c->zoom + GAP), x0 = GAP + t % c->cols * (c->tw * c->zoom + GAP);
-    for (int y = 0; y < c->th * c->zoom; y++)
-        for (int x = 0; x < c->tw * c->zoom; x++) {
-            float a = v[(y / c->zoom) * c->tw + x / c->zoom];
-            c->pixels[(long)(y0 + y) * c->width + x0 + x] = hi > lo ? (a - lo) / (hi - lo) : 0.5f;
-        }
+    for (int ch = 0; ch < c->channels; ch++)
+        for (int y = 0; y < c->th * c->zoom; y++)
+            for (int x = 0; x < c->tw * c->zoom; x++) {
+                float a = v[ch * n + (y / c->zoom) * c->tw + x / c->zoom];
+                c->pixels[ch * plane + (long)(y0 + y) * c->width + x0 + x] = hi > lo ? (a - lo) / (hi - lo) : 0.5f;
+            }
 }
 
 static int near_square_columns(int tiles)
@@ -154,39 +159,41 @@ int cmd_viz(int argc, char **argv)
         /* weight: (F, C/G, KH, KW) */
         const struct param *w = &l->params[0];
         int F = w->dims[0], C = w->dims[1], KH = w->dims[2], KW = w->dims[3];
+        /* a filter over the network's colour input is one colour tile */
+        const int colour = C == 3 && l->inputs[0] < 0;
         int channels = C > 32 ? 32 : C;
-        int tiles = C == 1 ? F : F * channels;
-        int cols = C == 1 ? near_square_columns(F) : channels;
-        if (canvas_init(&cv, tiles, cols, KH, KW, 40) < 0) {
+        int tiles = C == 1 || colour ? F : F * channels;
+        int cols = C == 1 || colour ? near_square_columns(F) : channels;
+        if (canvas_init(&cv, tiles, cols, KH, KW, 40, colour ? 3 : 1) < 0) {
             fprintf(stderr, "cnnctl: out of memory\n");
             status = EXIT_RUNTIME;
             goto done;
         }
         for (int f = 0; f < F; f++)
-            for (int ch = 0; ch < channels; ch++)
-                canvas_tile(&cv, f * channels + ch, w->data + ((long)f * C + ch) * KH * KW);
-        if (image_write_png(output, cv.pixels, cv.height, cv.width, err, sizeof err) < 0) {
+            for (int ch = 0; ch < (colour ? 1 : channels); ch++)
+                canvas_tile(&cv, colour ? f : f * channels + ch, w->data + ((long)f * C + ch) * KH * KW);
+        if (image_write_png(output, cv.pixels, cv.channels, cv.height, cv.width, err, sizeof err) < 0) {
             fprintf(stderr, "cnnctl: %s\n", err);
             status = EXIT_RUNTIME;
             goto done;
         }
         wrote_filters = 1;
         printf("%s: %d filters of %d x %d x %d%s\n", output, F, C, KH, KW,
-               C > channels ? " (the first 32 input channels)" : "");
+               C > channels ? " (the first 32 input channels)" : colour ? " (in colour)" : "");
         free(cv.pixels);
         cv.pixels = NULL;
     }
     if (input) {
         net_forward(&m.net, 1, NULL, NULL, NULL);
         int maps_count = l->out.c, H = l->out.h, W = l->out.w;
-        if (canvas_init(&cv, maps_count, near_square_columns(maps_count), H, W, 56) < 0) {
+        if (canvas_init(&cv, maps_count, near_square_columns(maps_count), H, W, 56, 1) < 0) {
             fprintf(stderr, "cnnctl: out of memory\n");
             status = EXIT_RUNTIME;
             goto done;
         }
         for (int ch = 0; ch < maps_count; ch++)
             canvas_tile(&cv, ch, l->y + (long)ch * H * W);
-        if (image_write_png(maps, cv.pixels, cv.height, cv.width, err, sizeof err) < 0) {
+        if (image_write_png(maps, cv.pixels, 1, cv.height, cv.width, err, sizeof err) < 0) {
             fprintf(stderr, "cnnctl: %s\n", err);
             status = EXIT_RUNTIME;
             goto done;

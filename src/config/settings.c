@@ -1,11 +1,11 @@
 /* settings.c - reading [data] and [train]. */
 #include "settings.h"
 
-#include "idx.h"
 #include "parallel.h"
 
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +52,230 @@ static void read_shape(struct settings *st, struct config *cfg, struct config_se
     st->shape_w = (int)v[2];
 }
 
+/* The files of one source: for cifar a list "a.bin, b.bin" (each joined
+ * to dir), for idx one image file and its label file. */
+static void read_source(struct data_source *src, struct config *cfg, struct config_section *data, const char *dir,
+                        const char *images_key, const char *images, const char *labels)
+{
+    if (src->format != DATA_CIFAR) {   /* one file (or folder) */
+        src->file_count = 1;
+        src->images[0] = join_path(dir, images);
+        src->labels = labels[0] ? join_path(dir, labels) : NULL;
+        return;
+    }
+    struct config_entry *e = config_find(data, images_key);
+    const char *p = images;
+    while (*p) {
+        while (*p == ' ' || *p == '\t')
+            p++;
+        size_t n = strcspn(p, ",");
+        size_t len = n;
+        while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+            len--;
+        if (len == 0) {
+            config_error(cfg, data, e, "an empty file name in the list");
+            return;
+        }
+        if (src->file_count == DATA_MAX_FILES) {
+            config_error(cfg, data, e, "more than %d files", DATA_MAX_FILES);
+            return;
+        }
+        char *name = strndup(p, len);
+        src->images[src->file_count++] = name ? join_path(dir, name) : NULL;
+        free(name);
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+}
+
+/* format, label, dir and the files of the training and test sources. */
+static void read_data_files(struct settings *st, struct config *cfg, struct config_section *data)
+{
+    const char *format, *label;
+    config_get_string(cfg, data, "format", &format, "");
+    enum data_format f = DATA_AUTO;
+    if (strcmp(format, "idx") == 0)
+        f = DATA_IDX;
+    else if (strcmp(format, "cifar") == 0)
+        f = DATA_CIFAR;
+    else if (strcmp(format, "folder") == 0)
+        f = DATA_FOLDER;
+    else if (strcmp(format, "list") == 0)
+        f = DATA_LIST;
+    else if (format[0])
+        config_error(cfg, data, config_find(data, "format"),
+                     "'%s' is not a data format (expected idx, cifar, folder or list)", format);
+    const int files = f == DATA_FOLDER || f == DATA_LIST;
+    enum cifar_label cl = CIFAR_10;
+    if (f == DATA_CIFAR || f == DATA_AUTO) {
+        config_get_string(cfg, data, "label", &label, "");
+        if (strcmp(label, "fine") == 0)
+            cl = CIFAR_100_FINE;
+        else if (strcmp(label, "coarse") == 0)
+            cl = CIFAR_100_COARSE;
+        else if (label[0])
+            config_error(cfg, data, config_find(data, "label"),
+                         "'%s' is not a CIFAR-100 label (expected fine or coarse; CIFAR-10 files need none)", label);
+        /* a CIFAR-100 label names the format */
+        if (cl != CIFAR_10)
+            f = DATA_CIFAR;
+    } else {
+        config_declare(data, "label", "used only with format = cifar (CIFAR-100 files)", "format");
+    }
+    const int cifar100 = cl != CIFAR_10;
+    const char *ti, *tl, *vi, *vl;
+    config_get_string(cfg, data, "train_images", &ti,
+                      f == DATA_FOLDER ? "train"
+                      : f == DATA_LIST ? "train.txt"
+                      : f != DATA_CIFAR ? "train-images-idx3-ubyte.gz"
+                      : cifar100        ? "train.bin"
+                                        : "data_batch_1.bin, data_batch_2.bin, data_batch_3.bin, data_batch_4.bin, "
+                                          "data_batch_5.bin");
+    config_get_string(cfg, data, "test_images", &vi,
+                      f == DATA_FOLDER ? "test"
+                      : f == DATA_LIST ? "test.txt"
+                      : f != DATA_CIFAR ? "t10k-images-idx3-ubyte.gz"
+                      : cifar100        ? "test.bin"
+                                        : "test_batch.bin");
+    const char *bad;
+    if (files) {
+        config_get_string(cfg, data, "on_bad_image", &bad, "error");
+        if (strcmp(bad, "skip") == 0)
+            st->train.skip_bad = 1;
+        else if (strcmp(bad, "error") != 0)
+            config_error(cfg, data, config_find(data, "on_bad_image"), "'%s' is not error or skip", bad);
+    } else {
+        config_declare(data, "on_bad_image", "used only with format = folder or list", "format");
+    }
+    if (f != DATA_CIFAR && !files) {
+        config_get_string(cfg, data, "train_labels", &tl, "train-labels-idx1-ubyte.gz");
+        config_get_string(cfg, data, "test_labels", &vl, "t10k-labels-idx1-ubyte.gz");
+    } else {
+        tl = vl = "";
+        config_declare(data, "train_labels", "used only with format = idx (the other formats hold their labels)",
+                       "format");
+        config_declare(data, "test_labels", "used only with format = idx (the other formats hold their labels)",
+                       "format");
+    }
+    const char *dir;
+    config_get_string(cfg, data, "dir", &dir, ".");
+    /* dir in the file starts at the file's folder; typed on the command
+     * line (--set data.dir=...), at the current folder, as any path there */
+    struct config_entry *dir_entry = data ? config_find(data, "dir") : NULL;
+    st->data_dir = join_path(dir_entry && dir_entry->origin ? "." : cfg->base_dir, dir);
+    if (!ti[0])
+        config_error(cfg, data, config_find(data, "train_images"), "empty; the training images are required");
+    if (f != DATA_CIFAR && !files && !tl[0])
+        config_error(cfg, data, config_find(data, "train_labels"), "empty; the training labels are required");
+    if (f != DATA_CIFAR && !files && vi[0] && !vl[0])
+        config_error(cfg, data, config_find(data, "test_labels"), "empty, but test_images is set");
+    const int skip_bad = st->train.skip_bad;
+    st->train = st->test = (struct data_source){.format = f, .cifar_label = cl, .skip_bad = skip_bad};
+    if (ti[0])
+        read_source(&st->train, cfg, data, st->data_dir, "train_images", ti, tl);
+    if (vi[0])
+        read_source(&st->test, cfg, data, st->data_dir, "test_images", vi, vl);
+    st->train_images = st->train.file_count ? st->train.images[0] : NULL;
+    st->train_labels = st->train.labels ? st->train.labels : st->train_images;
+    st->test_images = st->test.file_count ? st->test.images[0] : NULL;
+    st->test_labels = st->test.labels ? st->test.labels : st->test_images;
+}
+
+/* mean or std (e, or NULL when absent): auto, or numbers separated by
+ * commas (std's above 0) */
+static void read_normalisation(struct config *cfg, struct config_section *data, struct config_entry *e, int std,
+                               float **out, int *count, int *is_auto)
+{
+    if (e && config_unset_by_option(e)) {
+        config_drop(e);
+        e = NULL;
+    }
+    if (!e)
+        return;
+    if (strcmp(e->value, "auto") == 0) {
+        *is_auto = 1;
+        return;
+    }
+    const char *p = e->value;
+    int n = 1;
+    for (const char *q = p; *q; q++)
+        n += *q == ',';
+    *out = malloc(sizeof(float) * n);
+    if (!*out) {
+        config_error(cfg, data, e, "out of memory");
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        size_t len = strcspn(p, ",");
+        char *text = strndup(p, len);
+        /* blanks around each number are dropped */
+        if (text) {
+            char *a = text, *z = text + strlen(text);
+            while (*a == ' ' || *a == '\t')
+                a++;
+            while (z > a && (z[-1] == ' ' || z[-1] == '\t'))
+                z--;
+            *z = 0;
+            memmove(text, a, (size_t)(z - a) + 1);
+        }
+        double v;
+        if (!text || parse_double(text, &v) != 0 || !isfinite(v) || (std && v <= 0) || fabs(v) > 1e6) {
+            config_error(cfg, data, e, "'%s' is not %s (expected auto, or one number per channel or one for all, "
+                         "separated by commas%s)", e->value, std ? "a list of standard deviations" : "a list of means",
+                         std ? "; each above 0" : "");
+            free(text);
+            free(*out);
+            *out = NULL;
+            return;
+        }
+        free(text);
+        (*out)[i] = (float)v;
+        p += len + (p[len] == ',');
+    }
+    *count = n;
+}
+
+int settings_resolve_normalisation(struct settings *st, int C, const struct dataset *train, int count, char *err,
+                                   size_t errlen)
+{
+    const int counts[2] = {st->mean_count, st->std_count};
+    for (int k = 0; k < 2; k++)
+        if (counts[k] > 1 && counts[k] != C) {
+            snprintf(err, errlen, "[data] %s: %d numbers for %d channels (give one, or one per channel)",
+                     k ? "std" : "mean", counts[k], C);
+            return -1;
+        }
+    free(st->norm_mean);
+    st->norm_mean = st->norm_inv_std = NULL;
+    if (!st->mean_count && !st->std_count && !st->mean_auto && !st->std_auto)
+        return 0;   /* x as read */
+    float *mean = malloc(sizeof(float) * 4 * C);
+    if (!mean) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    float *std = mean + C, *auto_mean = mean + 2 * C, *auto_std = mean + 3 * C;
+    if (st->mean_auto || st->std_auto) {
+        if (!train) {
+            snprintf(err, errlen, "[data] mean or std is auto, but no training images are at hand to compute them");
+            free(mean);
+            return -1;
+        }
+        dataset_channel_stats(train, count, auto_mean, auto_std);
+    }
+    for (int c = 0; c < C; c++) {
+        mean[c] = st->mean_auto ? auto_mean[c] : st->mean_count ? st->mean[st->mean_count > 1 ? c : 0] : 0.0f;
+        std[c] = st->std_auto ? auto_std[c] : st->std_count ? st->std[st->std_count > 1 ? c : 0] : 1.0f;
+    }
+    st->norm_mean = mean;
+    st->norm_std = std;
+    st->norm_inv_std = auto_mean;   /* the auto values are done with */
+    for (int c = 0; c < C; c++)
+        st->norm_inv_std[c] = 1.0f / std[c];
+    return 0;
+}
+
 int settings_input_shape(const struct settings *st, int *c, int *h, int *w, char *err, size_t errlen)
 {
     if (st->shape_c) {
@@ -60,12 +284,12 @@ int settings_input_shape(const struct settings *st, int *c, int *h, int *w, char
         *w = st->shape_w;
         return 0;
     }
-    struct idx_images header;
-    if (idx_read_image_header(st->train_images, &header, err, errlen) < 0)
+    struct shape shape;
+    if (data_source_shape(&st->train, &shape, err, errlen) < 0)
         return -1;
-    *c = 1;
-    *h = (int)header.rows;
-    *w = (int)header.cols;
+    *c = shape.c;
+    *h = shape.h;
+    *w = shape.w;
     return 0;
 }
 
@@ -258,31 +482,30 @@ int settings_read(struct settings *st, struct config *cfg, const char *run_name)
     if (!train)
         config_error(cfg, NULL, NULL, "no [train] section (epochs, batch, lr, ...)");
 
-    const char *dir, *ti, *tl, *vi, *vl;
-    config_get_string(cfg, data, "dir", &dir, ".");
-    config_get_string(cfg, data, "train_images", &ti, "train-images-idx3-ubyte.gz");
-    config_get_string(cfg, data, "train_labels", &tl, "train-labels-idx1-ubyte.gz");
-    config_get_string(cfg, data, "test_images", &vi, "t10k-images-idx3-ubyte.gz");
-    config_get_string(cfg, data, "test_labels", &vl, "t10k-labels-idx1-ubyte.gz");
-    /* dir in the file starts at the file's folder; typed on the command
-     * line (--set data.dir=...), at the current folder, as any path there */
-    struct config_entry *dir_entry = data ? config_find(data, "dir") : NULL;
-    st->data_dir = join_path(dir_entry && dir_entry->origin ? "." : cfg->base_dir, dir);
-    st->train_images = join_path(st->data_dir, ti);
-    st->train_labels = join_path(st->data_dir, tl);
-    if (vi[0]) {
-        st->test_images = join_path(st->data_dir, vi);
-        st->test_labels = join_path(st->data_dir, vl);
-        if (!vl[0])
-            config_error(cfg, data, config_find(data, "test_labels"), "empty, but test_images is set");
-    }
-    if (!ti[0])
-        config_error(cfg, data, config_find(data, "train_images"), "empty; the training images are required");
-    if (!tl[0])
-        config_error(cfg, data, config_find(data, "train_labels"), "empty; the training labels are required");
+    read_data_files(st, cfg, data);
     config_get_int(cfg, data, "validation", &st->validation, 0, 0, INT_MAX);
     read_classes(st, cfg, data);
     read_shape(st, cfg, data);
+    /* image files are resized to the shape, and named by the classes */
+    if (st->train.format == DATA_FOLDER || st->train.format == DATA_LIST) {
+        if (!st->shape_c && data)
+            config_error(cfg, data, NULL, "shape: required with format = %s (every image is resized to it; such "
+                         "as shape = 3x32x32)", data_format_name(st->train.format));
+        if (st->shape_c && st->shape_c != 1 && st->shape_c != 3)
+            config_error(cfg, data, config_find(data, "shape"),
+                         "%d channels; image files are read as gray (1) or colour (3)", st->shape_c);
+        for (int k = 0; k < 2; k++) {
+            struct data_source *src = k ? &st->test : &st->train;
+            src->shape = (struct shape){st->shape_c, st->shape_h, st->shape_w};
+            src->class_names = st->class_names;
+            src->class_count = st->class_count;
+            src->progress = 1;
+        }
+    }
+    read_normalisation(cfg, data, data ? config_find(data, "mean") : NULL, 0, &st->mean, &st->mean_count,
+                       &st->mean_auto);
+    read_normalisation(cfg, data, data ? config_find(data, "std") : NULL, 1, &st->std, &st->std_count,
+                       &st->std_auto);
 
     override_replaces(train, "epochs", "iterations");
     int has_epochs = config_get_int(cfg, train, "epochs", &st->epochs, 10, 1, 1000000);
@@ -342,10 +565,15 @@ int settings_read(struct settings *st, struct config *cfg, const char *run_name)
 void settings_free(struct settings *st)
 {
     free(st->data_dir);
-    free(st->train_images);
-    free(st->train_labels);
-    free(st->test_images);
-    free(st->test_labels);
+    for (int i = 0; i < DATA_MAX_FILES; i++) {
+        free(st->train.images[i]);
+        free(st->test.images[i]);
+    }
+    free(st->train.labels);
+    free(st->test.labels);
+    free(st->mean);
+    free(st->std);
+    free(st->norm_mean);
     free(st->log_path);
     free(st->checkpoint_path);
     free(st->best_path);

@@ -8,12 +8,22 @@
 #include "augment.h"
 #include "config.h"
 #include "optim.h"
+#include "source.h"
 
 struct settings {
     /* [data]: paths resolved (dir against the config's folder, files against dir);
      * test_images is NULL when the config asks for no test set */
     char *data_dir;
-    char *train_images, *train_labels, *test_images, *test_labels;
+    char *train_images, *train_labels, *test_images, *test_labels;   /* the first files, for messages */
+    struct data_source train, test;   /* test.file_count 0: no test set */
+    /* [data] mean and std: 0 numbers (none), 1 (every channel), or one per
+     * channel (checked against the input when the shape is known);
+     * *_auto: from the training images (train.c pins the numbers) */
+    int mean_count, std_count, mean_auto, std_auto;
+    float *mean, *std;
+    /* resolved for the input's channels (settings_resolve_normalisation),
+     * NULL when [data] has neither key: x as read */
+    float *norm_mean, *norm_std, *norm_inv_std;
     /* [data] classes = T-shirt, Trouser, ...: names for eval --confusion and
      * predict; class_count 0 when not given */
     char **class_names;
@@ -52,6 +62,13 @@ int settings_read(struct settings *st, struct config *cfg, const char *run_name)
  * error at the classes key; 0 or -1. */
 int settings_check_classes(const struct settings *st, struct config *cfg, int classes);
 void settings_free(struct settings *st);
+
+/* [data] mean and std for C channels into norm_*: the numbers given
+ * (else 0 and 1), auto ones computed from images [0, count) of train
+ * (NULL: none at hand, an error if one is auto). -1 with err when a list
+ * does not have 1 or C numbers. */
+int settings_resolve_normalisation(struct settings *st, int C, const struct dataset *train, int count, char *err,
+                                   size_t errlen);
 
 /* The network's input C x H x W: [data] shape, else the header of the
  * training images. 0, or -1 with one line in err. */

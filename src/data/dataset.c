@@ -1,72 +1,36 @@
-/* dataset.c - loading and batching. */
+/* dataset.c - batches, and the checks every verb makes of a loaded set. */
 #include "dataset.h"
 
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-int dataset_load(const char *images_path, const char *labels_path, struct idx_images *im,
-                 struct idx_labels *lb, struct dataset *out, char *err, size_t errlen)
+void dataset_free(struct dataset *d)
 {
-    memset(out, 0, sizeof *out);
-    if (idx_read_images(images_path, im, err, errlen) < 0)
-        return -1;
-    if (idx_read_labels(labels_path, lb, err, errlen) < 0) {
-        idx_images_free(im);
-        return -1;
-    }
-    if (im->count != lb->count) {
-        snprintf(err, errlen, "%s: %u labels for the %u images of %s", labels_path, lb->count, im->count,
-                 images_path);
-        idx_images_free(im);
-        idx_labels_free(lb);
-        return -1;
-    }
-    if (im->count > (1u << 30)) {
-        snprintf(err, errlen, "%s: %u images is more than cnnctl handles (%u)", images_path, im->count, 1u << 30);
-        idx_images_free(im);
-        idx_labels_free(lb);
-        return -1;
-    }
-    out->count = (int)im->count;
-    out->shape = (struct shape){1, (int)im->rows, (int)im->cols};
-    out->pixels = im->pixels;
-    out->labels = lb->labels;
-    return 0;
+    for (int i = 0; i < 3; i++)
+        free(d->owned[i]);
+    if (d->owned[0] || d->owned[1])   /* a loaded set, not a slice */
+        for (int k = 0; k < d->class_count; k++)
+            free(d->class_names[k]);
+    if (d->owned[0] || d->owned[1])
+        free(d->class_names);
+    memset(d, 0, sizeof *d);
 }
 
-int dataset_check_labels(const struct dataset *d, const char *labels_path, int classes, char *err, size_t errlen)
+int dataset_check_labels(const struct dataset *d, int classes, char *err, size_t errlen)
 {
     for (int i = 0; i < d->count; i++)
         if (d->labels[i] >= classes) {
-            snprintf(err, errlen, "%s: label %d of image %d (byte %d) is not below the network's %d classes",
-                     labels_path, d->labels[i], i, 8 + i, classes);
+            if (d->label_stride)
+                snprintf(err, errlen, "%s: label %d of image %d (byte %ld) is not below the network's %d classes",
+                         d->label_file, d->labels[i], i, d->label_byte + i * d->label_stride, classes);
+            else
+                snprintf(err, errlen, "%s and the files after it: label %d of image %d is not below the network's "
+                         "%d classes", d->label_file, d->labels[i], i, classes);
             return -1;
         }
     return 0;
-}
-
-struct dataset dataset_slice(const struct dataset *d, int first, int count)
-{
-    struct dataset s = *d;
-    s.count = count;
-    s.pixels = d->pixels + (size_t)first * shape_size(d->shape);
-    s.labels = d->labels + first;
-    return s;
-}
-
-void dataset_batch(const struct dataset *d, const uint32_t *indices, int first, int n, float *x, uint8_t *labels)
-{
-    const long size = shape_size(d->shape);
-    const float scale = 1.0f / 255.0f;
-    for (int i = 0; i < n; i++) {
-        long src = indices ? (long)indices[i] : (long)first + i;
-        const uint8_t *p = d->pixels + src * size;
-        float *dst = x + i * size;
-#pragma omp simd  /* GCC's -O2 leaves it scalar: 784 conversions an image */
-        for (long j = 0; j < size; j++)
-            dst[j] = p[j] * scale;
-        labels[i] = d->labels[src];
-    }
 }
 
 int dataset_check_shape(const struct dataset *d, struct shape input, const char *path, char *err, size_t errlen)
@@ -76,4 +40,71 @@ int dataset_check_shape(const struct dataset *d, struct shape input, const char 
     snprintf(err, errlen, "%s: holds %d x %d x %d images, but the network takes %d x %d x %d ([data] shape)", path,
              d->shape.c, d->shape.h, d->shape.w, input.c, input.h, input.w);
     return -1;
+}
+
+struct dataset dataset_slice(const struct dataset *d, int first, int count)
+{
+    struct dataset s = *d;
+    const size_t size = (size_t)shape_size(d->shape);
+    s.count = count;
+    s.pixels = d->pixels ? d->pixels + (size_t)first * size : NULL;
+    s.values = d->values ? d->values + (size_t)first * size : NULL;
+    s.labels = d->labels + first;
+    s.label_byte = d->label_byte + first * d->label_stride;
+    memset(s.owned, 0, sizeof s.owned);
+    return s;
+}
+
+void dataset_channel_stats(const struct dataset *d, int count, float *mean, float *std)
+{
+    const long plane = (long)d->shape.h * d->shape.w, size = shape_size(d->shape);
+    for (int c = 0; c < d->shape.c; c++) {
+        double sum = 0.0, squares = 0.0;
+        for (int i = 0; i < count; i++) {
+            const long at = (long)i * size + c * plane;
+            for (long p = 0; p < plane; p++) {
+                const double v = d->pixels ? d->pixels[at + p] / 255.0 : d->values[at + p];
+                sum += v;
+                squares += v * v;
+            }
+        }
+        const double n = (double)count * plane, m = n > 0 ? sum / n : 0.0;
+        const double var = n > 0 ? squares / n - m * m : 0.0;
+        mean[c] = (float)m;
+        std[c] = var > 1e-12 ? (float)sqrt(var) : 1.0f;
+    }
+}
+
+void dataset_batch(const struct dataset *d, const uint32_t *indices, int first, int n, float *x, uint8_t *labels)
+{
+    const long size = shape_size(d->shape);
+    const float scale = 1.0f / 255.0f;
+    for (int i = 0; i < n; i++) {
+        const long src = indices ? (long)indices[i] : (long)first + i;
+        float *dst = x + i * size;
+        if (d->pixels) {
+            const uint8_t *p = d->pixels + src * size;
+#pragma omp simd  /* GCC's -O2 leaves it scalar: 784 conversions an image */
+            for (long j = 0; j < size; j++)
+                dst[j] = p[j] * scale;
+        } else {
+            memcpy(dst, d->values + src * size, sizeof(float) * size);
+        }
+        labels[i] = d->labels[src];
+    }
+}
+
+void dataset_normalise(const struct dataset *d, float *x, int n)
+{
+    if (!d->mean)
+        return;
+    const long plane = (long)d->shape.h * d->shape.w;
+    for (int i = 0; i < n; i++)
+        for (int c = 0; c < d->shape.c; c++) {
+            const float m = d->mean[c], s = d->inv_std[c];
+            float *q = x + (i * (long)d->shape.c + c) * plane;
+#pragma omp simd
+            for (long j = 0; j < plane; j++)
+                q[j] = (q[j] - m) * s;
+        }
 }

@@ -1,29 +1,42 @@
 /* dataset.h - images and labels in memory, and turning them into batches.
- * Pixels stay uint8 (a quarter of the memory); a batch is scaled to [0, 1]
- * floats as it is copied into the network's input. */
+ * Byte images stay uint8 (a quarter of the memory) and are scaled to
+ * [0, 1] as a batch is copied into the network's input; float32 images
+ * are taken as they are. Either may then be normalised per channel,
+ * x = (x - mean[c]) / std[c] (dataset_normalise). */
 #ifndef CNNCTL_DATASET_H
 #define CNNCTL_DATASET_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "idx.h"
 #include "layer.h"
+
+#define DATASET_MAX_IMAGES (1u << 30)
 
 struct dataset {
     int count;
-    struct shape shape;        /* one image: 1 x rows x cols */
-    const uint8_t *pixels;     /* count * rows * cols */
+    struct shape shape;        /* one image: C x H x W */
+    const uint8_t *pixels;     /* count x C x H x W bytes; NULL for float images */
+    const float *values;       /* count x C x H x W floats (float32 IDX); else NULL */
     const uint8_t *labels;     /* count */
+    /* where image i's label lies, for messages: byte label_byte + i *
+     * label_stride of label_file (label_stride 0: not one file) */
+    const char *label_file;
+    long label_byte, label_stride;
+    /* image files: the class names in label order, and the files left out
+     * (on_bad_image = skip) */
+    char **class_names;
+    int class_count, skipped;
+    /* per channel, or NULL: x as read (set by the caller, who owns them) */
+    const float *mean, *inv_std;
+    void *owned[3];            /* freed by dataset_free (a slice owns nothing) */
 };
 
-/* Loads an image file and its label file, checking that they agree. The
- * dataset views the idx structs, which the caller frees. */
-int dataset_load(const char *images_path, const char *labels_path, struct idx_images *im,
-                 struct idx_labels *lb, struct dataset *out, char *err, size_t errlen);
+/* Frees what a loaded dataset owns (source.h loads them). */
+void dataset_free(struct dataset *d);
 
 /* Every label below classes? Else an error naming the first bad one. */
-int dataset_check_labels(const struct dataset *d, const char *labels_path, int classes, char *err, size_t errlen);
+int dataset_check_labels(const struct dataset *d, int classes, char *err, size_t errlen);
 
 /* Images of the shape the network takes (C x H x W)? 0, or -1 with err
  * naming path. */
@@ -32,8 +45,17 @@ int dataset_check_shape(const struct dataset *d, struct shape input, const char 
 /* Images [first, first + count) as a view. */
 struct dataset dataset_slice(const struct dataset *d, int first, int count);
 
+/* Per channel mean and standard deviation of images [0, count) of d, as
+ * the batch would hold them before normalisation (bytes scaled to [0, 1]),
+ * in double precision. A channel that does not vary gets std 1. */
+void dataset_channel_stats(const struct dataset *d, int count, float *mean, float *std);
+
 /* Copy images indices[0..n) (or first..first+n when indices is NULL) into
- * x (n, 1, rows, cols) scaled to [0, 1], and their labels. */
+ * x (n, C, H, W), bytes scaled to [0, 1], and their labels. */
 void dataset_batch(const struct dataset *d, const uint32_t *indices, int first, int n, float *x, uint8_t *labels);
+/* x = (x - mean[c]) / std[c] for n images of d's shape, where d has a
+ * mean: after dataset_batch, and after augmentation, which works on the
+ * images as read. */
+void dataset_normalise(const struct dataset *d, float *x, int n);
 
 #endif

@@ -13,6 +13,7 @@ void evaluate(struct net *net, const struct dataset *d, struct eval_result *r, F
         int n = d->count - first < net->batch ? d->count - first : net->batch;
         int right = 0;
         dataset_batch(d, NULL, first, n, net->input_data, labels);
+        dataset_normalise(d, net->input_data, n);
         loss += net_forward(net, n, labels, &right, NULL);
         correct += right;
         if (predictions || confusion) {

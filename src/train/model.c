@@ -1,7 +1,7 @@
 /* model.c - see model.h. */
 #include "model.h"
 
-#include "idx.h"
+#include "source.h"
 #include "image.h"
 
 #include <limits.h>
@@ -45,6 +45,10 @@ int model_load(struct model *m, const char *path, int batch, int threads, enum n
         model_free(m);
         return -1;
     }
+    if (settings_resolve_normalisation(&m->st, c, NULL, 0, err, errlen) < 0) {
+        model_free(m);
+        return -1;
+    }
     if (settings_check_classes(&m->st, &m->cfg, m->net.classes) < 0) {
         config_failed(m, err, errlen);
         model_free(m);
@@ -65,22 +69,22 @@ void model_free(struct model *m)
  * thousand say (MNIST and Fashion-MNIST: black borders). */
 static int training_is_light_on_dark(const struct model *m, int *answer, char *err, size_t errlen)
 {
-    struct idx_images im;
-    if (idx_read_images(m->st.train_images, &im, err, errlen) < 0)
+    struct dataset d;
+    if (data_source_load(&m->st.train, &d, err, errlen) < 0)
         return -1;
     double sum = 0.0;
     long n = 0;
-    uint32_t count = im.count < 1000 ? im.count : 1000;
-    for (uint32_t i = 0; i < count; i++) {
-        const uint8_t *p = im.pixels + (size_t)i * im.rows * im.cols;
-        for (uint32_t y = 0; y < im.rows; y++)
-            for (uint32_t x = 0; x < im.cols; x++)
-                if (y == 0 || x == 0 || y == im.rows - 1 || x == im.cols - 1) {
-                    sum += p[y * im.cols + x] / 255.0;
+    const int H = d.shape.h, W = d.shape.w, count = d.count < 1000 ? d.count : 1000;
+    for (int i = 0; i < count; i++) {
+        const long at = (long)i * shape_size(d.shape);
+        for (int y = 0; y < H; y++)
+            for (int x = 0; x < W; x++)
+                if (y == 0 || x == 0 || y == H - 1 || x == W - 1) {
+                    sum += d.pixels ? d.pixels[at + y * W + x] / 255.0 : d.values[at + y * W + x];
                     n++;
                 }
     }
-    idx_images_free(&im);
+    dataset_free(&d);
     *answer = n == 0 || sum / n < 0.5;
     return 0;
 }
@@ -88,12 +92,14 @@ static int training_is_light_on_dark(const struct model *m, int *answer, char *e
 int model_input_image(struct model *m, const char *path, int invert, float *dst, int *inverted, char *err,
                       size_t errlen)
 {
-    const int H = m->net.input.h, W = m->net.input.w;
-    if (m->net.input.c != 1) {
-        snprintf(err, errlen, "the network takes %d channels; only gray images are read", m->net.input.c);
+    const int C = m->net.input.c, H = m->net.input.h, W = m->net.input.w;
+    const long plane = (long)H * W;
+    if (C != 1 && C != 3) {
+        snprintf(err, errlen, "the network takes %d channels; images are read as gray (1) or colour (3)", C);
         return -1;
     }
-    if (invert < 0 && m->light_on_dark < 0) {
+    /* inverting is for gray digits and clothes: light on dark or not */
+    if (C == 1 && invert < 0 && m->light_on_dark < 0) {
         char why[1024];
         if (training_is_light_on_dark(m, &m->light_on_dark, why, sizeof why) < 0) {
             snprintf(err, errlen, "%s (read to decide whether to invert; or give --invert or --no-invert)", why);
@@ -101,14 +107,19 @@ int model_input_image(struct model *m, const char *path, int invert, float *dst,
         }
     }
     struct image img;
-    if (image_read(path, &img, err, errlen) < 0)
+    if (image_read(path, C, &img, err, errlen) < 0)
         return -1;
     image_resize(&img, dst, H, W);
     image_free(&img);
-    *inverted = invert >= 0 ? invert : m->light_on_dark == (image_border_mean(dst, H, W) > 0.5);
+    *inverted = invert >= 0 ? invert : C == 1 && m->light_on_dark == (image_border_mean(dst, H, W) > 0.5);
     if (*inverted)
-        for (long i = 0; i < (long)H * W; i++)
+        for (long i = 0; i < C * plane; i++)
             dst[i] = 1.0f - dst[i];
+    /* as the training batches were */
+    if (m->st.norm_mean)
+        for (int c = 0; c < C; c++)
+            for (long i = 0; i < plane; i++)
+                dst[c * plane + i] = (dst[c * plane + i] - m->st.norm_mean[c]) * m->st.norm_inv_std[c];
     return 0;
 }
 

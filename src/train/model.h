@@ -27,11 +27,12 @@ int model_load(struct model *m, const char *path, int batch, int threads, enum n
                size_t errlen);
 void model_free(struct model *m);
 
-/* An image file (PNG or PGM, any size, gray or color) as the net's input:
- * gray, resized, and inverted if invert is 1, or (invert -1) when it is
- * dark on light and the training images are light on dark. Writes
- * input.h x input.w floats to dst and whether it inverted to *inverted.
- * 0, or -1 with err. */
+/* An image file (PNG, JPEG or PGM, any size, gray or colour) as the net's
+ * input: as many channels as it takes (1 or 3), resized, normalised as the
+ * training batches were; inverted if invert is 1, or (invert -1, gray
+ * nets) when it is dark on light and the training images are light on
+ * dark. Writes input.c x input.h x input.w floats to dst and whether it
+ * inverted to *inverted. 0, or -1 with err. */
 int model_input_image(struct model *m, const char *path, int invert, float *dst, int *inverted, char *err,
                       size_t errlen);
 

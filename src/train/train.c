@@ -158,7 +158,7 @@ struct loop {
     struct train_job *job;
     struct schedule schedule;
     double lr;                   /* of the last step */
-    float *augment_scratch;      /* one image */
+    float *augment_scratch;      /* one image per thread */
     struct ckpt_train_state state;
     struct ckpt_stats stats;
     FILE *log;
@@ -371,7 +371,8 @@ static int step(struct loop *lp, const uint32_t *order, int batch, uint8_t *labe
     const struct net_pass pass = {job->st->seed, s->step, lo, total};
     dataset_batch(&job->train, order + first + lo, 0, n, net->input_data, labels);
     augment_batch(&job->st->augment, net->input_data, n, lo, net->input.c, net->input.h, net->input.w,
-                  job->st->seed, s->step, lp->augment_scratch);
+                  job->st->seed, s->step, lp->augment_scratch, net->threads, job->st->norm_mean);
+    dataset_normalise(&job->train, net->input_data, n);
     double loss = n ? net_forward(net, n, labels, &correct, &pass) : 0.0;
     if (ranks > 1) {
         double sums[2] = {loss, correct};
@@ -544,7 +545,7 @@ int train_run(struct train_job *job, char *err, size_t errlen)
 
     uint32_t *order = malloc(sizeof *order * n_train);
     uint8_t *labels = malloc(net->batch);
-    lp.augment_scratch = malloc(sizeof(float) * shape_size(net->input));
+    lp.augment_scratch = malloc(sizeof(float) * shape_size(net->input) * net->threads);
     int tensors = 0;
     for (int i = 0; i < net->count; i++)
         for (int j = 0; j < net->layers[i].param_count; j++)
@@ -683,6 +684,38 @@ done:
 }
 
 /* A path the checkpoint can carry to another folder: made absolute. */
+/* key = the C numbers, each as the float it is ("auto" resolved): the
+ * checkpoint normalises as this run did, without the training images. */
+static void pin_channels(struct config *cfg, struct config_section *data, const char *key, const float *v, int C)
+{
+    size_t cap = 24 * (size_t)C + 1, len = 0;
+    char *text = malloc(cap);
+    if (!text)
+        return;
+    text[0] = 0;
+    for (int c = 0; c < C; c++)
+        len += (size_t)snprintf(text + len, cap - len, c ? ", %.9g" : "%.9g", v[c]);
+    config_put(cfg, data, key, text);
+    free(text);
+}
+
+/* classes = the class folders' names, so eval and predict of the
+ * checkpoint label as this run did */
+static void pin_classes(struct config *cfg, struct config_section *data, char *const *names, int count)
+{
+    size_t cap = 1, len = 0;
+    for (int k = 0; k < count; k++)
+        cap += strlen(names[k]) + 2;
+    char *text = malloc(cap);
+    if (!text)
+        return;
+    text[0] = 0;
+    for (int k = 0; k < count; k++)
+        len += (size_t)snprintf(text + len, cap - len, k ? ", %s" : "%s", names[k]);
+    config_put(cfg, data, "classes", text);
+    free(text);
+}
+
 static void pin_path(struct config *cfg, const char *section, const char *key, const char *value)
 {
     char buf[PATH_MAX * 2];
@@ -739,8 +772,6 @@ int train_command(struct train_request *req, char *err, size_t errlen)
     struct config *cfg = req->cfg;
     struct settings *st = req->st;
     struct net *net = req->net;
-    struct idx_images train_im = {0}, test_im = {0};
-    struct idx_labels train_lb = {0}, test_lb = {0};
     struct dataset all = {0}, test = {0};
     struct optimizer opt = {0};
     struct run_lock locks[3] = {{-1, NULL}, {-1, NULL}, {-1, NULL}};
@@ -764,11 +795,28 @@ int train_command(struct train_request *req, char *err, size_t errlen)
         status = EXIT_RUNTIME;
         goto fail;
     }
-    if (dataset_load(st->train_images, st->train_labels, &train_im, &train_lb, &all, err, errlen) < 0)
+    st->train.progress = st->test.progress = st->train.progress && !req->quiet && dist_rank() == 0;
+    if (data_source_load(&st->train, &all, err, errlen) < 0)
         goto fail;
-    if (st->test_images &&
-        dataset_load(st->test_images, st->test_labels, &test_im, &test_lb, &test, err, errlen) < 0)
+    if (all.class_count && !st->class_count) {
+        /* class folders found in the training set: the test set's labels
+         * follow them, and the network must have as many outputs */
+        if (all.class_count != net->classes) {
+            snprintf(err, errlen, "%s: %d class folders, but the network has %d classes (its loss layer's inputs)",
+                     st->train_images, all.class_count, net->classes);
+            goto fail;
+        }
+        st->test.class_names = all.class_names;
+        st->test.class_count = all.class_count;
+    }
+    if (all.skipped && !req->quiet && dist_rank() == 0)
+        fprintf(stderr, "cnnctl: note: %s: left out %d files that are not images (on_bad_image = skip)\n",
+                st->train_images, all.skipped);
+    if (st->test.file_count && data_source_load(&st->test, &test, err, errlen) < 0)
         goto fail;
+    if (test.skipped && !req->quiet && dist_rank() == 0)
+        fprintf(stderr, "cnnctl: note: %s: left out %d files that are not images (on_bad_image = skip)\n",
+                st->test_images, test.skipped);
     if (!shape_equal(all.shape, req->input)) {
         struct config_section *data = config_section(cfg, "data");
         config_error(cfg, data, config_find(data, "shape"), "%dx%dx%d, but %s holds %d x %d x %d images",
@@ -785,10 +833,16 @@ int train_command(struct train_request *req, char *err, size_t errlen)
         config_error_text(cfg, err, errlen);
         goto fail;
     }
-    if (dataset_check_labels(&all, st->train_labels, net->classes, err, errlen) < 0 ||
-        (test.count && dataset_check_labels(&test, st->test_labels, net->classes, err, errlen) < 0))
+    if (dataset_check_labels(&all, net->classes, err, errlen) < 0 ||
+        (test.count && dataset_check_labels(&test, net->classes, err, errlen) < 0))
         goto fail;
     int n_train = all.count - (int)st->validation;
+    /* normalisation: auto from the training images (not the validation
+     * ones), the same for every set */
+    if (settings_resolve_normalisation(st, req->input.c, &all, n_train, err, errlen) < 0)
+        goto fail;
+    all.mean = test.mean = st->norm_mean;
+    all.inv_std = test.inv_std = st->norm_inv_std;
     if (optim_init(&opt, &st->optim, net->param_floats) < 0) {
         snprintf(err, errlen, "out of memory for the optimizer's state");
         status = EXIT_RUNTIME;
@@ -815,6 +869,12 @@ int train_command(struct train_request *req, char *err, size_t errlen)
     char shape[64];
     snprintf(shape, sizeof shape, "%dx%dx%d", req->input.c, req->input.h, req->input.w);
     config_put(cfg, data, "shape", shape);
+    if (st->norm_mean) {
+        pin_channels(cfg, data, "mean", st->norm_mean, req->input.c);
+        pin_channels(cfg, data, "std", st->norm_std, req->input.c);
+    }
+    if (all.class_count && !st->class_count)
+        pin_classes(cfg, data, all.class_names, all.class_count);
     pin_path(cfg, "train", "log", st->log_path);
     pin_path(cfg, "train", "checkpoint", st->checkpoint_path);
 
@@ -830,10 +890,8 @@ fail:
     for (int i = 0; i < 3; i++)
         run_lock_release(&locks[i]);
     optim_free(&opt);
-    idx_images_free(&train_im);
-    idx_labels_free(&train_lb);
-    idx_images_free(&test_im);
-    idx_labels_free(&test_lb);
+    dataset_free(&all);
+    dataset_free(&test);
     return status;
 }
 

@@ -372,8 +372,8 @@ START_TEST(test_usage)
         ck_assert_ptr_nonnull(strstr(out, want));
         free(out);
     }
-    ck_assert_int_eq(run_cnnctl(NULL, &err, "eval --images x.gz m.ckpt"), 2);
-    ck_assert_ptr_nonnull(strstr(err, "--images and --labels go together"));
+    ck_assert_int_eq(run_cnnctl(NULL, &err, "eval --labels y.gz m.ckpt"), 2);
+    ck_assert_ptr_nonnull(strstr(err, "--labels goes with --images"));
     free(err);
 }
 END_TEST

@@ -73,7 +73,7 @@ START_TEST(test_filter_kernels)
                                 in_dir("id.png")), 0);
     free(out);
     free(err);
-    ck_assert_int_eq(image_read(in_dir("id.png"), &img, msg, sizeof msg), 0);
+    ck_assert_int_eq(image_read(in_dir("id.png"), 1, &img, msg, sizeof msg), 0);
     ck_assert_int_eq(img.height, 6);
     ck_assert_int_eq(img.width, 5);
     for (int i = 0; i < 30; i++)
@@ -82,7 +82,7 @@ START_TEST(test_filter_kernels)
 
     /* box blur against the definition, zero padding at the border */
     ck_assert_int_eq(run_cnnctl(NULL, NULL, "filter -k box '%s' -o '%s'", in_dir("in.pgm"), in_dir("box.png")), 0);
-    ck_assert_int_eq(image_read(in_dir("box.png"), &img, msg, sizeof msg), 0);
+    ck_assert_int_eq(image_read(in_dir("box.png"), 1, &img, msg, sizeof msg), 0);
     for (int y = 0; y < 6; y++)
         for (int x = 0; x < 5; x++) {
             float sum = 0;
@@ -98,7 +98,7 @@ START_TEST(test_filter_kernels)
     ck_assert_int_eq(write_file(in_dir("lap.txt"), "# Laplacian\n0 1 0\n1 -4 1\n0 1 0\n"), 0);
     ck_assert_int_eq(run_cnnctl(NULL, NULL, "filter --kernel-file '%s' --scale abs '%s' -o '%s'", in_dir("lap.txt"),
                                 in_dir("in.pgm"), in_dir("lap.png")), 0);
-    ck_assert_int_eq(image_read(in_dir("lap.png"), &img, msg, sizeof msg), 0);
+    ck_assert_int_eq(image_read(in_dir("lap.png"), 1, &img, msg, sizeof msg), 0);
     float want = fabsf(px[7] + px[11] + px[13] + px[17] - 4.0f * px[12]) / 255.0f;
     ck_assert_float_eq_tol(img.pixels[12], want > 1 ? 1 : want, 0.5f / 255 + 1e-6f);
     image_free(&img);
@@ -172,13 +172,13 @@ START_TEST(test_predict_own_images)
     free(out);
     char *err;
     ck_assert_int_eq(run_cnnctl(NULL, &err, "predict '%s' '%s'", in_dir("run/model.ckpt"), in_dir("bars.ini")), 2);
-    ck_assert_ptr_nonnull(strstr(err, "bars.ini: not a PNG or PGM image"));
+    ck_assert_ptr_nonnull(strstr(err, "bars.ini: not a PNG, JPEG or PGM image"));
     free(err);
     /* a bad image after a good one: no half-written JSON array on stdout */
     ck_assert_int_eq(run_cnnctl(&out, &err, "predict --json '%s' '%s' '%s'", in_dir("run/model.ckpt"), in_dir("a.pgm"),
                                 in_dir("bars.ini")), 2);
     ck_assert_msg(out[0] == '\0', "stdout: %s", out);
-    ck_assert_ptr_nonnull(strstr(err, "bars.ini: not a PNG or PGM image"));
+    ck_assert_ptr_nonnull(strstr(err, "bars.ini: not a PNG, JPEG or PGM image"));
     free(out);
     free(err);
     idx_images_free(&im);
@@ -197,7 +197,7 @@ START_TEST(test_viz_filters_and_maps)
     struct image img;
     char msg[256];
     /* 4 filters of 1x3x3: 2 x 2 tiles of 42 px (zoom 14: at least 40) with 1 px gaps */
-    ck_assert_int_eq(image_read(in_dir("f.png"), &img, msg, sizeof msg), 0);
+    ck_assert_int_eq(image_read(in_dir("f.png"), 1, &img, msg, sizeof msg), 0);
     ck_assert_int_eq(img.width, 2 * 43 + 1);
     ck_assert_int_eq(img.height, 2 * 43 + 1);
     ck_assert_float_eq_tol(img.pixels[0], 0.5f, 0.01f);   /* the gap */
@@ -217,7 +217,7 @@ START_TEST(test_viz_filters_and_maps)
     free(out);
     free(err);
     /* 4 maps of 6x6: zoom 10 (at least 56 px), 2 x 2 */
-    ck_assert_int_eq(image_read(in_dir("maps.png"), &img, msg, sizeof msg), 0);
+    ck_assert_int_eq(image_read(in_dir("maps.png"), 1, &img, msg, sizeof msg), 0);
     ck_assert_int_eq(img.width, 2 * 61 + 1);
     image_free(&img);
 

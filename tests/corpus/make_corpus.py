@@ -99,3 +99,41 @@ g = bytearray(base); g[conf[0] + 12:conf[0] + 12 + conf[2]] = text.replace(b"typ
 write("ckpt/config-invalid.ckpt", fix_crc(g))
 end = find(b"END\0")
 write("ckpt/no-end.ckpt", fix_crc(base[:end[0]] + base[-4:]))
+
+# cifar/: CIFAR-10 records (run.ini reads format = cifar)
+def record(label, value, fine=None):
+    head = bytes([label]) if fine is None else bytes([label, fine])
+    return head + bytes([value]) * 3072
+
+os.makedirs(os.path.join(here, "cifar"), exist_ok=True)
+write("cifar/truncated.bin", (record(1, 7) + record(2, 7))[:-100])
+write("cifar/bad-label.bin", record(1, 7) + record(10, 7))
+write("cifar/empty.bin", b"")
+write("cifar/one-byte.bin", b"\x03")
+write("cifar/cifar100.bin", record(3, 7, 45) + record(4, 7, 23))
+write("cifar/corrupt.gz", gzip.compress(record(1, 7) * 2)[:40] + b"\xff" * 64)
+
+# images/: image files for `cnnctl filter`, which decodes as the folder and
+# list formats do
+def png_chunk(tag, data):
+    return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xffffffff)
+
+def png(width, height, rows):
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", zlib.compress(rows)) +
+            png_chunk(b"IEND", b""))
+
+os.makedirs(os.path.join(here, "images"), exist_ok=True)
+good = png(4, 4, b"".join(b"\0" + bytes(range(12)) for _ in range(4)))
+write("images/truncated-png.png", good[:len(good) - 20])
+write("images/bomb-png.png", png(20000, 20000, b"\0"))
+write("images/not-an-image.png", b"hello, this is text\n")
+write("images/empty.png", b"")
+# seed.jpg: a 16 x 16 colour gradient written by libjpeg at quality 90 (kept
+# as it is; the fuzzer starts from it too): a 60000 x 60000 bomb is its
+# frame header patched, a truncated file its first half of entropy data
+seed = open(os.path.join(here, "images/seed.jpg"), "rb").read()
+sof = seed.index(b"\xff\xc0")
+write("images/bomb-jpeg.jpg", seed[:sof + 5] + struct.pack(">HH", 60000, 60000) + seed[sof + 9:])
+sos = seed.index(b"\xff\xda")
+write("images/truncated-jpeg.jpg", seed[:sos + (len(seed) - sos) // 2])

@@ -23,7 +23,7 @@ static float at(const float *img, int y, int x)
 
 START_TEST(test_shift_is_a_padded_crop)
 {
-    struct augment a = {2, 0, 0.0};
+    struct augment a = {.shift = 2};
     float in[H * W], out[H * W], scratch[H * W];
     pattern(in);
     int seen[5][5] = {{0}};
@@ -32,7 +32,7 @@ START_TEST(test_shift_is_a_padded_crop)
         ck_assert(d.shift_y >= -2 && d.shift_y <= 2 && d.shift_x >= -2 && d.shift_x <= 2 && !d.flip && d.angle == 0);
         seen[d.shift_y + 2][d.shift_x + 2] = 1;
         memcpy(out, in, sizeof in);
-        augment_apply(&d, out, 1, H, W, scratch);
+        augment_apply(&d, out, 1, H, W, scratch, NULL);
         for (int y = 0; y < H; y++)
             for (int x = 0; x < W; x++)
                 ck_assert_float_eq(out[y * W + x], at(in, y - d.shift_y, x - d.shift_x));
@@ -45,7 +45,7 @@ END_TEST
 
 START_TEST(test_flip_mirrors_half_the_time)
 {
-    struct augment a = {0, 1, 0.0};
+    struct augment a = {.flip = 1};
     float in[2 * H * W], out[2 * H * W], scratch[2 * H * W];
     for (int i = 0; i < 2 * H * W; i++)
         in[i] = (float)(i * 3 % 17);
@@ -54,7 +54,7 @@ START_TEST(test_flip_mirrors_half_the_time)
         struct augment_draw d = augment_draw(&a, 7, 3, i);
         flips += d.flip;
         memcpy(out, in, sizeof in);
-        augment_apply(&d, out, 2, H, W, scratch);
+        augment_apply(&d, out, 2, H, W, scratch, NULL);
         for (int c = 0; c < 2; c++)
             for (int y = 0; y < H; y++)
                 for (int x = 0; x < W; x++)
@@ -68,16 +68,16 @@ END_TEST
 START_TEST(test_quarter_turn)
 {
     /* 5 x 5 about its centre (2, 2), counter-clockwise: out(y, x) = in(4 - x, y) */
-    struct augment_draw d = {0, 0, 0, M_PI / 2};
+    struct augment_draw d = {.angle = M_PI / 2};
     float in[25], out[25], scratch[25];
     for (int i = 0; i < 25; i++)
         in[i] = out[i] = (float)(i + 1);
-    augment_apply(&d, out, 1, 5, 5, scratch);
+    augment_apply(&d, out, 1, 5, 5, scratch, NULL);
     for (int y = 0; y < 5; y++)
         for (int x = 0; x < 5; x++)
             ck_assert_float_eq_tol(out[y * 5 + x], in[(4 - x) * 5 + y], 1e-4f);
     /* and a small angle stays within the range asked for */
-    struct augment a = {0, 0, 10.0};
+    struct augment a = {.rotate = 10.0};
     for (int i = 0; i < 100; i++) {
         struct augment_draw r = augment_draw(&a, 1, 1, i);
         ck_assert(fabs(r.angle) <= 10.0 * M_PI / 180.0 + 1e-12);
@@ -87,7 +87,7 @@ END_TEST
 
 START_TEST(test_draws_are_a_function_of_seed_step_image)
 {
-    struct augment a = {2, 1, 15.0};
+    struct augment a = {.shift = 2, .flip = 1, .rotate = 15.0};
     struct augment_draw x = augment_draw(&a, 5, 100, 3), y = augment_draw(&a, 5, 100, 3);
     /* field by field: the struct's padding after 'flip' is indeterminate */
     ck_assert_int_eq(x.shift_y, y.shift_y);
@@ -101,12 +101,90 @@ START_TEST(test_draws_are_a_function_of_seed_step_image)
     }
     ck_assert_int_eq(differ, 8);
     /* nothing asked: nothing changes */
-    struct augment none = {0, 0, 0.0};
+    struct augment none = {0};
     float img[H * W], copy[H * W], scratch[H * W];
     pattern(img);
     memcpy(copy, img, sizeof img);
-    augment_batch(&none, img, 1, 0, 1, H, W, 5, 1, scratch);
+    augment_batch(&none, img, 1, 0, 1, H, W, 5, 1, scratch, 1, NULL);
     ck_assert_int_eq(memcmp(img, copy, sizeof img), 0);
+}
+END_TEST
+
+/* The colour changes against their definitions on a 3 x 2 x 2 image:
+ * brightness scales, contrast blends with the image's mean luma,
+ * saturation with each pixel's luma; each clamped to [0, 1]. */
+START_TEST(test_colour_jitter_definitions)
+{
+    const float in[12] = {0.2f, 0.9f, 0.5f, 0.1f, 0.4f, 0.3f, 0.8f, 0.6f, 0.7f, 0.0f, 1.0f, 0.25f};
+    float out[12], scratch[12];
+    const long plane = 4;
+    /* brightness 1.5 */
+    struct augment_draw d = {.brightness = 0.5f};
+    memcpy(out, in, sizeof in);
+    augment_apply(&d, out, 3, 2, 2, scratch, NULL);
+    for (int i = 0; i < 12; i++)
+        ck_assert_float_eq_tol(out[i], fminf(1.0f, in[i] * 1.5f), 1e-6f);
+    /* contrast 0.5 */
+    d = (struct augment_draw){.contrast = -0.5f};
+    double mean = 0;
+    for (int p = 0; p < plane; p++)
+        mean += 0.299 * in[p] + 0.587 * in[plane + p] + 0.114 * in[2 * plane + p];
+    mean /= plane;
+    memcpy(out, in, sizeof in);
+    augment_apply(&d, out, 3, 2, 2, scratch, NULL);
+    for (int i = 0; i < 12; i++)
+        ck_assert_float_eq_tol(out[i], mean + 0.5 * (in[i] - mean), 1e-6f);
+    /* saturation 0: gray; 2: twice as far from gray, clamped */
+    for (int k = 0; k < 2; k++) {
+        d = (struct augment_draw){.saturation = k ? 1.0f : -1.0f};
+        memcpy(out, in, sizeof in);
+        augment_apply(&d, out, 3, 2, 2, scratch, NULL);
+        for (int p = 0; p < plane; p++) {
+            const double gray = 0.299 * in[p] + 0.587 * in[plane + p] + 0.114 * in[2 * plane + p];
+            for (int c = 0; c < 3; c++) {
+                double want = k ? gray + 2 * (in[c * plane + p] - gray) : gray;
+                want = want < 0 ? 0 : want > 1 ? 1 : want;
+                ck_assert_float_eq_tol(out[c * plane + p], want, 1e-6f);
+            }
+        }
+    }
+    /* drawn within [1 - A, 1 + A], and not at all when not asked */
+    struct augment a = {.brightness = 0.4, .contrast = 0.2, .saturation = 0.3};
+    struct augment none = {.shift = 1};
+    for (int i = 0; i < 100; i++) {
+        struct augment_draw r = augment_draw(&a, 3, 2, i), z = augment_draw(&none, 3, 2, i);
+        ck_assert(fabsf(r.brightness) <= 0.4f && fabsf(r.contrast) <= 0.2f && fabsf(r.saturation) <= 0.3f);
+        ck_assert(z.brightness == 0 && z.contrast == 0 && z.saturation == 0 && z.cutout == 0);
+    }
+}
+END_TEST
+
+/* Cutout: an N x N square at the drawn centre, cut at the edges, filled
+ * with the fill colour; nothing else changes. */
+START_TEST(test_cutout_square)
+{
+    float in[2 * H * W], out[2 * H * W], scratch[2 * H * W];
+    for (int i = 0; i < 2 * H * W; i++)
+        in[i] = (float)(i % 7) / 7;
+    const float fill[2] = {0.25f, 0.75f};
+    struct augment a = {.cutout = 4};
+    int corner = 0;
+    for (int i = 0; i < 200; i++) {
+        struct augment_draw d = augment_draw(&a, 9, 1, i);
+        memcpy(out, in, sizeof in);
+        augment_apply(&d, out, 2, H, W, scratch, fill);
+        const int cy = (int)(d.cutout_y * H), cx = (int)(d.cutout_x * W);
+        int cut = 0;
+        for (int c = 0; c < 2; c++)
+            for (int y = 0; y < H; y++)
+                for (int x = 0; x < W; x++) {
+                    const int inside = y >= cy - 2 && y < cy + 2 && x >= cx - 2 && x < cx + 2;
+                    cut += inside;
+                    ck_assert_float_eq(out[(c * H + y) * W + x], inside ? fill[c] : in[(c * H + y) * W + x]);
+                }
+        corner += cut < 2 * 16;  /* cut by an edge */
+    }
+    ck_assert_int_gt(corner, 0);
 }
 END_TEST
 
@@ -118,6 +196,8 @@ Suite *augment_suite(void)
     tcase_add_test(tc, test_flip_mirrors_half_the_time);
     tcase_add_test(tc, test_quarter_turn);
     tcase_add_test(tc, test_draws_are_a_function_of_seed_step_image);
+    tcase_add_test(tc, test_colour_jitter_definitions);
+    tcase_add_test(tc, test_cutout_square);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -3,6 +3,7 @@
 #include "test_util.h"
 #include "dataset.h"
 #include "idx.h"
+#include "source.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,32 +56,32 @@ START_TEST(test_round_trip_gz_and_raw)
     uint8_t pixels[2 * 3 * 4], labels[2] = {7, 1};
     for (int i = 0; i < 24; i++)
         pixels[i] = (uint8_t)(i * 10);
-    struct idx_images im = {2, 3, 4, pixels};
+    struct idx_images im = {.count = 2, .rows = 3, .cols = 4, .pixels = pixels};
     struct idx_labels lb = {2, labels};
     for (int gz = 0; gz < 2; gz++) {
         ck_assert_int_eq(idx_write_images(path_in("im"), &im, gz), 0);
         ck_assert_int_eq(idx_write_labels(path_in("lb"), &lb, gz), 0);
-        struct idx_images im2;
-        struct idx_labels lb2;
         struct dataset d;
         char err[512];
-        ck_assert_int_eq(dataset_load(path_in("im"), path_in("lb"), &im2, &lb2, &d, err, sizeof err), 0);
+        struct data_source src = {.format = DATA_AUTO, .cifar_label = CIFAR_10, .file_count = 1, .images = {path_in("im")}, .labels = path_in("lb")};
+        ck_assert_int_eq(data_source_load(&src, &d, err, sizeof err), 0);
         ck_assert_int_eq(d.count, 2);
+        ck_assert_int_eq(d.shape.c, 1);
         ck_assert_int_eq(d.shape.h, 3);
         ck_assert_int_eq(d.shape.w, 4);
-        ck_assert_int_eq(memcmp(im2.pixels, pixels, 24), 0);
-        ck_assert_int_eq(memcmp(lb2.labels, labels, 2), 0);
+        ck_assert_int_eq(memcmp(d.pixels, pixels, 24), 0);
+        ck_assert_int_eq(memcmp(d.labels, labels, 2), 0);
         float x[24];
         uint8_t y[1];
         uint32_t second = 1;
         dataset_batch(&d, &second, 0, 1, x, y);
         ck_assert_int_eq(y[0], 1);
         ck_assert_float_eq_tol(x[0], 120 / 255.0f, 1e-7f);  /* pixels scale to [0, 1] */
-        ck_assert_int_eq(dataset_check_labels(&d, "lb", 8, err, sizeof err), 0);
-        ck_assert_int_eq(dataset_check_labels(&d, "lb", 7, err, sizeof err), -1);
-        ck_assert_str_eq(err, "lb: label 7 of image 0 (byte 8) is not below the network's 7 classes");
-        idx_images_free(&im2);
-        idx_labels_free(&lb2);
+        ck_assert_int_eq(dataset_check_labels(&d, 8, err, sizeof err), 0);
+        ck_assert_int_eq(dataset_check_labels(&d, 7, err, sizeof err), -1);
+        ck_assert_str_eq(strrchr(err, '/') + 1,
+                         "lb: label 7 of image 0 (byte 8) is not below the network's 7 classes");
+        dataset_free(&d);
     }
 }
 END_TEST
@@ -91,9 +92,11 @@ START_TEST(test_bad_magic)
     /* a gzip header that is not a valid stream reads as raw bytes */
     write_bytes("a", (const unsigned char *)"\x00\x00\x08\x01\x00\x00\x00\x01\x05", 9);
     ck_assert_str_eq(image_error("a"),
-                     "a: bad magic 0x00000801 at byte 0 (expected 0x00000803) (a label file where images were expected)");
+                     "a: bad magic 0x00000801 at byte 0 (expected 0x00000803 or 0x00000804: bytes of rank 3 or 4; "
+                     "0x00000d03 or 0x00000d04: float32) (a label file where images were expected)");
     write_bytes("b", (const unsigned char *)"P5\n28 28\n255\n", 13);
-    ck_assert_str_eq(image_error("b"), "b: bad magic 0x50350a32 at byte 0 (expected 0x00000803)");
+    ck_assert_str_eq(image_error("b"), "b: bad magic 0x50350a32 at byte 0 (expected 0x00000803 or 0x00000804: "
+                                       "bytes of rank 3 or 4; 0x00000d03 or 0x00000d04: float32)");
     (void)gzip_magic;
 }
 END_TEST
@@ -145,15 +148,14 @@ START_TEST(test_missing_file_and_count_mismatch)
     ck_assert_str_eq(image_error("nosuch"), "nosuch: cannot open: No such file or directory");
     uint8_t pixels[4] = {0};
     uint8_t labels[3] = {0};
-    struct idx_images im = {1, 2, 2, pixels};
+    struct idx_images im = {.count = 1, .rows = 2, .cols = 2, .pixels = pixels};
     struct idx_labels lb = {3, labels};
     ck_assert_int_eq(idx_write_images(path_in("im"), &im, 1), 0);
     ck_assert_int_eq(idx_write_labels(path_in("lb"), &lb, 1), 0);
-    struct idx_images im2;
-    struct idx_labels lb2;
     struct dataset d;
     char err[1024];
-    ck_assert_int_eq(dataset_load(path_in("im"), path_in("lb"), &im2, &lb2, &d, err, sizeof err), -1);
+    struct data_source src = {.format = DATA_IDX, .cifar_label = CIFAR_10, .file_count = 1, .images = {path_in("im")}, .labels = path_in("lb")};
+    ck_assert_int_eq(data_source_load(&src, &d, err, sizeof err), -1);
     ck_assert_ptr_nonnull(strstr(err, "lb: 3 labels for the 1 images of "));
 }
 END_TEST

@@ -1,0 +1,155 @@
+/* source.c - see source.h. */
+#include "source.h"
+
+#include "folder.h"
+#include "idx.h"
+
+#include <zlib.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *data_format_name(enum data_format f)
+{
+    return f == DATA_CIFAR ? "cifar" : f == DATA_FOLDER ? "folder" : f == DATA_LIST ? "list" : "idx";
+}
+
+/* An IDX file starts with two zero bytes; a gzip stream with 1f 8b. A
+ * CIFAR record starts with a label below 100, so never 1f 8b, and only a
+ * class-0 image with a black first pixel (CIFAR-100: coarse class 0, fine
+ * class 0) starts with two zeros: one record in 60,000 at most, and IDX
+ * is what cnnctl read before formats. A file that cannot be read is
+ * taken as IDX, whose reader then says why. */
+static enum data_format recognise(const struct data_source *src)
+{
+    if (src->format != DATA_AUTO)
+        return src->format;
+    FILE *f = fopen(src->images[0], "rb");
+    unsigned char head[2] = {0, 0};
+    size_t got = f ? fread(head, 1, 2, f) : 0;
+    if (f)
+        fclose(f);
+    if (got < 2 || (head[0] == 0 && head[1] == 0) || (head[0] == 0x1f && head[1] == 0x8b))
+        return DATA_IDX;
+    return DATA_CIFAR;
+}
+
+static int load_idx(const struct data_source *src, struct dataset *out, char *err, size_t errlen)
+{
+    struct idx_images im;
+    struct idx_labels lb;
+    if (!src->labels) {
+        snprintf(err, errlen, "%s: IDX images need their label file (eval: --labels)", src->images[0]);
+        return -1;
+    }
+    if (idx_read_images(src->images[0], &im, err, errlen) < 0)
+        return -1;
+    if (idx_read_labels(src->labels, &lb, err, errlen) < 0) {
+        idx_images_free(&im);
+        return -1;
+    }
+    if (im.count != lb.count) {
+        snprintf(err, errlen, "%s: %u labels for the %u images of %s", src->labels, lb.count, im.count,
+                 src->images[0]);
+        idx_images_free(&im);
+        idx_labels_free(&lb);
+        return -1;
+    }
+    if (im.count > DATASET_MAX_IMAGES) {
+        snprintf(err, errlen, "%s: %u images is more than cnnctl handles (%u)", src->images[0], im.count,
+                 DATASET_MAX_IMAGES);
+        idx_images_free(&im);
+        idx_labels_free(&lb);
+        return -1;
+    }
+    *out = (struct dataset){.count = (int)im.count,
+                            .shape = {(int)im.channels, (int)im.rows, (int)im.cols},
+                            .pixels = im.pixels,
+                            .values = im.values,
+                            .labels = lb.labels,
+                            .label_file = src->labels,
+                            .label_byte = 8,
+                            .label_stride = 1,
+                            .owned = {im.pixels, im.values, lb.labels}};
+    return 0;
+}
+
+static int load_cifar(const struct data_source *src, struct dataset *out, char *err, size_t errlen)
+{
+    struct cifar_set set;
+    if (cifar_read((const char *const *)src->images, src->file_count, src->cifar_label, &set, err, errlen) < 0)
+        return -1;
+    /* a label's byte is known when there is one file */
+    const int single = src->file_count == 1;
+    *out = (struct dataset){.count = (int)set.count,
+                            .shape = {3, CIFAR_SIDE, CIFAR_SIDE},
+                            .pixels = set.pixels,
+                            .labels = set.labels,
+                            .label_file = src->images[0],
+                            .label_byte = src->cifar_label == CIFAR_100_FINE ? 1 : 0,
+                            .label_stride = single ? (src->cifar_label == CIFAR_10 ? 1 : 2) + CIFAR_PIXELS : 0,
+                            .owned = {set.pixels, NULL, set.labels}};
+    return 0;
+}
+
+static int load_files(const struct data_source *src, struct dataset *out, char *err, size_t errlen)
+{
+    struct labelled_files f;
+    int rc = src->format == DATA_FOLDER
+                 ? folder_files(src->images[0], src->class_names, src->class_count, &f, err, errlen)
+                 : list_files(src->images[0], src->class_names, src->class_count, &f, err, errlen);
+    if (rc < 0)
+        return -1;
+    uint8_t *pixels;
+    int skipped;
+    if (decode_files(&f, src->shape, src->skip_bad, src->progress, &pixels, &skipped, err, errlen) < 0) {
+        labelled_files_free(&f);
+        return -1;
+    }
+    *out = (struct dataset){.count = f.count,
+                            .shape = src->shape,
+                            .pixels = pixels,
+                            .labels = f.labels,
+                            .label_file = src->images[0],
+                            .class_names = f.classes,
+                            .class_count = f.class_count,
+                            .skipped = skipped,
+                            .owned = {pixels, NULL, f.labels}};
+    /* the labels and class names now belong to the dataset */
+    f.labels = NULL;
+    f.classes = NULL;
+    f.class_count = 0;
+    labelled_files_free(&f);
+    return 0;
+}
+
+int data_source_load(const struct data_source *src, struct dataset *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    switch (recognise(src)) {
+    case DATA_CIFAR: return load_cifar(src, out, err, errlen);
+    case DATA_FOLDER:
+    case DATA_LIST: return load_files(src, out, err, errlen);
+    default: return load_idx(src, out, err, errlen);
+    }
+}
+
+int data_source_shape(const struct data_source *src, struct shape *out, char *err, size_t errlen)
+{
+    const enum data_format f = recognise(src);
+    if (f == DATA_CIFAR) {
+        *out = (struct shape){3, CIFAR_SIDE, CIFAR_SIDE};
+        return 0;
+    }
+    if (f == DATA_FOLDER || f == DATA_LIST) {
+        *out = src->shape;   /* images are resized to it */
+        return 0;
+    }
+    struct idx_images header;
+    if (idx_read_image_header(src->images[0], &header, err, errlen) < 0)
+        return -1;
+    *out = (struct shape){(int)header.channels, (int)header.rows, (int)header.cols};
+    return 0;
+}
