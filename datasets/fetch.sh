@@ -1,10 +1,16 @@
 #!/bin/sh
-# fetch.sh NAME [DIR] - put a dataset's four IDX files in DIR (default:
-# datasets/NAME next to this script), checksums verified.
+# fetch.sh NAME [DIR] - put a dataset's files in DIR (default: datasets/NAME
+# next to this script), checksums verified.
 #
-#   fashion-mnist  Debian's package dataset-fashion-mnist when installed (or
-#                  installable: run as root), else downloaded from Zalando.
-#   mnist          downloaded (Debian has no package of MNIST).
+#   fashion-mnist  four IDX files: Debian's package dataset-fashion-mnist when
+#                  installed (or installable: run as root), else downloaded
+#                  from Zalando.
+#   mnist          four IDX files, downloaded (Debian has no package of MNIST).
+#   cifar10        the CIFAR-10 binary files (data_batch_1.bin ... test_batch.bin),
+#   cifar100       the CIFAR-100 ones (train.bin, test.bin): the archive from the
+#                  University of Toronto, its MD5 checked, unpacked into
+#                  datasets/cifar-10-batches-bin (cifar-100-binary), where
+#                  configs/cifar-*.ini look. These need the internet.
 #
 # A file counts as good when the SHA-256 of its uncompressed bytes, or the
 # MD5 of the .gz file, is one of those known below: Debian recompresses
@@ -12,11 +18,57 @@
 set -eu
 
 name=${1:-}
+given_dir=${2:-}
 here=$(cd "$(dirname "$0")" && pwd)
 dir=${2:-$here/$name}
 files="train-images-idx3-ubyte.gz train-labels-idx1-ubyte.gz t10k-images-idx3-ubyte.gz t10k-labels-idx1-ubyte.gz"
 
+# CIFAR: one archive, checked, then unpacked (its folder is the dataset's)
+cifar() { # URL MD5 FOLDER FILE...
+    url=$1 md5=$2 folder=$3
+    shift 3
+    dir=${given_dir:-$here/$folder}
+    have=1
+    for f in "$@"; do [ -s "$dir/$f" ] || have=0; done
+    if [ $have = 1 ]; then
+        echo "$name: $dir is ready"
+        exit 0
+    fi
+    parent=$(dirname "$dir")
+    mkdir -p "$parent"
+    archive="$parent/$(basename "$url").part"
+    echo "$name: downloading $url"
+    if command -v curl >/dev/null; then
+        curl -fsSL -o "$archive" "$url" || { rm -f "$archive"; echo "$name: download failed (this needs the internet)" >&2; exit 1; }
+    else
+        wget -q -O "$archive" "$url" || { rm -f "$archive"; echo "$name: download failed (this needs the internet)" >&2; exit 1; }
+    fi
+    got=$(md5sum <"$archive" | cut -d' ' -f1)
+    if [ "$got" != "$md5" ]; then
+        rm -f "$archive"
+        echo "$name: $(basename "$url"): checksum mismatch after download (MD5 $got, expected $md5)" >&2
+        exit 1
+    fi
+    tmp=$(mktemp -d "$parent/.unpack.XXXXXX")
+    tar -xzf "$archive" -C "$tmp"
+    rm -rf "$dir"
+    mv "$tmp/$folder" "$dir"
+    rm -rf "$tmp" "$archive"
+    for f in "$@"; do [ -s "$dir/$f" ] || { echo "$name: $dir/$f missing from the archive" >&2; exit 1; }; done
+    echo "$name: $dir is ready"
+    exit 0
+}
+
 case $name in
+cifar10)
+    cifar https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz c32a1d4ab5d03f1284b67883e8d87530 \
+        cifar-10-batches-bin data_batch_1.bin data_batch_2.bin data_batch_3.bin data_batch_4.bin \
+        data_batch_5.bin test_batch.bin
+    ;;
+cifar100)
+    cifar https://www.cs.toronto.edu/~kriz/cifar-100-binary.tar.gz 03b5dce01913d631647c71ecec9e9cb8 \
+        cifar-100-binary train.bin test.bin
+    ;;
 fashion-mnist)
     url=http://fashion-mnist.s3-website.eu-central-1.amazonaws.com
     known="
@@ -42,7 +94,7 @@ ec29112dd5afa0611ce80d1b7f02629c t10k-labels-idx1-ubyte.gz"
     debian_dir=
     ;;
 *)
-    echo "usage: $0 fashion-mnist|mnist [DIR]" >&2
+    echo "usage: $0 fashion-mnist|mnist|cifar10|cifar100 [DIR]" >&2
     exit 2
     ;;
 esac

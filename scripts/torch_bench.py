@@ -1,9 +1,11 @@
 #!/usr/bin/python3
-"""torch_bench.py [simple|lenet5|vgg-small ...] - the yardstick for cnnctl's
-training speed: the same networks as configs/simple.ini, configs/lenet5.ini
-and configs/vgg-small.ini in PyTorch (Debian: python3-torch), trained in a
-plain loop at batch 100 on 1x28x28 inputs with the same optimizer, at 1 and
-at 2 threads. Prints, per network, the steady-state images per second at
+"""torch_bench.py [simple|lenet5|vgg-small|cifar-resnet20 ...] - the
+yardstick for cnnctl's training speed: the same networks as
+configs/simple.ini, configs/lenet5.ini, configs/vgg-small.ini and
+configs/cifar-resnet20.ini in PyTorch (Debian: python3-torch), trained in a
+plain loop on random inputs of the config's shape (1x28x28 at batch 100;
+cifar-resnet20: 3x32x32 at batch 128) with the same optimizer, at 1 and at
+2 threads. Prints, per network, the steady-state images per second at
 each thread count (median of 5 timings after a warm-up) and the best.
 
 PyTorch is measured at its best: glibc's allocator is kept from handing
@@ -63,15 +65,44 @@ def vgg_small():
     return net, torch.optim.SGD(net.parameters(), lr=0.02, momentum=0.9)
 
 
-NETS = {"simple": simple, "lenet5": lenet5, "vgg-small": vgg_small}
+class BasicBlock(nn.Module):
+    """Two 3x3 conv + batchnorm, the input added back before the last ReLU;
+    a 1x1 conv at stride 2 with batchnorm where the block downsamples
+    (configs/cifar-resnet20.ini)."""
+
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(),
+                                  nn.Conv2d(cout, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout))
+        self.short = (nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+                      if stride != 1 or cin != cout else nn.Identity())
+
+    def forward(self, x):
+        return torch.relu(self.body(x) + self.short(x))
 
 
-def images_per_second(build, threads, batch=100, seconds=1.0, repeats=5):
+def cifar_resnet20():
+    layers = [nn.Conv2d(3, 16, 3, padding=1, bias=False), nn.BatchNorm2d(16), nn.ReLU()]
+    cin = 16
+    for cout, stride in ((16, 1), (32, 2), (64, 2)):
+        for b in range(3):
+            layers.append(BasicBlock(cin, cout, stride if b == 0 else 1))
+            cin = cout
+    net = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 10))
+    return net, torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
+
+
+NETS = {"simple": simple, "lenet5": lenet5, "vgg-small": vgg_small, "cifar-resnet20": cifar_resnet20}
+# input shape and batch per network: the configs' own
+SHAPES = {"cifar-resnet20": ((3, 32, 32), 128)}
+
+
+def images_per_second(build, threads, shape=(1, 28, 28), batch=100, seconds=1.0, repeats=5):
     torch.set_num_threads(threads)
     torch.manual_seed(1)
     net, opt = build()
     loss_fn = nn.CrossEntropyLoss()
-    x = torch.rand(batch, 1, 28, 28)
+    x = torch.rand(batch, *shape)
     y = torch.randint(0, 10, (batch,))
 
     def step():
@@ -101,12 +132,13 @@ def main():
     for name in names:
         if name not in NETS:
             sys.exit(f"torch_bench.py: unknown network '{name}' (expected {', '.join(NETS)})")
-    print(f"PyTorch {torch.__version__}, batch 100, training images/s (median of 5)")
-    print(f"{'network':<10} {'1 thread':>10} {'2 threads':>10} {'best':>10}")
+    print(f"PyTorch {torch.__version__}, training images/s (median of 5)")
+    print(f"{'network':<14} {'1 thread':>10} {'2 threads':>10} {'best':>10}  batch")
     for name in names:
-        one = images_per_second(NETS[name], 1)
-        two = images_per_second(NETS[name], 2)
-        print(f"{name:<10} {one:>10.0f} {two:>10.0f} {max(one, two):>10.0f}", flush=True)
+        shape, batch = SHAPES.get(name, ((1, 28, 28), 100))
+        one = images_per_second(NETS[name], 1, shape, batch)
+        two = images_per_second(NETS[name], 2, shape, batch)
+        print(f"{name:<14} {one:>10.0f} {two:>10.0f} {max(one, two):>10.0f}  {batch}", flush=True)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 #!/bin/sh
-# zoo.sh [CONFIG...] - train every config (default: configs/*.ini) on
-# Fashion-MNIST for the epochs its file sets, one after another with all
+# zoo.sh [CONFIG...] - train every config (default: configs/*.ini but the
+# cifar-* ones, which read CIFAR files) on Fashion-MNIST for the epochs its file sets, one after another with all
 # threads, and print a table: config, parameters, epochs, seconds per epoch,
 # total seconds, test accuracy. The README's zoo table comes from it.
 #   FASHION=DIR   Fashion-MNIST folder (default: datasets/fashion-mnist)
@@ -14,7 +14,11 @@ fashion=${FASHION:-datasets/fashion-mnist}
 out=${OUT:-runs/zoo}
 [ -f "$fashion/train-images-idx3-ubyte.gz" ] || { echo "zoo.sh: no $fashion: run datasets/fetch.sh fashion-mnist" >&2; exit 2; }
 fashion=$(cd "$fashion" && pwd)
-[ $# -gt 0 ] || set -- configs/*.ini
+if [ $# -eq 0 ]; then
+    for c in configs/*.ini; do
+        case $c in configs/cifar-*) ;; *) set -- "$@" "$c" ;; esac
+    done
+fi
 
 printf '| config | parameters | epochs | s/epoch | total s | test accuracy |\n|---|---|---|---|---|---|\n'
 for config in "$@"; do

@@ -1,5 +1,6 @@
 /* test_util.c - helpers shared by the Check suites. */
 #include "test_util.h"
+#include "cifar.h"
 #include "idx.h"
 
 #include <stdarg.h>
@@ -111,6 +112,30 @@ int run_cnnctl(char **out, char **err, const char *fmt, ...)
         free(e);
     ck_assert_msg(WIFEXITED(status), "cnnctl did not exit normally: %s", cmd);
     return WEXITSTATUS(status);
+}
+
+void write_synthetic_cifar(const char *dir, int per_file, uint64_t seed)
+{
+    static const char *const names[] = {"data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin",
+                                        "data_batch_4.bin", "data_batch_5.bin", "test_batch.bin"};
+    struct rng r;
+    rng_seed(&r, seed, RNG_STREAM_TEST);
+    struct cifar_set set = {(uint32_t)per_file, malloc((size_t)per_file * CIFAR_PIXELS), malloc(per_file)};
+    for (int f = 0; f < 6; f++) {
+        for (int i = 0; i < per_file; i++) {
+            const int k = (int)rng_below(&r, 10);
+            set.labels[i] = (uint8_t)k;
+            /* class k: a colour of its own over noise */
+            for (int c = 0; c < 3; c++)
+                for (int p = 0; p < 1024; p++)
+                    set.pixels[(long)i * CIFAR_PIXELS + c * 1024 + p] =
+                        (uint8_t)(((k >> c) & 1) * 150 + (k % 3 == c) * 60 + (int)rng_below(&r, 40));
+        }
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, names[f]);
+        ck_assert_int_eq(cifar_write(path, &set, CIFAR_10), 0);
+    }
+    cifar_free(&set);
 }
 
 void write_synthetic_idx(const char *dir, const char *prefix, int count, int rows, int cols, int classes,

@@ -58,5 +58,8 @@ char *log_without_timing(const char *path);
  * class k is a bright bar whose position encodes k, plus noise. */
 void write_synthetic_idx(const char *dir, const char *prefix, int count, int rows, int cols, int classes,
                          uint64_t seed);
+/* CIFAR-10-shaped stand-in data in dir: data_batch_1.bin ... _5.bin and
+ * test_batch.bin of per_file records each, the class shown by colour. */
+void write_synthetic_cifar(const char *dir, int per_file, uint64_t seed);
 
 #endif

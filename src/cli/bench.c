@@ -3,21 +3,25 @@
  * 1. The FP32 FMA peak of this machine, measured with the selected
  *    kernel's instruction set, on 1 thread and on all.
  * 2. GEMM GFLOP/s, at 1 and at all threads: squares 256..2048, and every
- *    GEMM the given configs run at batch 100 (conv GEMMs run once per image,
+ *    GEMM the given configs run at the batch (100, or --batch; conv GEMMs run once per image,
  *    the images split over the threads, as the conv layer does). In a build
  *    with BLAS=openblas or BLAS=blis, the library's column stands beside
  *    ours, measured in the same run.
- * 3. Per config: training images/s (steady state, batch 100), inference
- *    images/s at batch 100 and 1, and the peak resident memory of a process
+ * 3. Per config: training images/s (steady state, at the batch), inference
+ *    images/s at the batch and at 1, and the peak resident memory of a process
  *    doing only that config (each config runs in a child process).
  * Every figure is the median of 3 timed runs; each run lasts at least
  * `seconds / 3`. Input images are random pixels: speed does not depend on
- * what the pixels show. */
+ * what the pixels show. --layers instead times each layer of a step, and
+ * the data path: a batch copied from memory, augmented and normalised as
+ * the config says. */
 #define _DEFAULT_SOURCE  /* wait4 */
 #include "cpu_target.h"
+#include "augment.h"
 #include "bench.h"
 #include "cli.h"
 #include "config.h"
+#include "dataset.h"
 #include "gemm.h"
 #include "net.h"
 #include "optim.h"
@@ -199,28 +203,30 @@ static int add_case(struct gemm_case *cases, int count, const char *name, struct
 
 /* ---- 3. throughput ---------------------------------------------------------- */
 
+#define BENCH_MAX_BATCH 4096
+
 struct throughput {
-    double train, infer100, infer1;  /* images/s */
+    double train, infer100, infer1;  /* images/s (infer100: at the batch) */
     double gflops;                   /* training, counting forward x 3 */
 };
 
-/* Seeded weights, and 100 images and labels of noise: a step's work
- * without data. */
-static void random_batch(struct net *net, uint8_t labels[100])
+/* Seeded weights, and net->batch images and labels of noise: a step's
+ * work without data. */
+static void random_batch(struct net *net, uint8_t *labels)
 {
     net_init_params(net, 1);
     struct rng r;
     rng_seed(&r, 3, RNG_STREAM_TEST);
-    for (int i = 0; i < 100; i++)
+    for (int i = 0; i < net->batch; i++)
         labels[i] = (uint8_t)rng_below(&r, net->classes);
-    for (long i = 0; i < 100 * shape_size(net->input); i++)
+    for (long i = 0; i < net->batch * shape_size(net->input); i++)
         net->input_data[i] = (float)rng_below(&r, 256) / 255.0f;
 }
 
 /* The net of a config, and (when opt is not NULL) the config's optimizer
  * with fresh state: training throughput includes its update. */
 static int load_net(const char *path, struct net *net, int batch, int threads, struct config *cfg,
-                    struct optimizer *opt)
+                    struct optimizer *opt, struct augment *aug)
 {
     if (config_load_file(cfg, path) < 0) {
         config_sort_errors(cfg);
@@ -231,6 +237,8 @@ static int load_net(const char *path, struct net *net, int batch, int threads, s
     struct settings st;
     int rc = settings_read(&st, cfg, "bench");
     struct optim_config oc = st.optim;
+    if (aug)
+        *aug = st.augment;
     /* [data] shape, or MNIST's (bench needs no data) */
     struct shape input = st.shape_c ? (struct shape){st.shape_c, st.shape_h, st.shape_w} : (struct shape){1, 28, 28};
     settings_free(&st);
@@ -269,25 +277,26 @@ static double images_per_second(struct net *net, struct optimizer *opt, int n, i
     return median3(runs[0], runs[1], runs[2]);
 }
 
-static int measure_config(const char *path, int threads, double seconds, int use_library, struct throughput *out)
+static int measure_config(const char *path, int batch, int threads, double seconds, int use_library,
+                          struct throughput *out)
 {
     struct config cfg;
     struct net net;
     struct optimizer opt;
-    if (load_net(path, &net, 100, threads, &cfg, &opt) < 0) {
+    if (load_net(path, &net, batch, threads, &cfg, &opt, NULL) < 0) {
         config_free(&cfg);
         return -1;
     }
     net_use_library(&net, use_library);
-    uint8_t labels[100];
+    uint8_t labels[BENCH_MAX_BATCH];
     random_batch(&net, labels);
     double flops = 0;
     for (int i = 0; i < net.count; i++)
         flops += net.layers[i].flops;
-    images_per_second(&net, &opt, 100, 1, labels, 0.3);  /* warm up */
-    out->train = images_per_second(&net, &opt, 100, 1, labels, seconds);
+    images_per_second(&net, &opt, batch, 1, labels, 0.3);  /* warm up */
+    out->train = images_per_second(&net, &opt, batch, 1, labels, seconds);
     out->gflops = out->train * flops * 3 / 1e9;
-    out->infer100 = images_per_second(&net, &opt, 100, 0, labels, seconds);
+    out->infer100 = images_per_second(&net, &opt, batch, 0, labels, seconds);
     out->infer1 = images_per_second(&net, &opt, 1, 0, labels, seconds);
     net_free(&net);
     optim_free(&opt);
@@ -298,19 +307,73 @@ static int measure_config(const char *path, int threads, double seconds, int use
 
 /* Milliseconds per training step spent in each layer's forward and
  * backward, the median over a few hundred steps. */
-static int profile_layers(const char *path, int threads, double seconds)
+/* The data path of a training step, in milliseconds: `batch` images of
+ * the net's input shape copied from a set in memory (random bytes, four
+ * batches of them, in a shuffled order), augmented as the config says and
+ * normalised, as train.c's step does; the median of `runs`. */
+static double data_path_ms(const struct net *net, const struct augment *aug, int batch, int runs)
+{
+    const struct shape s = net->input;
+    const int count = 4 * batch;
+    const long size = shape_size(s);
+    uint8_t *pixels = malloc((size_t)count * size), *labels = calloc(count, 1), *batch_labels = malloc(batch);
+    uint32_t *order = malloc(sizeof *order * count);
+    float *x = malloc(sizeof(float) * batch * size), *scratch = malloc(sizeof(float) * size * net->threads);
+    float *mean = malloc(sizeof(float) * s.c), *inv_std = malloc(sizeof(float) * s.c);
+    double *ms = malloc(sizeof *ms * runs), median = -1;
+    if (!pixels || !labels || !batch_labels || !order || !x || !scratch || !mean || !inv_std || !ms)
+        goto done;
+    struct rng r;
+    rng_seed(&r, 5, RNG_STREAM_TEST);
+    for (long i = 0; i < (long)count * size; i++)
+        pixels[i] = (uint8_t)rng_below(&r, 256);
+    for (int i = 0; i < count; i++)
+        order[i] = (uint32_t)((i * 7919L) % count);
+    for (int c = 0; c < s.c; c++) {
+        mean[c] = 0.5f;
+        inv_std[c] = 4.0f;
+    }
+    struct dataset d = {.count = count, .shape = s, .pixels = pixels, .labels = labels, .mean = mean,
+                        .inv_std = inv_std};
+    for (int k = 0; k < runs; k++) {
+        double a = now();
+        const int first = k % 4 * batch;
+        dataset_batch(&d, order + first, 0, batch, x, batch_labels);
+        augment_batch(aug, x, batch, 0, s.c, s.h, s.w, 1, (uint64_t)k, scratch, net->threads, mean);
+        dataset_normalise(&d, x, batch);
+        ms[k] = (now() - a) * 1e3;
+    }
+    qsort(ms, runs, sizeof *ms, compare_doubles);
+    median = ms[runs / 2];
+done:
+    free(pixels);
+    free(labels);
+    free(batch_labels);
+    free(order);
+    free(x);
+    free(scratch);
+    free(mean);
+    free(inv_std);
+    free(ms);
+    return median;
+}
+
+/* Milliseconds per training step spent in each layer's forward and
+ * backward, the median over a few hundred steps; then the data path's. */
+static int profile_layers(const char *path, int batch, int threads, double seconds)
 {
     struct config cfg;
     struct net net;
     struct optimizer opt;
-    if (load_net(path, &net, 100, threads, &cfg, &opt) < 0) {
+    struct augment aug;
+    if (load_net(path, &net, batch, threads, &cfg, &opt, &aug) < 0) {
         config_free(&cfg);
         return -1;
     }
-    uint8_t labels[100];
+    uint8_t labels[BENCH_MAX_BATCH];
     random_batch(&net, labels);
     const struct net_pass pass = {1, 0, 0, 0};
-    struct layer_run run = net_layer_run(&net, 100, labels, &pass);
+    struct layer_run run = net_layer_run(&net, batch, labels, &pass);
     int steps = 0, cap = 4096;
     double *fw = calloc((size_t)cap * net.count, sizeof *fw), *bw = calloc((size_t)cap * net.count, sizeof *bw);
     double *upd = calloc(cap, sizeof *upd), t0 = now();
@@ -331,7 +394,7 @@ static int profile_layers(const char *path, int threads, double seconds)
         optim_step(&opt, &net, 1e-6f, (uint64_t)steps);
         upd[steps++] = now() - a;
     }
-    printf("%s: ms per step of 100 images, median of %d steps, %d threads\n", path, steps, threads);
+    printf("%s: ms per step of %d images, median of %d steps, %d threads\n", path, batch, steps, threads);
     printf("%-16s %-8s %10s %10s\n", "layer", "type", "forward", "backward");
     /* a fused layer's time is in the layer it names */
     double total = 0;
@@ -349,6 +412,10 @@ static int profile_layers(const char *path, int threads, double seconds)
     qsort(upd, steps, sizeof *upd, compare_doubles);
     total += upd[steps / 2] * 1e3;
     printf("%-16s %-8s %10.3f\n%-16s %-8s %10.3f\n", "(update)", "sgd", upd[steps / 2] * 1e3, "total", "", total);
+    const double data = data_path_ms(&net, &aug, batch, steps < 20 ? 20 : steps);
+    if (data >= 0)
+        printf("%-16s %-8s %10.3f  (%.1f%% of the step; augment: %s)\n", "(data)", "batch", data,
+               100.0 * data / total, augment_active(&aug) ? "as the config says" : "none");
     free(fw);
     free(bw);
     free(upd);
@@ -361,8 +428,8 @@ static int profile_layers(const char *path, int threads, double seconds)
 /* In a fresh process (this binary run again with --measure), so that its
  * peak resident memory is its own. A forked copy would not do: OpenMP's
  * threads do not survive fork(). */
-static int measure_in_child(const char *path, int threads, double seconds, int use_library, struct throughput *out,
-                            double *peak_mib)
+static int measure_in_child(const char *path, int batch, int threads, double seconds, int use_library,
+                            struct throughput *out, double *peak_mib)
 {
     int fds[2];
     if (pipe(fds) < 0)
@@ -372,10 +439,11 @@ static int measure_in_child(const char *path, int threads, double seconds, int u
     if (pid == 0) {
         close(fds[0]);
         dup2(fds[1], STDOUT_FILENO);
-        char t[16], s[32];
+        char t[16], s[32], b[16];
         snprintf(t, sizeof t, "%d", threads);
         snprintf(s, sizeof s, "%g", seconds);
-        execl("/proc/self/exe", "cnnctl", "bench", "--measure", path, "--threads", t, "--seconds", s,
+        snprintf(b, sizeof b, "%d", batch);
+        execl("/proc/self/exe", "cnnctl", "bench", "--measure", path, "--threads", t, "--seconds", s, "--batch", b,
               use_library ? "--library" : NULL, (char *)NULL);
         _exit(127);
     }
@@ -395,14 +463,17 @@ static int measure_in_child(const char *path, int threads, double seconds, int u
 }
 
 static const char usage[] =
-    "Usage: cnnctl bench [--threads N] [--seconds S] [--layers | --throughput] [CONFIG...]\n"
+    "Usage: cnnctl bench [--threads N] [--seconds S] [--batch N] [--layers | --throughput]\n"
+    "                    [CONFIG...]\n"
     "Measure this machine's FP32 peak, the GEMM on square sizes and on every\n"
-    "GEMM shape the configs run at batch 100, and each config's training and\n"
+    "GEMM shape the configs run at the batch, and each config's training and\n"
     "inference throughput. Default configs: configs/*.ini.\n"
     "\n"
     "  -t, --threads N    the 'all threads' column (default: every CPU)\n"
     "  -S, --seconds S    time per figure, split over 3 runs (default 1.5)\n"
-    "  -y, --layers       instead: milliseconds per step in each layer\n"
+    "  -b, --batch N      images per step (default 100)\n"
+    "  -y, --layers       instead: milliseconds per step in each layer, and in\n"
+    "                     the data path (batch, augmentation, normalisation)\n"
     "  -p, --throughput   only the configs' throughput (no peak, no GEMMs)\n"
     "  -h, --help         show this help\n";
 
@@ -413,15 +484,16 @@ int cmd_bench(int argc, char **argv)
                                {"measure", required_argument, NULL, 'M'},  /* internal: one config, in a child */
                                {"library", no_argument, NULL, 'L'},        /* internal */
                                {"layers", no_argument, NULL, 'y'},
+                               {"batch", required_argument, NULL, 'b'},
                                {"throughput", no_argument, NULL, 'p'},
                                {"help", no_argument, NULL, 'h'},
                                {0}};
     const char *measure = NULL;
     int use_library = 0, layers = 0, throughput_only = 0;
-    int threads = settings_cpu_count(), c;
+    int threads = settings_cpu_count(), batch = 100, c;
     double seconds = 1.5;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "t:S:yph", options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "t:S:b:yph", options, NULL)) != -1) {
         long v;
         double d;
         switch (c) {
@@ -441,6 +513,14 @@ int cmd_bench(int argc, char **argv)
             }
             seconds = d;
             break;
+        case 'b':
+            if (parse_long(optarg, &v) < 0 || v < 1 || v > BENCH_MAX_BATCH) {
+                fprintf(stderr, "cnnctl bench: --batch: '%s' is not a whole number from 1 to %d\n"
+                        "Try 'cnnctl bench --help'.\n", optarg, BENCH_MAX_BATCH);
+                return EXIT_INPUT;
+            }
+            batch = (int)v;
+            break;
         case 'M': measure = optarg; break;
         case 'L': use_library = 1; break;
         case 'y': layers = 1; break;
@@ -451,7 +531,7 @@ int cmd_bench(int argc, char **argv)
     }
     if (measure) {
         struct throughput t;
-        if (measure_config(measure, threads, seconds, use_library, &t) < 0)
+        if (measure_config(measure, batch, threads, seconds, use_library, &t) < 0)
             return EXIT_INPUT;
         printf("%.1f %.2f %.1f %.1f\n", t.train, t.gflops, t.infer100, t.infer1);
         return EXIT_OK;
@@ -469,7 +549,7 @@ int cmd_bench(int argc, char **argv)
     }
     if (layers) {
         for (int ci = 0; ci < config_count; ci++)
-            if (profile_layers(configs[ci], threads, seconds) < 0)
+            if (profile_layers(configs[ci], batch, threads, seconds) < 0)
                 return EXIT_INPUT;
         if (g.gl_pathc)
             globfree(&g);
@@ -502,23 +582,24 @@ int cmd_bench(int argc, char **argv)
     for (int ci = 0; ci < config_count; ci++) {
         struct config cfg;
         struct net net;
-        if (load_net(configs[ci], &net, 100, 1, &cfg, NULL) == 0) {
+        if (load_net(configs[ci], &net, batch, 1, &cfg, NULL, NULL) == 0) {
             const char *base = strrchr(configs[ci], '/') ? strrchr(configs[ci], '/') + 1 : configs[ci];
             for (int li = 0; li < net.count; li++) {
                 const struct layer *l = &net.layers[li];
                 struct gemm_shape shapes[LAYER_MAX_GEMMS];
-                int n = l->ops->gemms ? l->ops->gemms(l, 100, shapes) : 0;
+                int n = l->ops->gemms ? l->ops->gemms(l, batch, shapes) : 0;
                 for (int k = 0; k < n && count < 128; k++) {
                     char name[160];
                     snprintf(name, sizeof name, "%.*s %s %s", (int)(strcspn(base, ".")), base, l->name, shapes[k].what);
-                    count = add_case(cases, count, name, shapes[k], shapes[k].per_image ? 100L * shapes[k].per_image : 1);
+                    count = add_case(cases, count, name, shapes[k],
+                                     shapes[k].per_image ? (long)batch * shapes[k].per_image : 1);
                 }
             }
             net_free(&net);
         }
         config_free(&cfg);
     }
-    printf("GEMM GFLOP/s (C = op(A) op(B), M x N x K; xN: once per image of a batch of 100)\n");
+    printf("GEMM GFLOP/s (C = op(A) op(B), M x N x K; xN: once per image of a batch of %d)\n", batch);
     printf("%-32s %-3s %17s %8s %8s", "", "op", "M x N x K", "1 thr", "all");
     if (library)
         printf(" %8s %8s %6s", library, "all", "ratio");
@@ -528,7 +609,7 @@ int cmd_bench(int argc, char **argv)
         char dims[64];
         char times[24] = "";
         if (gc->s.per_image)
-            snprintf(times, sizeof times, " x%d", 100 * gc->s.per_image);
+            snprintf(times, sizeof times, " x%d", batch * gc->s.per_image);
         snprintf(dims, sizeof dims, "%ldx%ldx%ld%s", gc->s.m, gc->s.n, gc->s.k, times);
         /* rounds alternate ours and the library's, so a minute in which
          * the machine runs slow costs both; medians of the rounds */
@@ -561,8 +642,10 @@ int cmd_bench(int argc, char **argv)
 
     printf("\n");
 throughput:
-    printf("Throughput, images/s (batch 100; inference also at batch 1), %d threads\n", threads);
-    printf("%-20s %10s %8s %10s %10s %8s", "config", "train", "GFLOP/s", "infer 100", "infer 1", "RSS MiB");
+    char infer_batch[24];
+    snprintf(infer_batch, sizeof infer_batch, "infer %d", batch);
+    printf("Throughput, images/s (batch %d; inference also at batch 1), %d threads\n", batch, threads);
+    printf("%-20s %10s %8s %10s %10s %8s", "config", "train", "GFLOP/s", infer_batch, "infer 1", "RSS MiB");
     if (library)
         printf(" %10s %6s", library, "ratio");
     printf("\n");
@@ -570,13 +653,13 @@ throughput:
     for (int ci = 0; ci < config_count; ci++) {
         struct throughput t, tl;
         double rss, rss_lib;
-        if (measure_in_child(configs[ci], threads, seconds, 0, &t, &rss) < 0) {
+        if (measure_in_child(configs[ci], batch, threads, seconds, 0, &t, &rss) < 0) {
             printf("%-20s (failed)\n", configs[ci]);
             failed++;
             continue;
         }
         printf("%-20s %10.0f %8.1f %10.0f %10.0f %8.1f", configs[ci], t.train, t.gflops, t.infer100, t.infer1, rss);
-        if (library && measure_in_child(configs[ci], threads, seconds, 1, &tl, &rss_lib) == 0)
+        if (library && measure_in_child(configs[ci], batch, threads, seconds, 1, &tl, &rss_lib) == 0)
             printf(" %10.0f %6.2f", tl.train, t.train / tl.train);
         printf("\n");
         fflush(stdout);

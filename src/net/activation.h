@@ -32,6 +32,10 @@ int activation_parse(struct config *cfg, struct config_section *s, struct activa
  * pattern > 0 instead of x > 0: the kinks stay where pattern had them. */
 void activation_forward(const struct activation *a, const float *x, float *y, long count, int threads,
                         const float *pattern);
+/* The same on the calling thread alone: for a layer that applies a fused
+ * activation to a piece of its output while it is in cache. */
+void activation_forward_serial(const struct activation *a, const float *x, float *y, long count,
+                               const float *pattern);
 /* y = f(y + bias) in place for count values, one thread: a conv layer's
  * bias and activation in one pass over a feature map while it is in cache. */
 void activation_add_bias(const struct activation *a, float *y, long count, float bias);
@@ -42,5 +46,7 @@ int activation_adopt(struct activation *own, const struct activation *a);
 /* dx = dy * f'(y) (or dx += ... when accumulate); dx and dy may be the same array. */
 void activation_backward(const struct activation *a, const float *y, const float *dy, float *dx, long count,
                          int accumulate, int threads);
+void activation_backward_serial(const struct activation *a, const float *y, const float *dy, float *dx, long count,
+                                int accumulate);
 
 #endif

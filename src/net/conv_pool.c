@@ -48,7 +48,7 @@ void conv_pool_image(struct layer *l, const struct layer_run *run, const float *
     for (int f = 0; f < c->filters; f++)
         for (long q = 0; q < OP; q++)
             y[f * OP + q] = z[f * P + arg[f * OP + q]] + (bias ? bias[f] : 0.0f);
-    activation_forward(&c->act, y, y, pooled, 1, l->frozen_y + i * pooled);
+    activation_forward_serial(&c->act, y, y, pooled, l->frozen_y + i * pooled);
 }
 
 /* Image i's gradient before pooling, dz, from the pooled dy (the pool's,

@@ -11,9 +11,16 @@
  *     dx = inv_std / M * (M g - sum g - xhat * sum(g * xhat))
  *     dgamma = sum(dy * xhat),  dbeta = sum(dy)
  * gamma and beta are trained; running_mean and running_var are statistics:
- * kept in checkpoints, never touched by the optimizer. xhat stays in the
- * layer's state for backward. Channels run in parallel, each summed in one
- * fixed order: deterministic at any thread count. */
+ * kept in checkpoints, never touched by the optimizer. Backward computes
+ * xhat again from x (still the producer's output) with the forward's mean
+ * and inv_std: the same floats, and a tensor fewer written and kept.
+ * Channels run in parallel, each summed in one fixed order: deterministic
+ * at any thread count.
+ *
+ * A following activation layer that alone reads y is applied here, to each
+ * feature map as it is written (net.c fuses it: ResNet's bn -> relu); its
+ * derivative is applied to dy, in place, before the sums. */
+#include "activation.h"
 #include "layer.h"
 
 #include <math.h>
@@ -23,7 +30,9 @@
 struct batchnorm_conf {
     float momentum, eps;
     int channels;
-    float inv_std[];   /* per channel, from the last training forward */
+    struct activation act;   /* a fused activation layer's, or ACT_NONE */
+    float *mean, *inv_std;   /* per channel, from the last training forward (in storage) */
+    float storage[];
 };
 
 static int batchnorm_parse(struct layer *l, struct config *cfg, struct config_section *s)
@@ -46,20 +55,21 @@ static int batchnorm_parse(struct layer *l, struct config *cfg, struct config_se
 static int batchnorm_shape(struct layer *l, char *err, size_t errlen)
 {
     const int C = l->in[0].c;
-    struct batchnorm_conf *c = realloc(l->conf, sizeof *c + sizeof(float) * C);
+    struct batchnorm_conf *c = realloc(l->conf, sizeof *c + sizeof(float) * 2 * C);
     if (!c) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
     l->conf = c;
     c->channels = C;
+    c->mean = c->storage;
+    c->inv_std = c->storage + C;
     l->out = l->in[0];
     int dims[1] = {C};
     layer_add_param(l, "gamma", 1, dims, 1, (struct init_spec){INIT_CONSTANT, 1.0f});
     layer_add_param(l, "beta", 1, dims, 1, (struct init_spec){INIT_ZERO, 0.0f});
     layer_add_statistic(l, "running_mean", C, 0.0f);
     layer_add_statistic(l, "running_var", C, 1.0f);
-    l->state_floats = shape_size(l->out);   /* xhat */
     l->flops = 4.0 * shape_size(l->out);
     return 0;
 }
@@ -82,12 +92,13 @@ static float row_sq_dev(const float *x, long n, float mean)
     return s;
 }
 
-static float row_dot(const float *a, const float *b, long n)
+/* sum of dy * xhat, xhat = (x - mean) * inv_std as the forward computed it */
+static float row_dot_xhat(const float *dy, const float *x, long n, float mean, float inv_std)
 {
     float s = 0.0f;
 #pragma omp simd reduction(+ : s)
     for (long p = 0; p < n; p++)
-        s += a[p] * b[p];
+        s += dy[p] * ((x[p] - mean) * inv_std);
     return s;
 }
 
@@ -99,7 +110,7 @@ static void batchnorm_forward(struct layer *l, const struct layer_run *run)
     const float *gamma = l->params[0].data, *beta = l->params[1].data;
     float *rmean = l->params[2].data, *rvar = l->params[3].data;
     const float *x = l->x[0];
-    float *y = l->y, *xhat = l->state;
+    float *y = l->y;
     const int train = run->train;
 #pragma omp parallel for num_threads(run->threads) schedule(static) if (M * C > LAYER_PARALLEL_MIN_FLOATS)
     for (int ch = 0; ch < C; ch++) {
@@ -115,6 +126,7 @@ static void batchnorm_forward(struct layer *l, const struct layer_run *run)
                 sq += row_sq_dev(x + i * size + ch * HW, HW, mean);
             float var = (float)(sq / M);
             inv_std = 1.0f / sqrtf(var + c->eps);
+            c->mean[ch] = mean;
             c->inv_std[ch] = inv_std;
             float unbiased = M > 1 ? (float)(sq / (M - 1)) : var;
             rmean[ch] = c->momentum * rmean[ch] + (1.0f - c->momentum) * mean;
@@ -126,13 +138,16 @@ static void batchnorm_forward(struct layer *l, const struct layer_run *run)
         const float g = gamma[ch], b = beta[ch];
         for (int i = 0; i < N; i++) {
             const float *xs = x + i * size + ch * HW;
-            float *ys = y + i * size + ch * HW, *hs = xhat + i * size + ch * HW;
+            float *ys = y + i * size + ch * HW;
 #pragma omp simd
             for (long p = 0; p < HW; p++) {
                 float h = (xs[p] - mean) * inv_std;
-                hs[p] = h;
                 ys[p] = g * h + b;
             }
+            /* the fused activation, on the map while it is in cache (gradcheck's
+             * frozen forward: with the kinks of the last one) */
+            if (c->act.kind != ACT_NONE)
+                activation_forward_serial(&c->act, ys, ys, HW, run->frozen ? l->frozen_y + i * size + ch * HW : NULL);
         }
     }
 }
@@ -144,16 +159,20 @@ static void batchnorm_backward(struct layer *l, const struct layer_run *run)
     const long HW = (long)l->out.h * l->out.w, size = C * HW, M = N * HW;
     const float *gamma = l->params[0].data;
     float *dgamma = l->params[0].grad, *dbeta = l->params[1].grad;
-    const float *dy = l->dy, *xhat = l->state;
+    float *dy = l->dy;
+    const float *x = l->x[0];
     float *dx = l->dx[0];
     const int add = !l->dx_overwrite[0];
 #pragma omp parallel for num_threads(run->threads) schedule(static) if (M * C > LAYER_PARALLEL_MIN_FLOATS)
     for (int ch = 0; ch < C; ch++) {
         double sum_dy = 0.0, sum_dy_xhat = 0.0;
+        const float mean = c->mean[ch], inv_std = c->inv_std[ch];
         for (int i = 0; i < N; i++) {
             long e = i * size + ch * HW;
+            if (c->act.kind != ACT_NONE)
+                activation_backward_serial(&c->act, l->y + e, dy + e, dy + e, HW, 0);
             sum_dy += row_sum(dy + e, HW);
-            sum_dy_xhat += row_dot(dy + e, xhat + e, HW);
+            sum_dy_xhat += row_dot_xhat(dy + e, x + e, HW, mean, inv_std);
         }
         dgamma[ch] = (float)sum_dy_xhat;
         dbeta[ch] = (float)sum_dy;
@@ -164,22 +183,28 @@ static void batchnorm_backward(struct layer *l, const struct layer_run *run)
         const float fM = (float)M;
         for (int i = 0; i < N; i++) {
             const long e = i * size + ch * HW;
-            const float *dys = dy + e, *hs = xhat + e;
+            const float *dys = dy + e, *xs = x + e;
             float *dxs = dx + e;
             if (add) {
 #pragma omp simd
                 for (long p = 0; p < HW; p++)
-                    dxs[p] += k * (fM * dys[p] - s_dy - hs[p] * s_dy_xhat);
+                    dxs[p] += k * (fM * dys[p] - s_dy - (xs[p] - mean) * inv_std * s_dy_xhat);
             } else {
 #pragma omp simd
                 for (long p = 0; p < HW; p++)
-                    dxs[p] = k * (fM * dys[p] - s_dy - hs[p] * s_dy_xhat);
+                    dxs[p] = k * (fM * dys[p] - s_dy - (xs[p] - mean) * inv_std * s_dy_xhat);
             }
         }
     }
 }
 
+/* A following activation layer, applied here in place (net.c). */
+static int batchnorm_fuse_activation(struct layer *l, const struct activation *a)
+{
+    return activation_adopt(&((struct batchnorm_conf *)l->conf)->act, a);
+}
+
 const struct layer_ops layer_batchnorm = {
     .type = "batchnorm", .parse = batchnorm_parse, .shape = batchnorm_shape, .forward = batchnorm_forward,
-    .backward = batchnorm_backward,
+    .backward = batchnorm_backward, .fuse_activation = batchnorm_fuse_activation,
 };

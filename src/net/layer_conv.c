@@ -199,7 +199,7 @@ static void finish_output(struct layer *l, float *y, const float *frozen_y)
             for (int f = 0; f < c->filters; f++)
                 for (long p = 0; p < P; p++)
                     y[f * P + p] += bias[f];
-        activation_forward(&c->act, y, y, out_size, 1, frozen_y);
+        activation_forward_serial(&c->act, y, y, out_size, frozen_y);
     } else if (bias || c->act.kind != ACT_NONE) {
         for (int f = 0; f < c->filters; f++)
             activation_add_bias(&c->act, y + f * P, P, bias ? bias[f] : 0.0f);
@@ -365,7 +365,8 @@ static void backward_images(struct layer *l, const struct layer_run *run, float 
      * gradient's dot products load both along P, and a row split
      * over two lines costs a third of their speed */
     float *col = scratch + cache_line_floats(dw_size + F), *dcol = col + cache_line_floats(taps * P);
-    for (int i = lo; i < hi; i++)
+    /* ReLU's gradient and the bias gradient in one pass (neither: none) */
+    for (int i = lo; i < hi && (c->bias || y); i++)
         for (int f = 0; f < F; f++)
             dbias[f] += relu_grad_sum(dy + i * dy_stride + f * P, y ? y + i * out_size + f * P : NULL, P);
     for (int gi = 0; gi < G && dx_tiles; gi++) {

@@ -2,15 +2,30 @@
  *
  *   add     y = x0 + x1 + ...        all inputs of one shape (ResNet shortcuts)
  *           dx_k = dy
+ *           (a following activation layer that alone reads y is applied
+ *           here, a block at a time while it is in cache: y = f(x0 + x1),
+ *           dx_k = dy f'(y); net.c fuses it)
  *   concat  y = [x0; x1; ...]        along channels, same H and W (Inception)
  *           dx_k = dy's slice k
  *   scale   y[c] = x0[c] * x1[c]     x0: (C, H, W) feature maps, x1: C weights
  *                                    (SENet's excitation, usually (C, 1, 1))
  *           dx0[c] = dy[c] * x1[c],  dx1[c] = sum over H, W of dy[c] * x0[c] */
+#include "activation.h"
 #include "layer.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+/* add's settings: only a fused activation (NULL conf: none) */
+struct add_conf {
+    struct activation act;
+};
+
+/* Elements go through the loops of add a block at a time, so the sum and
+ * the activation (or the activation's derivative and the copies) meet it
+ * in L1: 4096 floats, 16 KiB. */
+#define ADD_BLOCK 4096
 
 static void shape_text(struct shape s, char *buf, size_t len)
 {
@@ -35,33 +50,65 @@ static int add_shape(struct layer *l, char *err, size_t errlen)
 
 static void add_forward(struct layer *l, const struct layer_run *run)
 {
-    const long count = run->n * shape_size(l->out);
+    const struct add_conf *c = l->conf;
+    const long count = run->n * shape_size(l->out), blocks = (count + ADD_BLOCK - 1) / ADD_BLOCK;
     float *y = l->y;
-    memcpy(y, l->x[0], sizeof(float) * count);
-    for (int k = 1; k < l->input_count; k++) {
-        const float *x = l->x[k];
-#pragma omp parallel for simd num_threads(run->threads) schedule(static) if (parallel: count > LAYER_PARALLEL_MIN_FLOATS)
-        for (long e = 0; e < count; e++)
-            y[e] += x[e];
+#pragma omp parallel for num_threads(run->threads) schedule(static) if (count > LAYER_PARALLEL_MIN_FLOATS)
+    for (long blk = 0; blk < blocks; blk++) {
+        const long lo = blk * ADD_BLOCK, n = count - lo < ADD_BLOCK ? count - lo : ADD_BLOCK;
+        const float *x0 = l->x[0] + lo, *x1 = l->input_count > 1 ? l->x[1] + lo : NULL;
+        float *yb = y + lo;
+        if (x1) {
+#pragma omp simd
+            for (long e = 0; e < n; e++)
+                yb[e] = x0[e] + x1[e];
+        } else {
+            memcpy(yb, x0, sizeof(float) * n);
+        }
+        for (int k = 2; k < l->input_count; k++) {
+            const float *x = l->x[k] + lo;
+#pragma omp simd
+            for (long e = 0; e < n; e++)
+                yb[e] += x[e];
+        }
+        if (c && c->act.kind != ACT_NONE)
+            activation_forward_serial(&c->act, yb, yb, n, run->frozen ? l->frozen_y + lo : NULL);
     }
 }
 
 static void add_backward(struct layer *l, const struct layer_run *run)
 {
-    const long count = run->n * shape_size(l->out);
-    const float *dy = l->dy;
-    for (int k = 0; k < l->input_count; k++) {
-        float *dx = l->dx[k];
-        if (!dx)
-            continue;
-        if (l->dx_overwrite[k]) {
-            memcpy(dx, dy, sizeof(float) * count);
-            continue;
+    const struct add_conf *c = l->conf;
+    const long count = run->n * shape_size(l->out), blocks = (count + ADD_BLOCK - 1) / ADD_BLOCK;
+    float *dy = l->dy;
+#pragma omp parallel for num_threads(run->threads) schedule(static) if (count > LAYER_PARALLEL_MIN_FLOATS)
+    for (long blk = 0; blk < blocks; blk++) {
+        const long lo = blk * ADD_BLOCK, n = count - lo < ADD_BLOCK ? count - lo : ADD_BLOCK;
+        float *dyb = dy + lo;
+        if (c && c->act.kind != ACT_NONE)
+            activation_backward_serial(&c->act, l->y + lo, dyb, dyb, n, 0);
+        for (int k = 0; k < l->input_count; k++) {
+            float *dx = l->dx[k] ? l->dx[k] + lo : NULL;
+            if (!dx)
+                continue;
+            if (l->dx_overwrite[k]) {
+                memcpy(dx, dyb, sizeof(float) * n);
+                continue;
+            }
+#pragma omp simd
+            for (long e = 0; e < n; e++)
+                dx[e] += dyb[e];
         }
-#pragma omp parallel for simd num_threads(run->threads) schedule(static) if (parallel: count > LAYER_PARALLEL_MIN_FLOATS)
-        for (long e = 0; e < count; e++)
-            dx[e] += dy[e];
     }
+}
+
+/* A following activation layer, applied here in place (net.c). */
+static int add_fuse_activation(struct layer *l, const struct activation *a)
+{
+    struct add_conf *c = l->conf;
+    if (!c && !(c = l->conf = calloc(1, sizeof *c)))
+        return -1;
+    return activation_adopt(&c->act, a);
 }
 
 static int concat_shape(struct layer *l, char *err, size_t errlen)
@@ -170,7 +217,7 @@ static void scale_backward(struct layer *l, const struct layer_run *run)
 }
 
 const struct layer_ops layer_add = {
-    .type = "add", .min_inputs = 2, .max_inputs = LAYER_MAX_INPUTS, .shape = add_shape,
+    .type = "add", .fuse_activation = add_fuse_activation, .min_inputs = 2, .max_inputs = LAYER_MAX_INPUTS, .shape = add_shape,
     .forward = add_forward, .backward = add_backward,
 };
 

@@ -17,7 +17,8 @@
 
 static char *dir;
 
-/* Fashion-MNIST-shaped stand-in data (28x28, 10 classes) in dir/data. */
+/* Fashion-MNIST-shaped stand-in data (28x28, 10 classes) in dir/data, and
+ * CIFAR-10-shaped for the cifar configs. */
 static void setup(void)
 {
     dir = make_temp_dir();
@@ -26,6 +27,7 @@ static void setup(void)
     ck_assert_int_eq(mkdir(data, 0777), 0);
     write_synthetic_idx(data, "train", 120, 28, 28, 10, 1);
     write_synthetic_idx(data, "t10k", 40, 28, 28, 10, 2);
+    write_synthetic_cifar(data, 24, 3);
 }
 
 static void teardown(void)

@@ -91,6 +91,13 @@ static const struct {
     {"[c1]\ntype = conv\nfilters = 3\nsize = 3\n[bn]\ntype = batchnorm\n"
      "[fc0]\ntype = affine\noutputs = 6\n[bn2]\ntype = batchnorm\n" HEAD, {2, 6, 6}},
     {"[c1]\ntype = conv\nfilters = 7\nsize = 3\n[n]\ntype = lrn\nsize = 3\nalpha = 0.5\nk = 1\n" HEAD, {2, 6, 6}},
+    /* ReLU fused into batchnorm and into add (ResNet's block), and a
+     * leaky one into an add of three inputs */
+    {"[c1]\ntype = conv\nfilters = 3\nsize = 3\npad = 1\nbias = 0\n[bn1]\ntype = batchnorm\n[r1]\ntype = relu\n"
+     "[c2]\ntype = conv\nfilters = 3\nsize = 3\npad = 1\nbias = 0\n[bn2]\ntype = batchnorm\n"
+     "[sum]\ntype = add\ninput = bn2, r1\n[out]\ntype = relu\n" HEAD, {2, 6, 6}},
+    {"[c1]\ntype = conv\nfilters = 3\nsize = 3\npad = 1\n[c2]\ntype = conv\nfilters = 3\nsize = 1\n"
+     "[sum]\ntype = add\ninput = c1, c2, c1\n[out]\ntype = leaky\nslope = 0.2\n" HEAD, {2, 6, 6}},
     /* graphs: residual add (one tensor read twice), concat, squeeze-and-excitation scale */
     {"[c1]\ntype = conv\nfilters = 3\nsize = 3\npad = 1\n[c2]\ntype = conv\nfilters = 3\nsize = 3\npad = 1\n"
      "[sum]\ntype = add\ninput = c1, c2\n[twice]\ntype = add\ninput = sum, sum\n" HEAD, {2, 6, 6}},
@@ -123,6 +130,15 @@ START_TEST(test_gradient_two_threads)
 }
 END_TEST
 
+/* Every case again on a colour input: 3 channels into the first layer. */
+START_TEST(test_gradient_three_channels)
+{
+    struct shape input = cases[_i].input;
+    input.c = 3;
+    gradcheck(cases[_i].text, input, 3, 2);
+}
+END_TEST
+
 Suite *gradient_suite(void)
 {
     Suite *s = suite_create("gradient");
@@ -130,6 +146,7 @@ Suite *gradient_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_loop_test(tc, test_gradient_one_thread, 0, CASES);
     tcase_add_loop_test(tc, test_gradient_two_threads, 0, CASES);
+    tcase_add_loop_test(tc, test_gradient_three_channels, 0, CASES);
     suite_add_tcase(s, tc);
     return s;
 }
