@@ -492,6 +492,7 @@ int cmd_bench(int argc, char **argv)
     int use_library = 0, layers = 0, throughput_only = 0;
     int threads = settings_cpu_count(), batch = 100, c;
     double seconds = 1.5;
+    char infer_batch[24];   /* the throughput table's column */
     optind = 1;
     while ((c = getopt_long(argc, argv, "t:S:b:yph", options, NULL)) != -1) {
         long v;
@@ -642,7 +643,6 @@ int cmd_bench(int argc, char **argv)
 
     printf("\n");
 throughput:
-    char infer_batch[24];
     snprintf(infer_batch, sizeof infer_batch, "infer %d", batch);
     printf("Throughput, images/s (batch %d; inference also at batch 1), %d threads\n", batch, threads);
     printf("%-20s %10s %8s %10s %10s %8s", "config", "train", "GFLOP/s", infer_batch, "infer 1", "RSS MiB");
