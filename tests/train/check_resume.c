@@ -18,14 +18,15 @@ static char config_path[4096], stateful_path[4096];
 
 /* Plain SGD, and a run with state in every place a checkpoint must carry:
  * Adam's moments and step count, a schedule's position, dropout masks,
- * batchnorm's running statistics, augmentation draws. */
+ * batchnorm's running statistics, augmentation draws (colour jitter and
+ * cutout too), the normalisation computed from the training images. */
 static const char *const variants[2][2] = {
     {"lr = 0.05\n",
      "[c1]\ntype = conv\nfilters = 8\nsize = 5\n[r1]\ntype = relu\n[p1]\ntype = maxpool\nsize = 2\n"},
     {"lr = 0.002\noptimizer = adam\nschedule = cosine\nwarmup = 20\n",
      "[c1]\ntype = conv\nfilters = 8\nsize = 5\n[bn]\ntype = batchnorm\n[r1]\ntype = relu\n"
      "[p1]\ntype = maxpool\nsize = 2\n[drop]\ntype = dropout\nrate = 0.3\n"
-     "[augment]\nshift = 2\nflip = 1\nrotate = 10\n"},
+     "[augment]\nshift = 2\nflip = 1\nrotate = 10\nbrightness = 0.2\ncontrast = 0.2\ncutout = 6\n"},
 };
 
 static void write_variant(char *path, size_t len, const char *name, int v)
@@ -33,7 +34,7 @@ static void write_variant(char *path, size_t len, const char *name, int v)
     snprintf(path, len, "%s/%s.ini", dir, name);
     char text[2048];
     snprintf(text, sizeof text,
-             "[data]\ndir = .\ntest_images =\nvalidation = 200\n"
+             "[data]\ndir = .\ntest_images =\nvalidation = 200\nmean = auto\nstd = auto\n"
              "[train]\nepochs = 6\nbatch = 20\n%sseed = 11\nthreads = 2\nlog_every = 7\n"
              "checkpoint_every = 13 steps\nlog = %s/r/log.csv\ncheckpoint = %s/r/m.ckpt\n"
              "%s[fc]\ntype = affine\noutputs = 10\n[loss]\ntype = softmax\n",
