@@ -25,9 +25,12 @@ int dataset_check_labels(const struct dataset *d, int classes, char *err, size_t
             if (d->label_stride)
                 snprintf(err, errlen, "%s: label %d of image %d (byte %ld) is not below the network's %d classes",
                          d->label_file, d->labels[i], i, d->label_byte + i * d->label_stride, classes);
-            else
+            else if (d->label_files > 1)
                 snprintf(err, errlen, "%s and the files after it: label %d of image %d is not below the network's "
                          "%d classes", d->label_file, d->labels[i], i, classes);
+            else
+                snprintf(err, errlen, "%s: label %d of image %d is not below the network's %d classes", d->label_file,
+                         d->labels[i], i, classes);
             return -1;
         }
     return 0;

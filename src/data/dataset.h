@@ -20,9 +20,11 @@ struct dataset {
     const float *values;       /* count x C x H x W floats (float32 IDX); else NULL */
     const uint8_t *labels;     /* count */
     /* where image i's label lies, for messages: byte label_byte + i *
-     * label_stride of label_file (label_stride 0: not one file) */
+     * label_stride of label_file (label_stride 0: no byte to name; then
+     * label_files > 1: it and the files after it) */
     const char *label_file;
     long label_byte, label_stride;
+    int label_files;
     /* image files: the class names in label order, and the files left out
      * (on_bad_image = skip) */
     char **class_names;

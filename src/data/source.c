@@ -90,6 +90,7 @@ static int load_cifar(const struct data_source *src, struct dataset *out, char *
                             .label_file = src->images[0],
                             .label_byte = src->cifar_label == CIFAR_100_FINE ? 1 : 0,
                             .label_stride = single ? (src->cifar_label == CIFAR_10 ? 1 : 2) + CIFAR_PIXELS : 0,
+                            .label_files = src->file_count,
                             .owned = {set.pixels, NULL, set.labels}};
     return 0;
 }

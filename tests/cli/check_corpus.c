@@ -25,7 +25,7 @@ static char *replace_all(const char *text, const char *from, const char *to)
     return out;
 }
 
-static const char *kinds[] = {"config", "idx", "ckpt", "cifar", "images"};
+static const char *kinds[] = {"config", "idx", "ckpt", "cifar", "images", "list"};
 
 START_TEST(test_corpus)
 {
@@ -53,15 +53,15 @@ START_TEST(test_corpus)
                 snprintf(input, sizeof input, "%s/%s.gz", dir, stem);
             snprintf(cmd, sizeof cmd, "train '%s/run.ini' --set data.%s='%s'", dir,
                      strncmp(stem, "labels-", 7) == 0 ? "train_labels" : "train_images", input);
-        } else if (_i == 3 || _i == 4) {
+        } else if (_i >= 3) {
             /* the one file of that name besides the .expected */
-            static const char *const exts[] = {".bin", ".gz", ".png", ".jpg"};
-            for (int x = 0; x < 4; x++) {
+            static const char *const exts[] = {".bin", ".gz", ".png", ".jpg", ".txt"};
+            for (int x = 0; x < 5; x++) {
                 snprintf(input, sizeof input, "%s/%s%s", dir, stem, exts[x]);
                 if (file_exists(input))
                     break;
             }
-            if (_i == 3)
+            if (_i == 3 || _i == 5)
                 snprintf(cmd, sizeof cmd, "train '%s/run.ini' --set data.train_images='%s'", dir, input);
             else
                 snprintf(cmd, sizeof cmd, "filter --kernel identity '%s' -o /nonexistent/never-written.png", input);

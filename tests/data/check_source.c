@@ -7,6 +7,7 @@
 #include "test_util.h"
 #include "cifar.h"
 #include "dataset.h"
+#include "folder.h"
 #include "idx.h"
 #include "source.h"
 
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static char *dir;
 
@@ -185,6 +187,90 @@ START_TEST(test_cifar)
 }
 END_TEST
 
+static void write_pgm(const char *name, int value)
+{
+    unsigned char file[11 + 16] = "P5\n4 4\n255\n";   /* an 11-byte header */
+    memset(file + 11, value, 16);
+    write_bytes(name, file, sizeof file);
+}
+
+/* Class folders: found sorted (hidden files skipped), or as [data]
+ * classes names them; what is wrong with them, one line each; a file that
+ * is no image stops the load, or with skip is left out and counted. */
+START_TEST(test_folders_and_lists)
+{
+    char path[4200], err[1024];
+    snprintf(path, sizeof path, "%s/train", dir);
+    const char *made[] = {"train", "train/zebra", "train/ant", "train/.git"};
+    for (int i = 0; i < 4; i++)
+        ck_assert_int_eq(mkdir(path_in(made[i]), 0777), 0);
+    write_pgm("train/zebra/b.pgm", 200);
+    write_pgm("train/zebra/a.pgm", 100);
+    write_pgm("train/ant/x.pgm", 50);
+    write_pgm("train/ant/.hidden.pgm", 1);
+    struct labelled_files f;
+    ck_assert_int_eq(folder_files(path, NULL, 0, &f, err, sizeof err), 0);
+    ck_assert_int_eq(f.class_count, 2);
+    ck_assert_str_eq(f.classes[0], "ant");
+    ck_assert_str_eq(f.classes[1], "zebra");
+    ck_assert_int_eq(f.count, 3);
+    ck_assert_int_eq(f.labels[0], 0);
+    ck_assert_str_eq(strrchr(f.paths[1], '/') + 1, "a.pgm");   /* files sorted too */
+    ck_assert_int_eq(f.labels[2], 1);
+    uint8_t *pixels;
+    int skipped;
+    ck_assert_int_eq(decode_files(&f, (struct shape){1, 2, 2}, 0, 0, &pixels, &skipped, err, sizeof err), 0);
+    ck_assert_int_eq(pixels[0], 50);
+    ck_assert_int_eq(pixels[4], 100);
+    ck_assert_int_eq(pixels[8], 200);
+    free(pixels);
+    labelled_files_free(&f);
+    /* named classes: their order; a folder not among them is an error */
+    char *order[2] = {"zebra", "ant"};
+    ck_assert_int_eq(folder_files(path, order, 2, &f, err, sizeof err), 0);
+    ck_assert_int_eq(f.labels[0], 0);   /* zebra first now */
+    labelled_files_free(&f);
+    char *one[1] = {"zebra"};
+    ck_assert_int_eq(folder_files(path, one, 1, &f, err, sizeof err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "train/ant: a folder that is not one of [data] classes"));
+    /* a file that is no image: an error naming it, or left out */
+    write_bytes("train/ant/notes.txt", (const unsigned char *)"hello\n", 6);
+    ck_assert_int_eq(folder_files(path, NULL, 0, &f, err, sizeof err), 0);
+    ck_assert_int_eq(decode_files(&f, (struct shape){1, 2, 2}, 0, 0, &pixels, &skipped, err, sizeof err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "notes.txt: not a PNG, JPEG or PGM image"));
+    ck_assert_int_eq(decode_files(&f, (struct shape){3, 2, 2}, 1, 0, &pixels, &skipped, err, sizeof err), 0);
+    ck_assert_int_eq(skipped, 1);
+    ck_assert_int_eq(f.count, 3);
+    ck_assert_int_eq(f.labels[2], 1);
+    ck_assert_int_eq(pixels[2 * 12 + 11], 200);   /* gray copied to three channels */
+    free(pixels);
+    labelled_files_free(&f);
+    /* names that cannot be listed, and no class folders at all */
+    ck_assert_int_eq(mkdir(path_in("train/a,b"), 0777), 0);
+    ck_assert_int_eq(folder_files(path, NULL, 0, &f, err, sizeof err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "train/a,b: a class folder with a comma in its name"));
+    ck_assert_int_eq(mkdir(path_in("flat"), 0777), 0);
+    write_pgm("flat/x.pgm", 1);
+    snprintf(path, sizeof path, "%s/flat", dir);
+    ck_assert_int_eq(folder_files(path, NULL, 0, &f, err, sizeof err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "flat: no class folders in it"));
+    /* a list: paths relative to it, with blanks; labels by number or name */
+    ck_assert_int_eq(mkdir(path_in("with space"), 0777), 0);
+    write_pgm("with space/an image.pgm", 9);
+    write_bytes("l.txt", (const unsigned char *)"# comment\n\nwith space/an image.pgm  zebra\nflat/x.pgm 0\n", 55);
+    snprintf(path, sizeof path, "%s/l.txt", dir);
+    ck_assert_int_eq(list_files(path, order, 2, &f, err, sizeof err), 0);
+    ck_assert_int_eq(f.count, 2);
+    ck_assert_int_eq(f.labels[0], 0);
+    ck_assert_ptr_nonnull(strstr(f.paths[0], "with space/an image.pgm"));
+    labelled_files_free(&f);
+    write_bytes("l.txt", (const unsigned char *)"flat/x.pgm 0\nflat/x.pgm 2\n", 26);
+    ck_assert_int_eq(list_files(path, order, 2, &f, err, sizeof err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "l.txt:2: label '2' is not a class (expected a name in [data] classes or its "
+                                      "number)"));
+}
+END_TEST
+
 /* x = (byte / 255 - mean[c]) / std[c], and the channel statistics, against
  * the definition in double precision. */
 START_TEST(test_normalisation)
@@ -230,6 +316,7 @@ Suite *source_suite(void)
     tcase_add_test(tc, test_idx_rank4_channels_last);
     tcase_add_test(tc, test_idx_float32);
     tcase_add_test(tc, test_cifar);
+    tcase_add_test(tc, test_folders_and_lists);
     tcase_add_test(tc, test_normalisation);
     suite_add_tcase(s, tc);
     return s;
