@@ -48,6 +48,14 @@ char *read_file(const char *path, size_t *len)
     return buf;
 }
 
+void write_bytes_file(const char *path, const unsigned char *bytes, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    ck_assert_msg(f != NULL, "%s: cannot write", path);
+    ck_assert_int_eq(fwrite(bytes, 1, n, f), n);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
 int write_file(const char *path, const char *text)
 {
     FILE *f = fopen(path, "wb");

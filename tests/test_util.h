@@ -36,6 +36,8 @@ char *read_file(const char *path, size_t *len);
 /* "dir/name" in one of 8 rotating buffers: valid until 8 more calls. */
 const char *test_path(const char *dir, const char *name);
 int write_file(const char *path, const char *text);
+/* n bytes into path, or the test fails. */
+void write_bytes_file(const char *path, const unsigned char *bytes, size_t n);
 int file_exists(const char *path);
 
 /* Builds a net from INI text for the given input; fails the test on errors. */

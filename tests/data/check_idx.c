@@ -22,22 +22,12 @@ static void teardown(void)
     free(dir);
 }
 
-/* Rotating buffers: a call may take two of these paths at once. */
-static char *path_in(const char *name)
-{
-    static char paths[4][4096];
-    static int next;
-    char *path = paths[next++ % 4];
-    snprintf(path, 4096, "%s/%s", dir, name);
-    return path;
-}
+/* a file in this test's folder (test_path's rotating buffers) */
+#define path_in(name) ((char *)test_path(dir, name))
 
 static void write_bytes(const char *name, const unsigned char *bytes, size_t n)
 {
-    FILE *f = fopen(path_in(name), "wb");
-    ck_assert_ptr_nonnull(f);
-    ck_assert_int_eq(fwrite(bytes, 1, n, f), n);
-    fclose(f);
+    write_bytes_file(path_in(name), bytes, n);
 }
 
 static const char *image_error(const char *name)

@@ -1,23 +1,13 @@
 /* fuzz_image.c - libFuzzer harness: any bytes as an image file (PNG,
  * JPEG, PGM: the first bytes decide), decoded gray and colour, as the
  * folder and list formats and predict decode them, and resized. */
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <unistd.h>
+#include "fuzz_file.h"
 
 #include "image.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static char path[64];
-    if (!path[0])
-        snprintf(path, sizeof path, "/dev/shm/cnnctl-fuzz-image-%ld", (long)getpid());
-    FILE *f = fopen(path, "wb");
-    if (!f)
-        abort();
-    fwrite(data, 1, size, f);
-    fclose(f);
+    const char *path = fuzz_input_file("image", data, size);
     char err[1024];
     for (int channels = 1; channels <= 3; channels += 2) {
         struct image img;
