@@ -364,6 +364,11 @@ int cmd_eval(int argc, char **argv)
     given.file_count = 1;
     given.images[0] = (char *)images;
     given.labels = (char *)labels;
+    if (labels && data_source_format(&given) != DATA_IDX) {
+        fprintf(stderr, "cnnctl: %s: --labels is for IDX images; %s data holds its labels\n", images,
+                data_format_name(data_source_format(&given)));
+        goto done;
+    }
     if (data_source_load(labels || images != st->test_images ? &given : &st->test, &data, err, sizeof err) < 0 ||
         dataset_check_shape(&data, net->input, images, err, sizeof err) < 0 ||
         dataset_check_labels(&data, net->classes, err, sizeof err) < 0)

@@ -506,6 +506,12 @@ int settings_read(struct settings *st, struct config *cfg, const char *run_name)
                        &st->mean_auto);
     read_normalisation(cfg, data, data ? config_find(data, "std") : NULL, 1, &st->std, &st->std_count,
                        &st->std_auto);
+    /* one number per channel: checked here when the shape is stated */
+    const int counts[2] = {st->mean_count, st->std_count};
+    for (int k = 0; k < 2 && st->shape_c; k++)
+        if (counts[k] > 1 && counts[k] != st->shape_c)
+            config_error(cfg, data, config_find(data, k ? "std" : "mean"),
+                         "%d numbers for %d channels (give one for all, or one per channel)", counts[k], st->shape_c);
 
     override_replaces(train, "epochs", "iterations");
     int has_epochs = config_get_int(cfg, train, "epochs", &st->epochs, 10, 1, 1000000);

@@ -22,7 +22,7 @@ const char *data_format_name(enum data_format f)
  * class 0) starts with two zeros: one record in 60,000 at most, and IDX
  * is what cnnctl read before formats. A file that cannot be read is
  * taken as IDX, whose reader then says why. */
-static enum data_format recognise(const struct data_source *src)
+enum data_format data_source_format(const struct data_source *src)
 {
     if (src->format != DATA_AUTO)
         return src->format;
@@ -129,7 +129,7 @@ static int load_files(const struct data_source *src, struct dataset *out, char *
 int data_source_load(const struct data_source *src, struct dataset *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
-    switch (recognise(src)) {
+    switch (data_source_format(src)) {
     case DATA_CIFAR: return load_cifar(src, out, err, errlen);
     case DATA_FOLDER:
     case DATA_LIST: return load_files(src, out, err, errlen);
@@ -139,13 +139,18 @@ int data_source_load(const struct data_source *src, struct dataset *out, char *e
 
 int data_source_shape(const struct data_source *src, struct shape *out, char *err, size_t errlen)
 {
-    const enum data_format f = recognise(src);
+    const enum data_format f = data_source_format(src);
     if (f == DATA_CIFAR) {
         *out = (struct shape){3, CIFAR_SIDE, CIFAR_SIDE};
         return 0;
     }
     if (f == DATA_FOLDER || f == DATA_LIST) {
-        *out = src->shape;   /* images are resized to it */
+        /* images are resized to it: no file says it */
+        if (src->shape.c < 1) {
+            snprintf(err, errlen, "[data] shape: required with format = %s", data_format_name(f));
+            return -1;
+        }
+        *out = src->shape;
         return 0;
     }
     struct idx_images header;

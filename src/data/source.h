@@ -42,6 +42,8 @@ struct data_source {
 int data_source_load(const struct data_source *src, struct dataset *out, char *err, size_t errlen);
 /* Only the shape of one image, from a header where the format has one. */
 int data_source_shape(const struct data_source *src, struct shape *out, char *err, size_t errlen);
+/* The source's format, DATA_AUTO resolved by the first file's first bytes. */
+enum data_format data_source_format(const struct data_source *src);
 /* The format's name, for messages: "idx", "cifar", "folder", "list". */
 const char *data_format_name(enum data_format f);
 

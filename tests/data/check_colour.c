@@ -165,6 +165,17 @@ START_TEST(test_colour_cifar)
     char remove[4200];
     snprintf(remove, sizeof remove, "%s' '%s", test_path(dir, names[0]), test_path(dir, names[1]));
     train_and_check("format = cifar\nshape = 3x32x32\ntrain_images = data_batch_1.bin, data_batch_2.bin", remove);
+    /* eval on other CIFAR files: no label file goes with them */
+    char *out, *err;
+    ck_assert_int_eq(run_cnnctl(&out, &err, "eval '%s/m.ckpt' --images '%s'", dir, test_path(dir, names[2])), 0);
+    ck_assert_ptr_nonnull(strstr(out, "count 90"));
+    free(out);
+    free(err);
+    ck_assert_int_eq(run_cnnctl(&out, &err, "eval '%s/m.ckpt' --images '%s' --labels x", dir,
+                                test_path(dir, names[2])), 2);
+    ck_assert_ptr_nonnull(strstr(err, "--labels is for IDX images; cifar data holds its labels"));
+    free(out);
+    free(err);
 }
 END_TEST
 
