@@ -352,6 +352,7 @@ int cmd_eval(int argc, char **argv)
     struct dataset data = {0};
     struct atomic_file out = {0};
     long *matrix = NULL;
+    const int images_given = images != NULL;
     if (!images) {
         if (!st->test_images) {
             fprintf(stderr, "cnnctl: %s: the embedded config has no test set; give --images (and --labels)\n", path);
@@ -369,7 +370,7 @@ int cmd_eval(int argc, char **argv)
                 data_format_name(data_source_format(&given)));
         goto done;
     }
-    if (data_source_load(labels || images != st->test_images ? &given : &st->test, &data, err, sizeof err) < 0 ||
+    if (data_source_load(images_given ? &given : &st->test, &data, err, sizeof err) < 0 ||
         dataset_check_shape(&data, net->input, images, err, sizeof err) < 0 ||
         dataset_check_labels(&data, net->classes, err, sizeof err) < 0)
         goto fail;

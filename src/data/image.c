@@ -286,19 +286,30 @@ static uint8_t *interleave(const float *pixels, int channels, int height, int wi
     return bytes;
 }
 
-int image_write_png(const char *path, const float *pixels, int channels, int height, int width, char *err,
-                    size_t errlen)
+/* What both writers start with: the pixels as interleaved bytes (*bytes,
+ * the caller frees) and the temporary file that replaces path. */
+static int start_output(const char *path, const float *pixels, int channels, int height, int width,
+                        uint8_t **bytes, struct atomic_file *af, char *err, size_t errlen)
 {
-    uint8_t *bytes = interleave(pixels, channels, height, width);
-    if (!bytes) {
+    *bytes = interleave(pixels, channels, height, width);
+    if (!*bytes) {
         snprintf(err, errlen, "%s: out of memory", path);
         return -1;
     }
-    struct atomic_file af;
-    if (make_parent_dirs(path, err, errlen) < 0 || atomic_open(&af, path, err, errlen) < 0) {
-        free(bytes);
+    if (make_parent_dirs(path, err, errlen) < 0 || atomic_open(af, path, err, errlen) < 0) {
+        free(*bytes);
         return -1;
     }
+    return 0;
+}
+
+int image_write_png(const char *path, const float *pixels, int channels, int height, int width, char *err,
+                    size_t errlen)
+{
+    uint8_t *bytes;
+    struct atomic_file af;
+    if (start_output(path, pixels, channels, height, width, &bytes, &af, err, errlen) < 0)
+        return -1;
     png_image png;
     memset(&png, 0, sizeof png);
     png.version = PNG_IMAGE_VERSION;
@@ -318,16 +329,10 @@ int image_write_png(const char *path, const float *pixels, int channels, int hei
 int image_write_jpeg(const char *path, const float *pixels, int channels, int height, int width, int quality,
                      char *err, size_t errlen)
 {
-    uint8_t *bytes = interleave(pixels, channels, height, width);
-    if (!bytes) {
-        snprintf(err, errlen, "%s: out of memory", path);
-        return -1;
-    }
+    uint8_t *bytes;
     struct atomic_file af;
-    if (make_parent_dirs(path, err, errlen) < 0 || atomic_open(&af, path, err, errlen) < 0) {
-        free(bytes);
+    if (start_output(path, pixels, channels, height, width, &bytes, &af, err, errlen) < 0)
         return -1;
-    }
     struct jpeg_compress_struct cinfo;
     struct jpeg_failure fail;
     cinfo.err = jpeg_std_error(&fail.mgr);
