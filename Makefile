@@ -60,6 +60,8 @@ $(B)/kernels/gemm_kernel_avx512.o: KERNEL_FLAGS := -mavx512f -mfma -mavx2
 $(B)/kernels/gemm_kernel_avx2.o:   KERNEL_FLAGS := -mavx2 -mfma
 $(B)/kernels/conv_kernel_avx512.o: KERNEL_FLAGS := -mavx512f -mfma -mavx2
 $(B)/kernels/conv_kernel_avx2.o:   KERNEL_FLAGS := -mavx2 -mfma
+$(B)/kernels/winograd_kernel_avx512.o: KERNEL_FLAGS := -mavx512f -mfma -mavx2
+$(B)/kernels/winograd_kernel_avx2.o:   KERNEL_FLAGS := -mavx2 -mfma
 $(B)/kernels/pool_kernel_avx2.o:   KERNEL_FLAGS := -mavx2
 
 # make bench BLAS=openblas|blis: the same benchmark with that library's
@@ -144,6 +146,8 @@ build/fuzz/kernels/gemm_kernel_avx512.o: KERNEL_FLAGS := -mavx512f -mfma -mavx2
 build/fuzz/kernels/gemm_kernel_avx2.o:   KERNEL_FLAGS := -mavx2 -mfma
 build/fuzz/kernels/conv_kernel_avx512.o: KERNEL_FLAGS := -mavx512f -mfma -mavx2
 build/fuzz/kernels/conv_kernel_avx2.o:   KERNEL_FLAGS := -mavx2 -mfma
+build/fuzz/kernels/winograd_kernel_avx512.o: KERNEL_FLAGS := -mavx512f -mfma -mavx2
+build/fuzz/kernels/winograd_kernel_avx2.o:   KERNEL_FLAGS := -mavx2 -mfma
 build/fuzz/kernels/pool_kernel_avx2.o:   KERNEL_FLAGS := -mavx2
 
 build/fuzz/%.o: src/%.c

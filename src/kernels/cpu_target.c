@@ -3,13 +3,14 @@
 
 #include "conv_direct.h"
 #include "gemm.h"
+#include "winograd.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-const struct cpu_target cpu_target_avx512 = {"avx512", &gemm_kernel_avx512, &conv_direct_avx512, 8};
-const struct cpu_target cpu_target_avx2 = {"avx2", &gemm_kernel_avx2, &conv_direct_avx2, 8};
-const struct cpu_target cpu_target_generic = {"generic", &gemm_kernel_generic, NULL, 4};
+const struct cpu_target cpu_target_avx512 = {"avx512", &gemm_kernel_avx512, &conv_direct_avx512, &winograd_avx512, 8};
+const struct cpu_target cpu_target_avx2 = {"avx2", &gemm_kernel_avx2, &conv_direct_avx2, &winograd_avx2, 8};
+const struct cpu_target cpu_target_generic = {"generic", &gemm_kernel_generic, NULL, NULL, 4};
 
 static const struct cpu_target *const targets[] = {&cpu_target_avx512, &cpu_target_avx2, &cpu_target_generic};
 

@@ -7,6 +7,8 @@
  *                      itself for a 1x1 convolution)
  *   conv_tiles.c       the direct kernels' stride-1 tiles: the forward pass
  *                      and the input gradient
+ *   kernels/winograd.h 3x3 stride-1 convolutions by Winograd's F(2x2, 3x3):
+ *                      the forward pass and the input gradient
  *   conv_depthwise.c   one filter per channel (Xception), without GEMMs
  *   conv_wgrad.c       the weight gradient without im2col: direct (many
  *                      taps) or as shifted dot products (few taps and filters)
@@ -19,6 +21,7 @@
 #include "activation.h"
 #include "conv_direct.h"
 #include "gemm.h"
+#include "winograd.h"
 #include "im2col.h"
 #include "layer.h"
 
@@ -29,6 +32,7 @@ enum conv_algorithm {
     CONV_IM2COL_GEMM,     /* the plain path: im2col (col2im) and a GEMM per image and group */
     CONV_POINTWISE_GEMM,  /* 1x1, stride 1, no padding: the image is its own column matrix */
     CONV_TILES,           /* the direct kernel's stride-1 tiles (conv_tiles.c; weight gradient: conv_wgrad.c) */
+    CONV_WINOGRAD,        /* 3x3 stride 1: Winograd's F(2x2, 3x3) (winograd.h); forward and input gradient */
     CONV_SHIFTED,         /* weight gradient only: shifted dot products (conv_wgrad.c) */
     CONV_DEPTHWISE,       /* one filter per channel, without GEMMs (conv_depthwise.c) */
 };
@@ -44,6 +48,8 @@ struct conv_conf {
     struct conv_plan plan, plan_dx;
     enum conv_algorithm forward, input_gradient, weight_gradient;
     const struct conv_direct_kernel *tiles;   /* the target's, where an algorithm is CONV_TILES */
+    const struct winograd_kernel *winograd;   /* the target's, where an algorithm is CONV_WINOGRAD */
+    struct winograd_plan wino, wino_dx;       /* their plans: forward, input gradient */
     long storage[];
 };
 
@@ -74,6 +80,11 @@ void conv_tiles(const struct conv_direct_kernel *dk, int choice, const struct co
                 long in_stride, const float *packed, float *xpad, int xpad_ready, int rows, int lo, int hi,
                 const struct conv_out *out);
 
+/* layer_conv.c: floats of the room where a thread keeps the input
+ * gradient's weights, packed or transformed, for the whole backward pass
+ * (after the scratch for its products; conv_pool.c puts it after the
+ * unpooled image). */
+long conv_dx_weights_floats(const struct layer *l);
 /* conv_depthwise.c */
 void conv_depthwise_forward(const struct conv_geometry *g, int C, const float *weight, const float *x, float *y);
 void conv_depthwise_backward(const struct conv_geometry *g, int C, const float *weight, const float *x,

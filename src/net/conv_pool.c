@@ -13,13 +13,7 @@
  * dy (backward_images' dx_weights), kept from image to image. */
 long conv_unpooled_floats(const struct layer *l)
 {
-    const struct conv_conf *c = l->conf;
-    const struct conv_geometry *g = &c->g;
-    long dx_weights = 0;
-    if (c->has_plan_dx)
-        dx_weights = cache_line_floats(conv_direct_pack_floats(g->c, (long)c->filters * g->kh * g->kw)) +
-                     conv_plan_padded_floats(&c->plan_dx);
-    return cache_line_floats(shape_size(l->out)) + cache_line_floats(dx_weights);
+    return cache_line_floats(shape_size(l->out)) + conv_dx_weights_floats(l);
 }
 
 float *conv_unpooled_image(const struct layer *l, float *scratch)

@@ -122,26 +122,53 @@ static int conv_shape(struct layer *l, char *err, size_t errlen)
         int bdims[1] = {c->filters};
         layer_add_param(l, "bias", 1, bdims, (int)taps, (struct init_spec){INIT_ZERO, 0});
     }
-    /* this thread's partial weight and bias gradients, then one group's col
+    /* this thread's partial weight and bias gradients; then one group's col
      * (taps x P) for im2col and the same again for the input gradient, or
-     * the direct kernels' packed weights (forward, flipped) and the padded
-     * image (or dy) that some of them read */
-    const long Fg = c->filters / G;
+     * the direct kernels' packed weights and the padded image that some of
+     * them read, or Winograd's filters and work; then the input gradient's
+     * weights (conv_dx_weights_floats) */
     long packed = 0;
     if (c->has_plan)
-        packed = cache_line_floats(conv_direct_pack_floats(Fg, taps)) + conv_plan_padded_floats(&c->plan);
-    if (c->has_plan_dx)
-        packed = max_long(packed, cache_line_floats(conv_direct_pack_floats(g->c, Fg * g->kh * g->kw)) +
-                                      conv_plan_padded_floats(&c->plan_dx));
+        packed = cache_line_floats(conv_direct_pack_floats(c->filters / G, taps)) + conv_plan_padded_floats(&c->plan);
+    /* Winograd, for either vector width: the forward pass's filters then
+     * its work; the input gradient's work (its filters are kept after) */
+    for (int lanes = 8; lanes <= 16; lanes *= 2) {
+        struct winograd_plan wp;
+        struct conv_geometry gdx;
+        if (G == 1 && winograd_plan_init(&wp, g, c->filters, lanes) == 0)
+            packed = max_long(packed, cache_line_floats(winograd_weight_floats(&wp)) + winograd_work_floats(&wp));
+        if (G == 1 && conv_transposed_geometry(g, c->filters, &gdx) == 0 &&
+            winograd_plan_init(&wp, &gdx, g->c, lanes) == 0)
+            packed = max_long(packed, winograd_work_floats(&wp));
+    }
     /* the partials as dW or as the direct weight gradient's dW^T; then
      * col and dcol, the packed weights, or the padded image and dy^T */
     const long wgrad = cache_line_floats(wgrad_xpad_floats(g)) +
                        max_long(P * wgrad_filters(c->filters), c->filters * shifted_wgrad_k(g));
     l->partial_floats = max_long((long)c->filters * taps, taps * wgrad_filters(c->filters)) + c->filters;
     l->scratch_floats = cache_line_floats(l->partial_floats) +
-                        max_long(max_long(2 * cache_line_floats(taps * P), packed), wgrad);
+                        cache_line_floats(max_long(max_long(2 * cache_line_floats(taps * P), packed), wgrad)) +
+                        conv_dx_weights_floats(l);
     l->flops = 2.0 * c->filters * taps * P + (c->bias ? (double)c->filters * P : 0);
     return 0;
+}
+
+long conv_dx_weights_floats(const struct layer *l)
+{
+    const struct conv_conf *c = l->conf;
+    const struct conv_geometry *g = &c->g;
+    const long Fg = c->filters / c->groups;
+    long n = 0;
+    if (c->has_plan_dx)
+        n = cache_line_floats(conv_direct_pack_floats(g->c, Fg * g->kh * g->kw)) + conv_plan_padded_floats(&c->plan_dx);
+    for (int lanes = 8; lanes <= 16; lanes *= 2) {
+        struct winograd_plan wp;
+        struct conv_geometry gdx;
+        if (c->groups == 1 && conv_transposed_geometry(g, c->filters, &gdx) == 0 &&
+            winograd_plan_init(&wp, &gdx, g->c, lanes) == 0)
+            n = max_long(n, winograd_weight_floats(&wp));
+    }
+    return cache_line_floats(n);
 }
 
 /* How each part of the step runs (conv.h), from the shape and the GEMM
@@ -163,12 +190,34 @@ static void conv_choose(struct layer *l, const struct gemm_ctx *gemm)
     c->tiles = dk;
     c->forward = dk ? CONV_TILES : plain;
     c->input_gradient = dk && c->has_plan_dx ? CONV_TILES : plain;
+    /* 3x3 at stride 1 with enough channels: Winograd, where the target
+     * has it (2.25 times fewer multiplications than the tiles) */
+    const struct winograd_kernel *wk = gemm->target->winograd;
+    struct conv_geometry gdx;
+    c->winograd = wk;
+    if (wk && c->groups == 1 && winograd_plan_init(&c->wino, g, c->filters, wk->lanes) == 0)
+        c->forward = CONV_WINOGRAD;
+    if (wk && c->groups == 1 && conv_transposed_geometry(g, c->filters, &gdx) == 0 &&
+        winograd_plan_init(&c->wino_dx, &gdx, g->c, wk->lanes) == 0)
+        c->input_gradient = CONV_WINOGRAD;
     if (dk && dk->weight_gradient && c->groups == 1 && !is_pointwise(g) && taps >= DIRECT_WGRAD_MIN_TAPS)
         c->weight_gradient = CONV_TILES;
     else if (shifted_wgrad(c, &gemm->buffers[0]))
         c->weight_gradient = CONV_SHIFTED;
     else
         c->weight_gradient = plain;
+}
+
+/* Winograd transforms the filters on every call, which a batch of fewer
+ * than WINOGRAD_MIN_BATCH images does not pay back: the tiles run those.
+ * Decided on the step's whole batch, so the bits do not depend on the
+ * thread count or on how MPI ranks split the batch. */
+#define WINOGRAD_MIN_BATCH 8
+
+static enum conv_algorithm for_batch(enum conv_algorithm a, const struct layer_run *run)
+{
+    const int total = run->batch_total > 0 ? run->batch_total : run->n;
+    return a == CONV_WINOGRAD && total < WINOGRAD_MIN_BATCH ? CONV_TILES : a;
 }
 
 /* The plain path for image x (one group's channels) into y: im2col, then
@@ -218,6 +267,7 @@ static void forward_images(struct layer *l, const struct layer_run *run, float *
                            long y_stride, int tile_fused, int finish, const float *frozen_y, long *packed)
 {
     struct conv_conf *c = l->conf;
+    const enum conv_algorithm algorithm = for_batch(c->forward, run);
     const struct conv_geometry *g = &c->g;
     const int G = c->groups, Fg = c->filters / G;
     const long taps = (long)g->c * g->kh * g->kw, P = (long)g->oh * g->ow, HW = (long)g->h * g->w;
@@ -225,7 +275,17 @@ static void forward_images(struct layer *l, const struct layer_run *run, float *
     const float *weight = l->params[0].data, *bias = c->bias ? l->params[1].data : NULL;
     float *col = scratch;
     struct gemm_buffers *gb = &run->gemm->buffers[omp_get_thread_num()];
-    if (c->forward == CONV_TILES) {
+    if (algorithm == CONV_WINOGRAD) {
+        if (*packed == 0) {
+            winograd_transform_weights(&c->wino, weight, 0, col);
+            *packed = winograd_weight_floats(&c->wino);
+        }
+        const struct conv_out out = {NULL, 0, tile_fused ? bias : NULL, tile_fused && c->act.kind == ACT_RELU, 0};
+        for (int i = lo; i < hi; i++)
+            c->winograd->image(&c->wino, l->x[0] + i * in_size, col, col + cache_line_floats(*packed), y + i * y_stride,
+                               &out);
+    }
+    if (algorithm == CONV_TILES) {
         const int choice = conv_direct_choice(c->tiles, Fg);
         for (int gi = 0; gi < G; gi++) {
             const int ready = G == 1 && *packed > 0;
@@ -255,7 +315,9 @@ static void conv_forward(struct layer *l, const struct layer_run *run)
     struct conv_conf *c = l->conf;
     const long out_size = (long)c->filters * c->g.oh * c->g.ow;
     /* the tile's store does bias and ReLU, except for gradcheck's frozen runs */
-    const int tile_fused = c->forward == CONV_TILES && !run->frozen && (c->act.kind == ACT_NONE || c->act.kind == ACT_RELU);
+    const enum conv_algorithm algorithm = for_batch(c->forward, run);
+    const int tile_fused = (algorithm == CONV_TILES || algorithm == CONV_WINOGRAD) && !run->frozen &&
+                           (c->act.kind == ACT_NONE || c->act.kind == ACT_RELU);
 #pragma omp parallel num_threads(image_threads(run))
     {
         int t = omp_get_thread_num(), lo, hi;
@@ -338,12 +400,13 @@ static long partial_weight_floats(const struct conv_conf *c)
  * dy + i * dy_stride (0: every image's at dy, for a conv that pools),
  * multiplied by ReLU'(y) first where y is given (the batch's outputs).
  * Adds to the partial dW (or dW^T) and dbias at partial; writes dx. The
- * thread's scratch keeps room for a partial at its start (unused here). dx_weights: where the flipped weights of
- * the direct input gradient are packed (dx_packed: their length, 0 until
- * packed), then dy's padded copy; unless they lie in col (the scratch
- * after the partials), they and that copy's zero border stay for the next
- * call, as the weight gradient's padded image's border does after the
- * first call (first). */
+ * thread's scratch keeps room for a partial at its start (unused here).
+ * dx_weights (conv_dx_weights_floats, outside col): where the input
+ * gradient's weights are packed for the tiles (then dy's padded copy) or
+ * transformed for Winograd, once (dx_packed: their length, 0 until then);
+ * they and that copy's zero border stay for the next call, as the weight
+ * gradient's padded image's border does after the first call (first)
+ * unless the input gradient worked in col. */
 static void backward_images(struct layer *l, const struct layer_run *run, float *partial, float *scratch, int lo,
                             int hi, float *dy, long dy_stride, const float *y, float *dx_weights, long *dx_packed,
                             int first)
@@ -354,8 +417,10 @@ static void backward_images(struct layer *l, const struct layer_run *run, float 
     const long taps = (long)g->c * g->kh * g->kw, P = (long)g->oh * g->ow, HW = (long)g->h * g->w;
     const long in_size = shape_size(l->in[0]), out_size = (long)F * P;
     const float *weight = l->params[0].data;
-    const int dx_tiles = c->input_gradient == CONV_TILES && l->dx[0];
-    const int dx_plain = l->dx[0] && !dx_tiles;
+    const enum conv_algorithm dx_algorithm = for_batch(c->input_gradient, run);
+    const int dx_tiles = dx_algorithm == CONV_TILES && l->dx[0];
+    const int dx_winograd = dx_algorithm == CONV_WINOGRAD && l->dx[0];
+    const int dx_plain = l->dx[0] && !dx_tiles && !dx_winograd;
     struct gemm_buffers *gb = &run->gemm->buffers[omp_get_thread_num()];
     const long dw_size = partial_weight_floats(c);
     const struct conv_wgrad_geometry wg = {(int)taps, g->kh, g->kw, g->dh, g->dw, g->oh, g->ow,
@@ -369,11 +434,22 @@ static void backward_images(struct layer *l, const struct layer_run *run, float 
     for (int i = lo; i < hi && (c->bias || y); i++)
         for (int f = 0; f < F; f++)
             dbias[f] += relu_grad_sum(dy + i * dy_stride + f * P, y ? y + i * out_size + f * P : NULL, P);
+    if (dx_winograd) {
+        /* dx = the convolution of dy with the flipped weights, by Winograd:
+         * the weights transformed once, its work in col */
+        if (*dx_packed == 0) {
+            winograd_transform_weights(&c->wino_dx, weight, 1, dx_weights);
+            *dx_packed = winograd_weight_floats(&c->wino_dx);
+        }
+        const struct conv_out out = {NULL, 0, NULL, 0, !l->dx_overwrite[0]};
+        for (int i = lo; i < hi; i++)
+            c->winograd->image(&c->wino_dx, dy + i * dy_stride, dx_weights, col, l->dx[0] + i * in_size, &out);
+    }
     for (int gi = 0; gi < G && dx_tiles; gi++) {
         /* dx = the stride-1 convolution of dy with the flipped weights */
         const float *dyg = dy + gi * Fg * P;
         const int choice = conv_direct_choice(c->tiles, g->c);
-        const int ready = G == 1 && dx_weights != col && *dx_packed > 0;
+        const int ready = G == 1 && *dx_packed > 0;
         if (!ready)
             *dx_packed =
                 conv_direct_pack(c->tiles, choice, weight + gi * Fg * taps, Fg, g->c, g->kh * g->kw, 1, dx_weights);
@@ -382,9 +458,9 @@ static void backward_images(struct layer *l, const struct layer_run *run, float 
                    dx_weights + cache_line_floats(*dx_packed), ready, g->c, lo, hi, &out);
     }
     if (c->weight_gradient == CONV_TILES)
-        conv_wgrad_direct(l, run, c->tiles, &wg, col, lo, hi, dy, dy_stride, dweight, first || dx_plain);
+        conv_wgrad_direct(l, run, c->tiles, &wg, col, lo, hi, dy, dy_stride, dweight, first || dx_plain || dx_winograd);
     if (c->weight_gradient == CONV_SHIFTED)
-        conv_wgrad_shifted(l, gb, &wg, col, lo, hi, dy, dy_stride, dweight, first || dx_plain);
+        conv_wgrad_shifted(l, gb, &wg, col, lo, hi, dy, dy_stride, dweight, first || dx_plain || dx_winograd);
     for (int i = lo; i < hi; i++) {
         const float *dyi = dy + i * dy_stride;
         if (c->weight_gradient == CONV_DEPTHWISE) {
@@ -441,7 +517,7 @@ static void conv_backward(struct layer *l, const struct layer_run *run)
             memset(partial, 0, sizeof(float) * partial_size);
             if (!l->pool) {
                 backward_images(l, run, partial, scratch, lo, hi, l->dy, out_size, relu ? l->y : NULL,
-                                scratch + cache_line_floats(partial_size), &dx_packed, 1);
+                                scratch + l->scratch_floats - conv_dx_weights_floats(l), &dx_packed, 1);
             } else {
                 /* one image at a time through L2: its gradient before
                  * pooling, then everything that reads it */

@@ -385,18 +385,22 @@ static float *train_step(const char *t_text, struct shape input, int n, const ch
 
 /* The algorithms chosen for each part of a step (conv.h): the plain path
  * everywhere on the generic target; the tiles at stride 1 where the target
- * has them, the direct weight gradient from 64 taps, the shifted one for
+ * has them, Winograd for 3x3 with 8 channels or more on both sides of the
+ * product, the direct weight gradient from 64 taps, the shifted one for
  * few filters; depthwise always on its own. */
 START_TEST(test_conv_choice)
 {
     enum { IM2COL = CONV_IM2COL_GEMM, ONE = CONV_POINTWISE_GEMM, TILES = CONV_TILES, SHIFTED = CONV_SHIFTED,
-           DEPTH = CONV_DEPTHWISE };
+           DEPTH = CONV_DEPTHWISE, WINO = CONV_WINOGRAD };
     static const struct {
         const char *text;
         int channels, generic[3], fast[3];  /* forward, input gradient, weight gradient */
     } cases[] = {
         {"filters = 32\nsize = 3\npad = 1", 5, {IM2COL, IM2COL, IM2COL}, {TILES, TILES, IM2COL}},
-        {"filters = 32\nsize = 3\npad = 1", 8, {IM2COL, IM2COL, IM2COL}, {TILES, TILES, TILES}},
+        {"filters = 32\nsize = 3\npad = 1", 8, {IM2COL, IM2COL, IM2COL}, {WINO, WINO, TILES}},
+        {"filters = 7\nsize = 3", 8, {IM2COL, IM2COL, IM2COL}, {TILES, TILES, TILES}},
+        {"filters = 16\nsize = 3\ndilation = 2\npad = 2", 8, {IM2COL, IM2COL, IM2COL}, {TILES, TILES, TILES}},
+        {"filters = 16\nsize = 3\npad = 1\ngroups = 2", 16, {IM2COL, IM2COL, IM2COL}, {TILES, TILES, IM2COL}},
         {"filters = 8\nsize = 3\npad = 1", 5, {IM2COL, IM2COL, IM2COL}, {TILES, TILES, SHIFTED}},
         {"filters = 32\nsize = 4\nstride = 2", 8, {IM2COL, IM2COL, IM2COL}, {IM2COL, IM2COL, IM2COL}},
         {"filters = 20\nsize = 1", 5, {ONE, ONE, ONE}, {TILES, TILES, ONE}},
@@ -448,12 +452,24 @@ START_TEST(test_conv_direct_matches_gemm)
         {"filters = 40\nsize = 3", {8, 10, 9}},
         {"filters = 70\nsize_h = 3\nsize_w = 5\ndilation = 2\npad = 2", {5, 13, 17}},
         {"filters = 20\nsize = 3\npad = 3", {8, 5, 6}},
+        /* Winograd (3x3, stride 1, 8 channels or more): a tile row a
+         * vector (32 wide), two or four (16, 8), a row in two vectors with
+         * the last part empty (pad 2 and 0: odd output sizes, the input
+         * gradient padded by 0 and 2), a 7x7 map, filters not a multiple of
+         * the product's rows */
+        {"filters = 16\nsize = 3\npad = 1\nactivation = relu", {16, 32, 32}},
+        {"filters = 12\nsize = 3\npad = 1", {9, 16, 16}},
+        {"filters = 20\nsize = 3\npad = 1\nactivation = relu", {24, 8, 8}},
+        {"filters = 10\nsize = 3\npad = 2", {8, 15, 21}},
+        {"filters = 9\nsize = 3", {11, 13, 40}},
+        {"filters = 8\nsize = 3\npad = 1", {8, 7, 7}},
     };
     /* each direct kernel this CPU runs (AVX2 reads padded copies, AVX-512
      * masks) */
     static const char *const kernels[] = {"avx512", "avx2"};
     long nb;
-    float *b = train_step(cases[_i].text, cases[_i].input, 5, "generic", &nb);
+    /* 8 images: Winograd runs from a batch of 8 (smaller ones: the tiles) */
+    float *b = train_step(cases[_i].text, cases[_i].input, 8, "generic", &nb);
     int tried = 0;
     for (int k = 0; k < 2; k++) {
         if (!cpu_target_find(kernels[k]))
@@ -461,7 +477,7 @@ START_TEST(test_conv_direct_matches_gemm)
         ck_assert_ptr_nonnull(cpu_target_find(kernels[k])->conv);
         tried++;
         long na;
-        float *a = train_step(cases[_i].text, cases[_i].input, 5, kernels[k], &na);
+        float *a = train_step(cases[_i].text, cases[_i].input, 8, kernels[k], &na);
         ck_assert_int_eq(na, nb);
         for (long e = 0; e < na; e++)
             ck_assert_msg(fabsf(a[e] - b[e]) <= 1e-4f * (1 + fabsf(b[e])), "%s case %d element %ld: %g vs %g",
@@ -512,12 +528,11 @@ static void check_nothing_fused(const struct net *net)
         ck_assert_msg(!net->layers[i].fused && !net->layers[i].pool, "%s fused", net->layers[i].name);
 }
 
-/* The step fused (with check) and unfused: the same bits. */
-static void assert_fusion_same_bits(const char *text, struct shape input, int threads, uint64_t seed,
+/* The step of n <= 8 images fused (with check) and unfused: the same bits. */
+static void assert_fusion_same_bits(const char *text, struct shape input, int n, int threads, uint64_t seed,
                                     void (*check)(const struct net *net))
 {
-    const int n = 6;
-    const uint8_t labels[6] = {0, 1, 2, 2, 1, 0};
+    const uint8_t labels[8] = {0, 1, 2, 2, 1, 0, 1, 2};
     struct step_result a = one_step(text, input, n, threads, NET_FUSE, labels, seed, check);
     struct step_result b = one_step(text, input, n, threads, NET_KEEP_OUTPUTS, labels, seed, check_nothing_fused);
     ck_assert(a.loss == b.loss);
@@ -570,7 +585,7 @@ START_TEST(test_fused_activations_same_bits)
         "[fc1]\ntype = affine\noutputs = 20\n[t1]\ntype = tanh\n"
         "[fc2]\ntype = affine\noutputs = 12\n[rf]\ntype = relu\n"
         "[fc3]\ntype = affine\noutputs = 3\n[loss]\ntype = softmax\n";
-    assert_fusion_same_bits(text, (struct shape){2, 13, 13}, 2, 21, check_activations_fused);
+    assert_fusion_same_bits(text, (struct shape){2, 13, 13}, 6, 2, 21, check_activations_fused);
 }
 END_TEST
 
@@ -612,7 +627,29 @@ START_TEST(test_fused_pools_same_bits)
         "[cat]\ntype = concat\ninput = gp, g6\n"
         "[fc]\ntype = affine\noutputs = 3\n[loss]\ntype = softmax\n";
     for (int threads = 1; threads <= 2; threads++)
-        assert_fusion_same_bits(text, (struct shape){2, 13, 13}, threads, 22, check_pools_fused);
+        assert_fusion_same_bits(text, (struct shape){2, 13, 13}, 6, threads, 22, check_pools_fused);
+}
+END_TEST
+
+static void check_winograd_pool_fused(const struct net *net)
+{
+    static const char *const fused[][2] = {{"r1", "c1"}, {"p1", "c1"}};
+    assert_fused(net, fused, sizeof fused / sizeof fused[0]);
+    const struct conv_conf *c = net->layers[1].conf;
+    if (net->gemm.target->winograd)
+        ck_assert(c->forward == CONV_WINOGRAD && c->input_gradient == CONV_WINOGRAD);
+}
+
+/* The same through Winograd's path (a batch of 8): c1 runs image by image,
+ * its input gradient (into c0) too. */
+START_TEST(test_fused_pools_winograd_same_bits)
+{
+    const char *text = "[c0]\ntype = conv\nfilters = 8\nsize = 3\npad = 1\n"
+                       "[c1]\ntype = conv\nfilters = 12\nsize = 3\npad = 1\n[r1]\ntype = relu\n"
+                       "[p1]\ntype = maxpool\nsize = 2\nrounding = floor\n"
+                       "[fc]\ntype = affine\noutputs = 3\n[loss]\ntype = softmax\n";
+    for (int threads = 1; threads <= 2; threads++)
+        assert_fusion_same_bits(text, (struct shape){8, 15, 15}, 8, threads, 23, check_winograd_pool_fused);
 }
 END_TEST
 
@@ -634,10 +671,11 @@ Suite *conv_suite(void)
     tcase_add_loop_test(direct, test_im2col_col2im_direct, 0, sizeof geometries / sizeof geometries[0]);
     tcase_add_loop_test(direct, test_conv_layer_direct, 0, sizeof layer_geometries / sizeof layer_geometries[0]);
     tcase_add_test(direct, test_conv_choice);
-    tcase_add_loop_test(direct, test_conv_direct_matches_gemm, 0, 10);
+    tcase_add_loop_test(direct, test_conv_direct_matches_gemm, 0, 16);
     tcase_add_loop_test(direct, test_maxpool_2x2_definition, 0, 12);
     tcase_add_test(direct, test_fused_activations_same_bits);
     tcase_add_test(direct, test_fused_pools_same_bits);
+    tcase_add_test(direct, test_fused_pools_winograd_same_bits);
     suite_add_tcase(s, direct);
     return s;
 }
