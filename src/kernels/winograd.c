@@ -58,6 +58,16 @@ int winograd_plan_init(struct winograd_plan *plan, const struct conv_geometry *g
     p.rows = per_block * p.segments == 1 ? 2 * base : base;
     p.fpad = (int)round_up(filters, p.rows);
     p.ld = round_up((long)p.block_rows * p.tw, lanes) + lanes;
+    /* the weight gradient: a product tile of filters x up to 4 (AVX2: 3)
+     * vectors of channels, 24 (12) accumulators, or 16 (8) over one */
+    p.cpad = (int)round_up(p.c, lanes);
+    const int vectors = p.cpad / lanes, most = lanes >= 16 ? 4 : 3;
+    p.wg_vectors = vectors < most ? vectors : most;
+    p.wg_rows = lanes >= 16 ? (p.wg_vectors == 1 ? 16 : 24 / p.wg_vectors) : (p.wg_vectors == 1 ? 8 : 12 / p.wg_vectors);
+    p.fpad_dy = (int)round_up(round_up(filters, p.wg_rows), lanes);
+    p.block_tiles = 64;
+    p.vt_stride = odd_cache_lines((long)p.block_tiles * p.cpad);
+    p.mt_stride = odd_cache_lines((long)p.block_tiles * p.fpad_dy);
     p.u_stride = odd_cache_lines((long)p.fpad * p.c);
     p.v_stride = odd_cache_lines(p.c * p.ld);
     p.m_stride = odd_cache_lines(p.fpad * p.ld);
@@ -73,6 +83,50 @@ long winograd_weight_floats(const struct winograd_plan *plan)
 long winograd_work_floats(const struct winograd_plan *plan)
 {
     return 16 * (plan->v_stride + plan->m_stride);
+}
+
+long winograd_gradient_floats(const struct winograd_plan *plan)
+{
+    return 16L * plan->f * plan->cpad;
+}
+
+long winograd_xt_floats(const struct winograd_plan *plan)
+{
+    return (long)plan->h * plan->w * plan->cpad;
+}
+
+long winograd_dyt_floats(const struct winograd_plan *plan)
+{
+    return (long)plan->oh * plan->ow * plan->fpad_dy;
+}
+
+long winograd_gradient_work_floats(const struct winograd_plan *plan)
+{
+    return 16 * (plan->vt_stride + plan->mt_stride);
+}
+
+void winograd_finish_gradient(const struct winograd_plan *plan, const float *du, float *dw)
+{
+    const long e_stride = (long)plan->f * plan->cpad;
+    for (int f = 0; f < plan->f; f++)
+        for (int c = 0; c < plan->c; c++) {
+            const float *d = du + (long)f * plan->cpad + c;
+            /* t = G^T dU (3 x 4), then t G (3 x 3) */
+            float t[3][4];
+            for (int j = 0; j < 4; j++) {
+                const float u0 = d[j * e_stride], u1 = d[(4 + j) * e_stride], u2 = d[(8 + j) * e_stride],
+                            u3 = d[(12 + j) * e_stride];
+                t[0][j] = u0 + 0.5f * (u1 + u2);
+                t[1][j] = 0.5f * (u1 - u2);
+                t[2][j] = 0.5f * (u1 + u2) + u3;
+            }
+            float *w = dw + ((long)f * plan->c + c) * 9;
+            for (int i = 0; i < 3; i++) {
+                w[i * 3 + 0] = t[i][0] + 0.5f * (t[i][1] + t[i][2]);
+                w[i * 3 + 1] = 0.5f * (t[i][1] - t[i][2]);
+                w[i * 3 + 2] = 0.5f * (t[i][1] + t[i][2]) + t[i][3];
+            }
+        }
 }
 
 void winograd_transform_weights(const struct winograd_plan *plan, const float *w, int flip, float *u)

@@ -21,6 +21,12 @@
  * V and M stay in L2. The input gradient is the same computation on dy
  * with the flipped weights (conv_direct.h), so one kernel serves both.
  *
+ * The weight gradient: y is linear in U, so with dM = A dy A^T per tile
+ * (A: 4 x 2), dU[e][f][c] = sum over tiles of dM[e][f][t] V[e][c][t] and
+ * dW = G^T dU G. Its product sums over the tiles, so there the lanes are
+ * channels: the image and dy are first transposed to pixels of channel
+ * vectors, and V^T and dM^T are made a block of tiles at a time.
+ *
  * Only the arithmetic is per instruction set (winograd_kernel.h, built into
  * winograd_kernel_avx512.c and winograd_kernel_avx2.c); the plan and the
  * filters' transform are here. */
@@ -44,6 +50,13 @@ struct winograd_plan {
     long ld;              /* floats per row of V and of M: a block's tiles, rounded up, and a vector of slack */
     long u_stride, v_stride, m_stride;  /* floats per e of U, V and M (an odd number of cache lines, so
                                           the 16 written or read together fall in different L1 sets) */
+    /* the weight gradient */
+    int cpad;             /* channels rounded up to lanes: a pixel of the transposed image, a row of V^T */
+    int wg_rows;          /* filters per product tile */
+    int wg_vectors;       /* vectors of channels per product tile, at most */
+    int fpad_dy;          /* filters rounded up to wg_rows and to lanes: a pixel of transposed dy, a row of dM^T */
+    int block_tiles;      /* tiles per block of V^T and dM^T */
+    long vt_stride, mt_stride;  /* floats per e of V^T and dM^T (odd cache lines) */
 };
 
 /* The smallest maps and channel counts the plan takes: fewer tiles than a
@@ -59,6 +72,16 @@ int winograd_plan_init(struct winograd_plan *plan, const struct conv_geometry *g
 /* Floats of the filters' transform (U) and of a call's work (V and M). */
 long winograd_weight_floats(const struct winograd_plan *plan);
 long winograd_work_floats(const struct winograd_plan *plan);
+/* The weight gradient's: its sums dU (16 x f x cpad), the transposed
+ * image (h x w pixels of cpad floats), the transposed dy (oh x ow pixels of
+ * fpad_dy floats) and the kernel's work (V^T and dM^T). */
+long winograd_gradient_floats(const struct winograd_plan *plan);
+long winograd_xt_floats(const struct winograd_plan *plan);
+long winograd_dyt_floats(const struct winograd_plan *plan);
+long winograd_gradient_work_floats(const struct winograd_plan *plan);
+/* dw (f x c x 3 x 3, as conv keeps its weights) = G^T du G, du: the summed
+ * dU (winograd_gradient_floats). */
+void winograd_finish_gradient(const struct winograd_plan *plan, const float *du, float *dw);
 
 /* U (winograd_weight_floats) from w (plan->f x plan->c x 3 x 3, as conv
  * keeps its weights; flip: w is (plan->c x plan->f x 3 x 3) and each
@@ -76,6 +99,11 @@ struct winograd_kernel {
      * winograd_work_floats(plan) floats. */
     void (*image)(const struct winograd_plan *plan, const float *x, const float *u, float *work, float *y,
                   const struct conv_out *out);
+    /* du += one image's dU, from its transposed image xt and transposed dy
+     * dyt (winograd_xt_floats, winograd_dyt_floats: pixels of channel
+     * vectors, zero past c and past f); work: winograd_gradient_work_floats. */
+    void (*weight_gradient)(const struct winograd_plan *plan, const float *xt, const float *dyt, float *work,
+                            float *du);
 };
 
 extern const struct winograd_kernel winograd_avx512, winograd_avx2;

@@ -267,8 +267,170 @@ static void winograd_image(const struct winograd_plan *p, const float *x, const 
     }
 }
 
+/* The weight gradient (winograd.h): V^T (tiles x cpad) and dM^T (tiles x
+ * fpad_dy) for the image's tiles [t0, t0 + n), lanes over channels. */
+static void gradient_transforms(const struct winograd_plan *p, const float *xt, const float *dyt, long t0, int n,
+                                float *vt, float *mt)
+{
+    const long xrow = (long)p->w * p->cpad, yrow = (long)p->ow * p->fpad_dy;
+    const long ve = p->vt_stride, me = p->mt_stride;
+    for (int k = 0; k < n; k++) {
+        const int ty = (int)((t0 + k) / p->tw), tx = (int)((t0 + k) % p->tw);
+        /* V^T = B^T d B: the 4x4 window at (2ty - ph, 2tx - pw) of the
+         * image; pixels in the padding are read as 0 (a tile inside the
+         * image reads all 16) */
+        const int iy = 2 * ty - p->ph, ix = 2 * tx - p->pw;
+        const int inside = iy >= 0 && iy + 4 <= p->h && ix >= 0 && ix + 4 <= p->w;
+        long at[4][4];
+#pragma GCC unroll 4
+        for (int i = 0; i < 4; i++)
+#pragma GCC unroll 4
+            for (int j = 0; j < 4; j++)
+                at[i][j] = inside || (iy + i >= 0 && iy + i < p->h && ix + j >= 0 && ix + j < p->w)
+                               ? (long)(iy + i) * xrow + (long)(ix + j) * p->cpad
+                               : -1;
+        float *vk = vt + (long)k * p->cpad;
+        for (int cv = 0; cv < p->cpad; cv += VEC_FLOATS) {
+            VEC u[4][4];
+#pragma GCC unroll 4
+            for (int j = 0; j < 4; j++) {
+                VEC d[4];
+#pragma GCC unroll 4
+                for (int i = 0; i < 4; i++)
+                    d[i] = inside || at[i][j] >= 0 ? vec_loadu(xt + at[i][j] + cv) : vec_zero();
+                u[0][j] = vec_sub(d[0], d[2]);
+                u[1][j] = vec_add(d[1], d[2]);
+                u[2][j] = vec_sub(d[2], d[1]);
+                u[3][j] = vec_sub(d[1], d[3]);
+            }
+#pragma GCC unroll 4
+            for (int i = 0; i < 4; i++) {
+                vec_storeu(vk + (4 * i + 0) * ve + cv, vec_sub(u[i][0], u[i][2]));
+                vec_storeu(vk + (4 * i + 1) * ve + cv, vec_add(u[i][1], u[i][2]));
+                vec_storeu(vk + (4 * i + 2) * ve + cv, vec_sub(u[i][2], u[i][1]));
+                vec_storeu(vk + (4 * i + 3) * ve + cv, vec_sub(u[i][1], u[i][3]));
+            }
+        }
+        /* dM^T = A dy A^T: dy's 2x2 tile [a b; c d] at (2ty, 2tx), 0 past
+         * its last row or column; the rows of A dy are [a b], [a+c b+d],
+         * [a-c b-d], [-c -d], and each row [p q] times A^T is
+         * [p, p+q, p-q, -q] */
+        const float *yb = dyt + 2L * ty * yrow + 2L * tx * p->fpad_dy;
+        const int right = 2 * tx + 1 < p->ow, down = 2 * ty + 1 < p->oh;
+        float *mk = mt + (long)k * p->fpad_dy;
+        for (int fv = 0; fv < p->fpad_dy; fv += VEC_FLOATS) {
+            const VEC a = vec_loadu(yb + fv), b = right ? vec_loadu(yb + p->fpad_dy + fv) : vec_zero();
+            const VEC c = down ? vec_loadu(yb + yrow + fv) : vec_zero();
+            const VEC d = down && right ? vec_loadu(yb + yrow + p->fpad_dy + fv) : vec_zero();
+            const VEC row[4][2] = {{a, b},
+                                   {vec_add(a, c), vec_add(b, d)},
+                                   {vec_sub(a, c), vec_sub(b, d)},
+                                   {vec_sub(vec_zero(), c), vec_sub(vec_zero(), d)}};
+#pragma GCC unroll 4
+            for (int i = 0; i < 4; i++) {
+                vec_storeu(mk + (4 * i + 0) * me + fv, row[i][0]);
+                vec_storeu(mk + (4 * i + 1) * me + fv, vec_add(row[i][0], row[i][1]));
+                vec_storeu(mk + (4 * i + 2) * me + fv, vec_sub(row[i][0], row[i][1]));
+                vec_storeu(mk + (4 * i + 3) * me + fv, vec_sub(vec_zero(), row[i][1]));
+            }
+        }
+    }
+}
+
+/* du (rows of ldu, `rows` <= R of them stored) += mt^T vt over n tiles:
+ * R filters broadcast from each tile's row of dM^T, VV vectors of channels
+ * from its row of V^T. */
+WG_INLINE void gradient_tile(const int R, const int VV, int n, const float *mt, long ldm, const float *vt, long ldv,
+                             float *du, long ldu, int rows)
+{
+    VEC acc[16][4];
+#pragma GCC unroll 16
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 4
+        for (int q = 0; q < VV; q++)
+            acc[r][q] = vec_zero();
+    for (int k = 0; k < n; k++, mt += ldm, vt += ldv) {
+        VEC b[4];
+#pragma GCC unroll 4
+        for (int q = 0; q < VV; q++)
+            b[q] = vec_loadu(vt + q * VEC_FLOATS);
+#pragma GCC unroll 16
+        for (int r = 0; r < R; r++) {
+            const VEC w = vec_set1(mt[r]);
+#pragma GCC unroll 4
+            for (int q = 0; q < VV; q++)
+                acc[r][q] = vec_fma(w, b[q], acc[r][q]);
+        }
+    }
+#pragma GCC unroll 16
+    for (int r = 0; r < R; r++) {
+        if (r >= rows)
+            break;
+#pragma GCC unroll 4
+        for (int q = 0; q < VV; q++) {
+            float *d = du + r * ldu + q * VEC_FLOATS;
+            vec_storeu(d, vec_add(vec_loadu(d), acc[r][q]));
+        }
+    }
+}
+
+/* The products for n tiles, R filters by up to VMAX vectors of channels. */
+WG_INLINE void gradient_products_rv(const int R, const int VMAX, const struct winograd_plan *p, const float *vt,
+                                    const float *mt, int n, float *du)
+{
+    const int vectors = p->cpad / VEC_FLOATS;
+    for (int e = 0; e < 16; e++)
+        for (int f0 = 0; f0 < p->f; f0 += R) {
+            const int rows = p->f - f0 < R ? p->f - f0 : R;
+            const float *me = mt + e * p->mt_stride + f0, *ve = vt + e * p->vt_stride;
+            float *de = du + ((long)e * p->f + f0) * p->cpad;
+            for (int v0 = 0; v0 < vectors; v0 += VMAX) {
+                const int left = vectors - v0, o = v0 * VEC_FLOATS;
+                if (left >= VMAX)
+                    gradient_tile(R, VMAX, n, me, p->fpad_dy, ve + o, p->cpad, de + o, p->cpad, rows);
+                else if (left == 3)
+                    gradient_tile(R, 3, n, me, p->fpad_dy, ve + o, p->cpad, de + o, p->cpad, rows);
+                else if (left == 2)
+                    gradient_tile(R, 2, n, me, p->fpad_dy, ve + o, p->cpad, de + o, p->cpad, rows);
+                else
+                    gradient_tile(R, 1, n, me, p->fpad_dy, ve + o, p->cpad, de + o, p->cpad, rows);
+            }
+        }
+}
+
+/* as winograd_plan_init chose wg_rows and wg_vectors */
+static void gradient_products(const struct winograd_plan *p, const float *vt, const float *mt, int n, float *du)
+{
+#if VEC_FLOATS >= 16
+    switch (p->wg_vectors) {
+    case 1: gradient_products_rv(16, 1, p, vt, mt, n, du); break;
+    case 2: gradient_products_rv(12, 2, p, vt, mt, n, du); break;
+    case 3: gradient_products_rv(8, 3, p, vt, mt, n, du); break;
+    default: gradient_products_rv(6, 4, p, vt, mt, n, du); break;
+    }
+#else
+    switch (p->wg_vectors) {
+    case 1: gradient_products_rv(8, 1, p, vt, mt, n, du); break;
+    case 2: gradient_products_rv(6, 2, p, vt, mt, n, du); break;
+    default: gradient_products_rv(4, 3, p, vt, mt, n, du); break;
+    }
+#endif
+}
+
+static void winograd_weight_gradient(const struct winograd_plan *p, const float *xt, const float *dyt, float *work,
+                                     float *du)
+{
+    float *vt = work, *mt = work + 16 * p->vt_stride;
+    const long tiles = (long)p->th * p->tw;
+    for (long t0 = 0; t0 < tiles; t0 += p->block_tiles) {
+        const int n = tiles - t0 < p->block_tiles ? (int)(tiles - t0) : p->block_tiles;
+        gradient_transforms(p, xt, dyt, t0, n, vt, mt);
+        gradient_products(p, vt, mt, n, du);
+    }
+}
+
 const struct winograd_kernel WINOGRAD_KERNEL = {
-    .name = WINOGRAD_NAME, .lanes = VEC_FLOATS, .image = winograd_image,
+    .name = WINOGRAD_NAME, .lanes = VEC_FLOATS, .image = winograd_image, .weight_gradient = winograd_weight_gradient,
 };
 
 #endif

@@ -32,7 +32,7 @@ enum conv_algorithm {
     CONV_IM2COL_GEMM,     /* the plain path: im2col (col2im) and a GEMM per image and group */
     CONV_POINTWISE_GEMM,  /* 1x1, stride 1, no padding: the image is its own column matrix */
     CONV_TILES,           /* the direct kernel's stride-1 tiles (conv_tiles.c; weight gradient: conv_wgrad.c) */
-    CONV_WINOGRAD,        /* 3x3 stride 1: Winograd's F(2x2, 3x3) (winograd.h); forward and input gradient */
+    CONV_WINOGRAD,        /* 3x3 stride 1: Winograd's F(2x2, 3x3) (winograd.h; weight gradient: conv_wgrad.c) */
     CONV_SHIFTED,         /* weight gradient only: shifted dot products (conv_wgrad.c) */
     CONV_DEPTHWISE,       /* one filter per channel, without GEMMs (conv_depthwise.c) */
 };
@@ -107,6 +107,13 @@ void conv_wgrad_direct(struct layer *l, const struct layer_run *run, const struc
 void conv_wgrad_shifted(struct layer *l, struct gemm_buffers *gb, const struct conv_wgrad_geometry *wg, float *work,
                         int lo, int hi, const float *dy, long dy_stride, float *dweight, int zero_borders);
 
+/* conv_wgrad.c: Winograd's weight gradient (3x3, stride 1; winograd.h),
+ * its partials dU (winograd_gradient_floats), turned into dW once they are
+ * summed (conv_backward); its work in col: winograd_wgrad_work_floats. */
+long winograd_wgrad_work_floats(const struct winograd_plan *p);
+void conv_wgrad_winograd(struct layer *l, const struct layer_run *run, const struct winograd_kernel *wk,
+                         const struct winograd_plan *p, float *work, int lo, int hi, const float *dy, long dy_stride,
+                         float *du);
 /* conv_pool.c: a max pool fused into the conv (net.c). */
 int conv_fuse_pool(struct layer *l, struct layer *pool);
 long conv_unpooled_floats(const struct layer *l);

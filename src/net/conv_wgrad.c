@@ -106,3 +106,29 @@ void conv_wgrad_shifted(struct layer *l, struct gemm_buffers *gb, const struct c
                             dweight + (ch * g->kh + ki) * g->kw, taps);
     }
 }
+
+/* Floats of Winograd's weight gradient's work in col: the transposed image
+ * and dy, then the kernel's work (winograd.h). */
+long winograd_wgrad_work_floats(const struct winograd_plan *p)
+{
+    return cache_line_floats(winograd_xt_floats(p)) + cache_line_floats(winograd_dyt_floats(p)) +
+           winograd_gradient_work_floats(p);
+}
+
+/* dU (16 x F x cpad) += for each image, by Winograd (winograd.h): the image
+ * and dy transposed to pixels of channel vectors, then the kernel's
+ * transforms and products. */
+void conv_wgrad_winograd(struct layer *l, const struct layer_run *run, const struct winograd_kernel *wk,
+                         const struct winograd_plan *p, float *work, int lo, int hi, const float *dy, long dy_stride,
+                         float *du)
+{
+    const long in_size = shape_size(l->in[0]), HW = (long)p->h * p->w, P = (long)p->oh * p->ow;
+    float *xt = work, *dyt = xt + cache_line_floats(winograd_xt_floats(p));
+    float *kernel_work = dyt + cache_line_floats(winograd_dyt_floats(p));
+    void (*transpose)(const float *, long, long, long, float *, long) = run->gemm->target->gemm->transpose;
+    for (int i = lo; i < hi; i++) {
+        transpose(l->x[0] + i * in_size, HW, p->c, HW, xt, p->cpad);
+        transpose(dy + i * dy_stride, P, p->f, P, dyt, p->fpad_dy);
+        wk->weight_gradient(p, xt, dyt, kernel_work, du);
+    }
+}

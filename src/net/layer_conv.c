@@ -127,7 +127,7 @@ static int conv_shape(struct layer *l, char *err, size_t errlen)
      * the direct kernels' packed weights and the padded image that some of
      * them read, or Winograd's filters and work; then the input gradient's
      * weights (conv_dx_weights_floats) */
-    long packed = 0;
+    long packed = 0, winograd_partial = 0;
     if (c->has_plan)
         packed = cache_line_floats(conv_direct_pack_floats(c->filters / G, taps)) + conv_plan_padded_floats(&c->plan);
     /* Winograd, for either vector width: the forward pass's filters then
@@ -135,8 +135,11 @@ static int conv_shape(struct layer *l, char *err, size_t errlen)
     for (int lanes = 8; lanes <= 16; lanes *= 2) {
         struct winograd_plan wp;
         struct conv_geometry gdx;
-        if (G == 1 && winograd_plan_init(&wp, g, c->filters, lanes) == 0)
+        if (G == 1 && winograd_plan_init(&wp, g, c->filters, lanes) == 0) {
             packed = max_long(packed, cache_line_floats(winograd_weight_floats(&wp)) + winograd_work_floats(&wp));
+            packed = max_long(packed, winograd_wgrad_work_floats(&wp));
+            winograd_partial = max_long(winograd_partial, winograd_gradient_floats(&wp));
+        }
         if (G == 1 && conv_transposed_geometry(g, c->filters, &gdx) == 0 &&
             winograd_plan_init(&wp, &gdx, g->c, lanes) == 0)
             packed = max_long(packed, winograd_work_floats(&wp));
@@ -145,7 +148,8 @@ static int conv_shape(struct layer *l, char *err, size_t errlen)
      * col and dcol, the packed weights, or the padded image and dy^T */
     const long wgrad = cache_line_floats(wgrad_xpad_floats(g)) +
                        max_long(P * wgrad_filters(c->filters), c->filters * shifted_wgrad_k(g));
-    l->partial_floats = max_long((long)c->filters * taps, taps * wgrad_filters(c->filters)) + c->filters;
+    l->partial_floats =
+        max_long(max_long((long)c->filters * taps, taps * wgrad_filters(c->filters)), winograd_partial) + c->filters;
     l->scratch_floats = cache_line_floats(l->partial_floats) +
                         cache_line_floats(max_long(max_long(2 * cache_line_floats(taps * P), packed), wgrad)) +
                         conv_dx_weights_floats(l);
@@ -190,22 +194,22 @@ static void conv_choose(struct layer *l, const struct gemm_ctx *gemm)
     c->tiles = dk;
     c->forward = dk ? CONV_TILES : plain;
     c->input_gradient = dk && c->has_plan_dx ? CONV_TILES : plain;
-    /* 3x3 at stride 1 with enough channels: Winograd, where the target
-     * has it (2.25 times fewer multiplications than the tiles) */
-    const struct winograd_kernel *wk = gemm->target->winograd;
-    struct conv_geometry gdx;
-    c->winograd = wk;
-    if (wk && c->groups == 1 && winograd_plan_init(&c->wino, g, c->filters, wk->lanes) == 0)
-        c->forward = CONV_WINOGRAD;
-    if (wk && c->groups == 1 && conv_transposed_geometry(g, c->filters, &gdx) == 0 &&
-        winograd_plan_init(&c->wino_dx, &gdx, g->c, wk->lanes) == 0)
-        c->input_gradient = CONV_WINOGRAD;
     if (dk && dk->weight_gradient && c->groups == 1 && !is_pointwise(g) && taps >= DIRECT_WGRAD_MIN_TAPS)
         c->weight_gradient = CONV_TILES;
     else if (shifted_wgrad(c, &gemm->buffers[0]))
         c->weight_gradient = CONV_SHIFTED;
     else
         c->weight_gradient = plain;
+    /* 3x3 at stride 1 with enough channels: Winograd, where the target
+     * has it (2.25 times fewer multiplications than the tiles) */
+    const struct winograd_kernel *wk = gemm->target->winograd;
+    struct conv_geometry gdx;
+    c->winograd = wk;
+    if (wk && c->groups == 1 && winograd_plan_init(&c->wino, g, c->filters, wk->lanes) == 0)
+        c->forward = c->weight_gradient = CONV_WINOGRAD;
+    if (wk && c->groups == 1 && conv_transposed_geometry(g, c->filters, &gdx) == 0 &&
+        winograd_plan_init(&c->wino_dx, &gdx, g->c, wk->lanes) == 0)
+        c->input_gradient = CONV_WINOGRAD;
 }
 
 /* Winograd transforms the filters on every call, which a batch of fewer
@@ -393,6 +397,8 @@ static void plain_backward(const struct conv_conf *c, struct gemm_buffers *gb, c
 static long partial_weight_floats(const struct conv_conf *c)
 {
     const long taps = (long)c->g.c * c->g.kh * c->g.kw;
+    if (c->weight_gradient == CONV_WINOGRAD)
+        return winograd_gradient_floats(&c->wino);
     return c->weight_gradient == CONV_TILES ? taps * wgrad_filters(c->filters) : (long)c->filters * taps;
 }
 
@@ -461,6 +467,8 @@ static void backward_images(struct layer *l, const struct layer_run *run, float 
         conv_wgrad_direct(l, run, c->tiles, &wg, col, lo, hi, dy, dy_stride, dweight, first || dx_plain || dx_winograd);
     if (c->weight_gradient == CONV_SHIFTED)
         conv_wgrad_shifted(l, gb, &wg, col, lo, hi, dy, dy_stride, dweight, first || dx_plain || dx_winograd);
+    if (c->weight_gradient == CONV_WINOGRAD)
+        conv_wgrad_winograd(l, run, c->winograd, &c->wino, col, lo, hi, dy, dy_stride, dweight);
     for (int i = lo; i < hi; i++) {
         const float *dyi = dy + i * dy_stride;
         if (c->weight_gradient == CONV_DEPTHWISE) {
@@ -531,28 +539,38 @@ static void conv_backward(struct layer *l, const struct layer_run *run)
         }
     }
     /* The partials added in one fixed tree (pairs, then pairs of pairs):
-     * each element has one order of additions. */
+     * each element has one order of additions. Winograd's partials are dU,
+     * summed into chunk 0's (each element read before it is written) and
+     * turned into dW after. */
     float *dweight = l->params[0].grad, *dbias = c->bias ? l->params[1].grad : NULL;
-    const float *partials = run->partials;
+    float *partials = run->partials;
     const long stride = run->partial_stride;
+    const int winograd = c->weight_gradient == CONV_WINOGRAD;
+    const long dw_sums = winograd ? dw_size : (long)F * taps;
 #pragma omp parallel for num_threads(run->threads) schedule(static) if (partial_size * chunks > LAYER_PARALLEL_MIN_FLOATS)
-    for (long e = 0; e < (long)F * taps + F; e++) {
+    for (long e = 0; e < dw_sums + F; e++) {
         /* element e of (dW, dbias) in the partials: dW^T's (tap, f) for
          * the direct weight gradient */
-        const long at = e >= (long)F * taps ? dw_size + e - (long)F * taps
-                        : dw_tiles              ? e % taps * Fpad + e / taps
-                                                : e;
+        const long at = e >= dw_sums ? dw_size + e - dw_sums
+                        : dw_tiles   ? e % taps * Fpad + e / taps
+                                     : e;
         float sum[LAYER_GRADIENT_CHUNKS];
         for (int k = 0; k < chunks; k++)
             sum[k] = partials[k * stride + at];
         for (int width = 1; width < chunks; width *= 2)
             for (int k = 0; k + width < chunks; k += 2 * width)
                 sum[k] += sum[k + width];
-        if (e < (long)F * taps)
+        if (e >= dw_sums) {
+            if (dbias)
+                dbias[e - dw_sums] = sum[0];
+        } else if (winograd) {
+            partials[at] = sum[0];
+        } else {
             dweight[e] = sum[0];
-        else if (dbias)
-            dbias[e - (long)F * taps] = sum[0];
+        }
     }
+    if (winograd)
+        winograd_finish_gradient(&c->wino, partials, dweight);
 }
 
 static int conv_gemms(const struct layer *l, int batch, struct gemm_shape *out)
