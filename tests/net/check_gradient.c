@@ -139,6 +139,17 @@ START_TEST(test_gradient_three_channels)
 }
 END_TEST
 
+/* Winograd's path (3x3 stride 1, 8 channels or more, a batch of 8) on the
+ * CPU's target: its forward pass, input gradient (c2 into c1) and weight
+ * gradient, padded and not, with a fused ReLU. */
+START_TEST(test_gradient_winograd)
+{
+    const char *text = "[c1]\ntype = conv\nfilters = 8\nsize = 3\npad = 1\n"
+                       "[c2]\ntype = conv\nfilters = 9\nsize = 3\n[r]\ntype = relu\n" HEAD;
+    gradcheck(text, (struct shape){8, 9, 10}, 8, 2);
+}
+END_TEST
+
 Suite *gradient_suite(void)
 {
     Suite *s = suite_create("gradient");
@@ -147,6 +158,7 @@ Suite *gradient_suite(void)
     tcase_add_loop_test(tc, test_gradient_one_thread, 0, CASES);
     tcase_add_loop_test(tc, test_gradient_two_threads, 0, CASES);
     tcase_add_loop_test(tc, test_gradient_three_channels, 0, CASES);
+    tcase_add_test(tc, test_gradient_winograd);
     suite_add_tcase(s, tc);
     return s;
 }
