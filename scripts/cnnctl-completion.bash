@@ -14,7 +14,8 @@ _cnnctl_settings_keys() {
     *) # a layer: the keys of every layer type
         echo "type input filters size size_h size_w stride stride_h stride_w pad pad_h pad_w dilation" \
             "dilation_h dilation_w groups bias activation slope init rounding outputs rate momentum eps" \
-            "alpha beta k" ;;
+            "alpha beta k output_pad output_pad_h output_pad_w scale scale_h scale_w mode offset offset_h" \
+            "offset_w" ;;
     esac
 }
 

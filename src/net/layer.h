@@ -225,6 +225,6 @@ static inline void split_range(int n, int t, int nt, int *lo, int *hi)
 
 extern const struct layer_ops layer_conv, layer_maxpool, layer_avgpool, layer_globalavgpool, layer_affine,
     layer_relu, layer_leaky, layer_sigmoid, layer_tanh, layer_dropout, layer_batchnorm, layer_lrn, layer_add,
-    layer_concat, layer_scale, layer_softmax, layer_l2, layer_l1;
+    layer_concat, layer_scale, layer_deconv, layer_upsample, layer_crop, layer_softmax, layer_l2, layer_l1;
 
 #endif

@@ -653,6 +653,80 @@ START_TEST(test_fused_pools_winograd_same_bits)
 }
 END_TEST
 
+/* The transposed convolution is conv's adjoint: on the seed notes' 4x4
+ * image and 3x3 filter (y = conv(x) is 2x2), deconv with the same filter
+ * puts each 2x2 value's copy of the filter where that output's window
+ * was, and <conv(x), b> = <x, deconv(b)> for any b. */
+START_TEST(test_deconv_seed_adjoint)
+{
+    /* b = [1 0; 0 0]: the filter at the top left; b = [0 0; 0 1]: at the
+     * bottom right */
+    float out[16];
+    const float b1[4] = {1, 0, 0, 0}, b4[4] = {0, 0, 0, 1};
+    const float want1[16] = {2, 0, 1, 0, 0, 1, 2, 0, 1, 0, 2, 0, 0, 0, 0, 0};
+    const float want4[16] = {0, 0, 0, 0, 0, 2, 0, 1, 0, 0, 1, 2, 0, 1, 0, 2};
+    run_layer("type = deconv\nfilters = 1\nsize = 3", b1, 2, 2, seed_filter_3x3, 9, out, 16);
+    assert_grid(out, want1, 16);
+    run_layer("type = deconv\nfilters = 1\nsize = 3", b4, 2, 2, seed_filter_3x3, 9, out, 16);
+    assert_grid(out, want4, 16);
+    /* <conv(x), b> = <x, deconv(b)>: conv(x) is 15 16 6 15 */
+    const float b[4] = {1, -2, 3, 0.5f};
+    run_layer("type = deconv\nfilters = 1\nsize = 3", b, 2, 2, seed_filter_3x3, 9, out, 16);
+    double left = 15 * 1 + 16 * -2 + 6 * 3 + 15 * 0.5, right = 0;
+    for (int i = 0; i < 16; i++)
+        right += seed_input_4x4[i] * out[i];
+    ck_assert_double_eq_tol(left, right, 1e-9);
+    /* with padding 1 (the seed's padded conv: 4x4 -> 4x4) */
+    float out_pad[16], conv_pad[16];
+    const float d[16] = {1, 0, 2, -1, 0.5f, 3, 0, 1, -2, 1, 1, 0, 0, 2, -1, 4};
+    run_layer("type = conv\nfilters = 1\nsize = 3\npad = 1\nbias = 0", seed_input_4x4, 4, 4, seed_filter_3x3, 9,
+              conv_pad, 16);
+    run_layer("type = deconv\nfilters = 1\nsize = 3\npad = 1", d, 4, 4, seed_filter_3x3, 9, out_pad, 16);
+    left = right = 0;
+    for (int i = 0; i < 16; i++) {
+        left += (double)conv_pad[i] * d[i];
+        right += (double)seed_input_4x4[i] * out_pad[i];
+    }
+    ck_assert_double_eq_tol(left, right, 1e-9);
+}
+END_TEST
+
+/* Transposed convolution, upsampling and crop against PyTorch 1.13's
+ * conv_transpose2d and interpolate (align_corners=False), an independent
+ * implementation: the values it printed. */
+START_TEST(test_upsampling_worked)
+{
+    const float x[4] = {1, 2, 3, 4};
+    float out[36];
+    const float ones[4] = {1, 1, 1, 1}, want_ones[9] = {1, 3, 2, 4, 10, 6, 3, 7, 4};
+    run_layer("type = deconv\nfilters = 1\nsize = 2", x, 2, 2, ones, 4, out, 9);
+    assert_grid(out, want_ones, 9);
+    const float w[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+    const float want_s2[16] = {5, 14, 10, 12, 14, 36, 24, 30, 15, 34, 20, 24, 24, 55, 32, 36};
+    run_layer("type = deconv\nfilters = 1\nsize = 3\nstride = 2\npad = 1\noutput_pad = 1", x, 2, 2, w, 9, out, 16);
+    assert_grid(out, want_s2, 16);
+    const float want_nearest[16] = {1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4};
+    run_layer("type = upsample", x, 2, 2, NULL, 0, out, 16);
+    assert_grid(out, want_nearest, 16);
+    const float want_bilinear[16] = {1, 1.25f, 1.75f, 2, 1.5f, 1.75f, 2.25f, 2.5f,
+                                     2.5f, 2.75f, 3.25f, 3.5f, 3, 3.25f, 3.75f, 4};
+    run_layer("type = upsample\nmode = bilinear", x, 2, 2, NULL, 0, out, 16);
+    assert_grid(out, want_bilinear, 16);
+    /* 3 x 2 on a 2 x 3 map: thirds, and pixel centres past the edges */
+    const float x23[6] = {1, 2, 4, 0, -1, 3};
+    const double want_32[36] = {1, 1.25, 1.75, 2.5, 3.5, 4, 1, 1.25, 1.75, 2.5, 3.5, 4,
+                                0.666667, 0.75, 0.916667, 1.666667, 3, 3.666667,
+                                0.333333, 0.25, 0.083333, 0.833333, 2.5, 3.333333,
+                                0, -0.25, -0.75, 0, 2, 3, 0, -0.25, -0.75, 0, 2, 3};
+    run_layer("type = upsample\nmode = bilinear\nscale_h = 3\nscale_w = 2", x23, 2, 3, NULL, 0, out, 36);
+    for (int i = 0; i < 36; i++)
+        ck_assert_msg(fabs(out[i] - want_32[i]) < 1e-5, "element %d: got %g, want %g", i, out[i], want_32[i]);
+    const float x44[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}, want_crop[6] = {7, 8, 11, 12, 15, 16};
+    run_layer("type = crop\nsize_h = 3\nsize_w = 2\noffset_h = 1\noffset_w = 2", x44, 4, 4, NULL, 0, out, 6);
+    assert_grid(out, want_crop, 6);
+}
+END_TEST
+
 Suite *conv_suite(void)
 {
     Suite *s = suite_create("conv");
@@ -666,6 +740,8 @@ Suite *conv_suite(void)
     tcase_add_test(seed, test_seed_maxpool_001);
     tcase_add_test(seed, test_seed_maxpool_002);
     tcase_add_test(seed, test_output_size_formula);
+    tcase_add_test(seed, test_deconv_seed_adjoint);
+    tcase_add_test(seed, test_upsampling_worked);
     suite_add_tcase(s, seed);
     TCase *direct = tcase_create("against direct loops");
     tcase_add_loop_test(direct, test_im2col_col2im_direct, 0, sizeof geometries / sizeof geometries[0]);

@@ -107,6 +107,23 @@ static const struct {
     {"[c1]\ntype = conv\nfilters = 4\nsize = 3\n[sq]\ntype = globalavgpool\n[e1]\ntype = affine\noutputs = 2\n"
      "activation = relu\n[e2]\ntype = affine\noutputs = 4\nactivation = sigmoid\n[se]\ntype = scale\ninput = c1, e2\n"
      HEAD, {2, 6, 6}},
+    /* FCN's upsampling: a transposed convolution (stride 2, padding, an
+     * output padding, unequal sizes, a fused ReLU), nearest and bilinear
+     * upsampling by 2 and 3, a crop to a second input's size and to a
+     * given size at an offset, added to a skip connection */
+    {"[c1]\ntype = conv\nfilters = 3\nsize = 3\npad = 1\n[up]\ntype = deconv\nfilters = 2\nsize_h = 3\nsize_w = 4\n"
+     "stride = 2\npad = 1\noutput_pad = 1\n[r]\ntype = relu\n" HEAD, {2, 5, 6}},
+    {"[c1]\ntype = conv\nfilters = 3\nsize = 3\n[up]\ntype = deconv\nfilters = 4\nsize = 2\nbias = 0\n"
+     "activation = tanh\n" HEAD, {2, 6, 5}},
+    {"[c1]\ntype = conv\nfilters = 3\nsize = 3\npad = 1\n[up]\ntype = upsample\nscale = 2\n" HEAD, {2, 5, 4}},
+    {"[c1]\ntype = conv\nfilters = 3\nsize = 3\npad = 1\n[up]\ntype = upsample\nscale_h = 3\nscale_w = 2\n"
+     "mode = bilinear\n" HEAD, {2, 4, 5}},
+    {"[c1]\ntype = conv\nfilters = 3\nsize = 3\npad = 1\n[p]\ntype = maxpool\nsize = 2\nrounding = floor\n"
+     "[s]\ntype = conv\nfilters = 2\nsize = 1\n[up]\ntype = deconv\nfilters = 2\nsize = 4\nstride = 2\n"
+     "[cut]\ntype = crop\ninput = up, c1\noffset = 1\n[skip]\ntype = conv\nfilters = 2\nsize = 1\ninput = c1\n"
+     "[sum]\ntype = add\ninput = cut, skip\n" HEAD, {2, 7, 7}},
+    {"[c1]\ntype = conv\nfilters = 3\nsize = 3\npad = 1\n[cut]\ntype = crop\nsize_h = 3\nsize_w = 4\n"
+     "offset_h = 2\noffset_w = 1\n" HEAD, {2, 6, 7}},
     /* the regression losses */
     {"[c1]\ntype = conv\nfilters = 3\nsize = 3\n[fc]\ntype = affine\noutputs = 5\n[loss]\ntype = l2\n", {2, 6, 6}},
     {"[c1]\ntype = conv\nfilters = 3\nsize = 3\n[fc]\ntype = affine\noutputs = 5\n[loss]\ntype = l1\n", {2, 6, 6}},
