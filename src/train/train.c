@@ -468,8 +468,11 @@ static void evaluate_split(struct net *net, const struct dataset *d, struct eval
     r->accuracy = d->count ? (double)r->correct / d->count : 0.0;
 }
 
-/* Evaluation, the epoch's log row and console line, the best checkpoint. */
-static int end_epoch(struct loop *lp, double train_seconds, long epochs, char *err, size_t errlen)
+/* Evaluation, the epoch's log row and console line, the best checkpoint.
+ * complete: the epoch ran to its end; else the run's steps ran out inside
+ * it, and the state stays where they did (a resume with more steps goes on
+ * from there, in the same epoch's order). */
+static int end_epoch(struct loop *lp, double train_seconds, long epochs, int complete, char *err, size_t errlen)
 {
     struct train_job *job = lp->job;
     struct ckpt_train_state *s = &lp->state;
@@ -506,10 +509,12 @@ static int end_epoch(struct loop *lp, double train_seconds, long epochs, char *e
     int better = job->validation.count && !(val.accuracy <= s->best_accuracy);
     if (better)
         s->best_accuracy = val.accuracy;
-    s->epoch++;
-    s->batch_in_epoch = 0;
-    s->epoch_loss = 0;
-    s->epoch_images = s->epoch_correct = 0;
+    if (complete) {
+        s->epoch++;
+        s->batch_in_epoch = 0;
+        s->epoch_loss = 0;
+        s->epoch_images = s->epoch_correct = 0;
+    }
     if (better && job->st->best_path && dist_rank() == 0 &&
         write_checkpoint(lp, job->st->best_path, err, errlen) < 0)
         return -1;
@@ -598,7 +603,7 @@ int train_run(struct train_job *job, char *err, size_t errlen)
     lp.start = lp.window_start = now_seconds();
     lp.start_step = s->step;
     int status = 0, stopping = 0;
-    while ((long)s->epoch <= epochs && !(s->step >= total_steps && s->batch_in_epoch == 0)) {
+    while ((long)s->epoch <= epochs && s->step < total_steps) {
         /* images/s counts training alone: the time of evaluations and
          * checkpoints moves the window's and the epoch's start forward */
         double epoch_start = now_seconds(), t;
@@ -629,7 +634,7 @@ int train_run(struct train_job *job, char *err, size_t errlen)
                 goto interrupted;
         }
         t = now_seconds();
-        if (end_epoch(&lp, t - epoch_start, epochs, err, errlen) < 0) {
+        if (end_epoch(&lp, t - epoch_start, epochs, s->batch_in_epoch >= (uint64_t)batches, err, errlen) < 0) {
             status = 1;
             goto done;
         }

@@ -209,6 +209,48 @@ END_TEST
 
 /* A write that fails (here: a file-size limit, as on a full disk) is one
  * error, exit 1, and the previous checkpoint is untouched. */
+/* A run whose iterations end inside an epoch, resumed with more: it goes
+ * on from that step in the same epoch's order, and ends with the weights
+ * and optimizer state of a run given the larger count from the start (its
+ * log has one row more, the first run's last evaluation). With a constant
+ * learning rate: a schedule spans the run's steps, so more of them change
+ * it. */
+START_TEST(test_more_iterations_resume_inside_an_epoch)
+{
+    char *err = NULL;
+    ck_assert_int_eq(run_cnnctl(NULL, &err, "train -q '%s' --set train.epochs= --set train.iterations=30 "
+                                "--set train.checkpoint_every=0 --set train.optimizer=momentum", config_path), 0);
+    free(err);
+    ck_assert_int_eq(run_cnnctl(NULL, &err, "train -q --resume '%s' --set train.iterations=50", in_dir("r/m.ckpt")),
+                     0);
+    free(err);
+    ck_assert_int_eq(run_cnnctl(NULL, &err, "train -q '%s' --set train.epochs= --set train.iterations=50 "
+                                "--set train.checkpoint_every=0 --set train.optimizer=momentum "
+                                "--set train.checkpoint=%s --set train.log=%s",
+                                config_path, in_dir("straight.ckpt"), in_dir("straight.csv")), 0);
+    free(err);
+    struct ckpt a, b;
+    char msg[512];
+    ck_assert_int_eq(ckpt_read(in_dir("r/m.ckpt"), &a, msg, sizeof msg), 0);
+    ck_assert_int_eq(ckpt_read(in_dir("straight.ckpt"), &b, msg, sizeof msg), 0);
+    ck_assert_int_eq(a.state.step, 50);
+    ck_assert_int_eq(a.state.epoch, 1);
+    ck_assert_int_eq(a.state.batch_in_epoch, 50);
+    ck_assert_int_eq(b.state.step, 50);
+    ck_assert_int_eq(a.tensor_count, b.tensor_count);
+    for (int t = 0; t < a.tensor_count; t++) {
+        ck_assert_int_eq(a.tensors[t].count, b.tensors[t].count);
+        ck_assert_msg(memcmp(a.tensors[t].values, b.tensors[t].values, 4 * a.tensors[t].count) == 0, "%s differs",
+                      a.tensors[t].name);
+    }
+    ck_assert_int_eq(a.optim_floats, b.optim_floats);
+    ck_assert(memcmp(a.optim_values, b.optim_values, 4 * a.optim_floats) == 0);
+    ck_assert_int_eq(a.state.log_rows, b.state.log_rows + 1);
+    ckpt_free(&a);
+    ckpt_free(&b);
+}
+END_TEST
+
 START_TEST(test_failed_write_keeps_checkpoint)
 {
     ck_assert_int_eq(run_cnnctl(NULL, NULL, "train -q '%s' --set train.epochs=1", config_path), 0);
@@ -308,6 +350,7 @@ Suite *resume_suite(void)
     tcase_add_test(tc, test_sigterm_and_sigint_checkpoint_and_exit);
     tcase_add_test(tc, test_resume_errors);
     tcase_add_test(tc, test_failed_write_keeps_checkpoint);
+    tcase_add_test(tc, test_more_iterations_resume_inside_an_epoch);
     tcase_add_test(tc, test_divergence);
     tcase_add_test(tc, test_keep_and_best);
     suite_add_tcase(s, tc);
