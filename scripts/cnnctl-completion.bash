@@ -23,7 +23,7 @@ _cnnctl() {
     local cur prev verb config i
     cur=${COMP_WORDS[COMP_CWORD]}
     prev=${COMP_WORDS[COMP_CWORD - 1]}
-    local verbs="train eval summary gradcheck bench predict viz filter plot"
+    local verbs="train eval summary gradcheck bench predict viz filter plot compose"
     if [ "$COMP_CWORD" -eq 1 ]; then
         COMPREPLY=($(compgen -W "$verbs --help --version" -- "$cur"))
         return
@@ -40,6 +40,7 @@ _cnnctl() {
     viz) opts="--layer --output --input --maps --invert --no-invert --help" ;;
     filter) opts="--kernel --kernel-file --output --scale --help" ;;
     plot) opts="--output --title --size --help" ;;
+    compose) opts="--images --labels --output --count --size --objects --scale --clutter --threshold --seed --help" ;;
     *) return ;;
     esac
     case $prev in
@@ -49,7 +50,8 @@ _cnnctl() {
             return
         fi ;;
     --scale) COMPREPLY=($(compgen -W "clamp abs stretch" -- "$cur")); return ;;
-    --threads | -t | --top | --entries | --seconds | --title | --size) return ;;
+    --threads | -t | --top | --entries | --seconds | --title | --size | --count | --objects | --clutter | \
+        --threshold | --seed) return ;;
     --resume | -r) COMPREPLY=($(compgen -f -X '!*.ckpt*' -- "$cur")); return ;;
     --images | --labels) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     --layer | -l)

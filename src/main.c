@@ -25,6 +25,7 @@ static const struct verb {
     {"filter", "filter --kernel NAME IMAGE -o OUT.png", "apply a fixed convolution kernel", cmd_filter, 0},
     {"viz", "viz CHECKPOINT --layer NAME -o OUT.png", "draw a layer's filters, maps", cmd_viz, 0},
     {"plot", "plot LOG.csv... -o OUT.png", "loss and accuracy curves of runs", cmd_plot, 0},
+    {"compose", "compose --images F --labels F -o P", "draw digits on canvases: masks and boxes to learn", cmd_compose, 0},
 };
 
 static void usage(FILE *f)

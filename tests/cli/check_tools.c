@@ -56,6 +56,147 @@ static void write_pgm(const char *path, const uint8_t *px, int h, int w)
     fclose(f);
 }
 
+/* compose's three files at prefix: canvases, masks, and the boxes'
+ * lines (IMAGE CLASS X Y W H); returns the count of boxes. */
+struct box {
+    int image, cls;
+    double x, y, w, h;
+};
+
+static int read_composed(const char *prefix, struct idx_images *im, struct idx_images *masks, struct box *boxes,
+                         int max)
+{
+    char path[4200], msg[512];
+    snprintf(path, sizeof path, "%.4096s-images-idx3-ubyte.gz", prefix);
+    ck_assert_msg(idx_read_images(path, im, msg, sizeof msg) == 0, "%s", msg);
+    snprintf(path, sizeof path, "%.4096s-masks-idx3-ubyte.gz", prefix);
+    ck_assert_msg(idx_read_images(path, masks, msg, sizeof msg) == 0, "%s", msg);
+    snprintf(path, sizeof path, "%.4096s-boxes.txt", prefix);
+    FILE *f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    char line[256];
+    int n = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (line[0] == '#')
+            continue;
+        ck_assert_int_lt(n, max);
+        ck_assert_int_eq(sscanf(line, "%d %d %lf %lf %lf %lf", &boxes[n].image, &boxes[n].cls, &boxes[n].x,
+                                &boxes[n].y, &boxes[n].w, &boxes[n].h), 6);
+        n++;
+    }
+    fclose(f);
+    return n;
+}
+
+/* compose draws the bars on canvases: 2 or 3 a canvas as asked, each mask
+ * pixel inside a box of its class, each box around stroke pixels of the
+ * canvas; the same arguments give the same bytes, another seed others; bad
+ * arguments exit 2 and write nothing. */
+START_TEST(test_compose)
+{
+    char images[4096], labels[4096], prefix[4096], again[4096];
+    snprintf(images, sizeof images, "%s", in_dir("train-images-idx3-ubyte.gz"));
+    snprintf(labels, sizeof labels, "%s", in_dir("train-labels-idx1-ubyte.gz"));
+    snprintf(prefix, sizeof prefix, "%s", in_dir("canvas dir/a"));
+    snprintf(again, sizeof again, "%s", in_dir("canvas dir/b"));
+    char *out, *err;
+    const char *args = "--count 40 --size 32x40 --objects 2-3 --scale 1-2 --clutter 1";
+    int rc = run_cnnctl(&out, &err, "compose -i '%s' -l '%s' -o '%s' %s --seed 5", images, labels, prefix, args);
+    ck_assert_msg(rc == 0, "%s", err);
+    free(out);
+    free(err);
+    struct idx_images im, masks;
+    static struct box boxes[200];
+    const int n = read_composed(prefix, &im, &masks, boxes, 200);
+    ck_assert_int_eq(im.count, 40);
+    ck_assert_int_eq(im.rows, 32);
+    ck_assert_int_eq(im.cols, 40);
+    int per_image[40] = {0};
+    for (int b = 0; b < n; b++) {
+        ck_assert(boxes[b].image >= 0 && boxes[b].image < 40 && boxes[b].cls >= 0 && boxes[b].cls < 4);
+        per_image[boxes[b].image]++;
+        /* stroke pixels inside the box */
+        int strokes = 0;
+        for (int y = 0; y < 32; y++)
+            for (int x = 0; x < 40; x++)
+                strokes += fabs((x + 0.5) / 40 - boxes[b].x) < boxes[b].w / 2 &&
+                           fabs((y + 0.5) / 32 - boxes[b].y) < boxes[b].h / 2 &&
+                           im.pixels[(size_t)boxes[b].image * 32 * 40 + y * 40 + x] >= 128;
+        ck_assert_int_gt(strokes, 0);
+    }
+    for (int i = 0; i < 40; i++)
+        ck_assert_msg(per_image[i] >= 2 && per_image[i] <= 3, "canvas %d: %d digits", i, per_image[i]);
+    for (int i = 0; i < 40; i++)
+        for (int y = 0; y < 32; y++)
+            for (int x = 0; x < 40; x++) {
+                const int m = masks.pixels[(size_t)i * 32 * 40 + y * 40 + x];
+                if (!m)
+                    continue;
+                int inside = 0;
+                for (int b = 0; b < n && !inside; b++)
+                    inside = boxes[b].image == i && boxes[b].cls == m - 1 &&
+                             fabs((x + 0.5) / 40 - boxes[b].x) < boxes[b].w / 2 &&
+                             fabs((y + 0.5) / 32 - boxes[b].y) < boxes[b].h / 2;
+                ck_assert_msg(inside, "canvas %d pixel %d, %d: class %d outside its boxes", i, y, x, m - 1);
+            }
+    idx_images_free(&im);
+    idx_images_free(&masks);
+    /* the same bytes again; another seed, other canvases */
+    rc = run_cnnctl(&out, &err, "compose -i '%s' -l '%s' -o '%s' %s --seed 5", images, labels, again, args);
+    ck_assert_int_eq(rc, 0);
+    free(out);
+    free(err);
+    static const char *const suffix[3] = {"-images-idx3-ubyte.gz", "-masks-idx3-ubyte.gz", "-boxes.txt"};
+    for (int f = 0; f < 3; f++) {
+        char a[4200], b[4200];
+        snprintf(a, sizeof a, "%s%s", prefix, suffix[f]);
+        snprintf(b, sizeof b, "%s%s", again, suffix[f]);
+        size_t na, nb;
+        char *x = read_file(a, &na), *y = read_file(b, &nb);
+        ck_assert_msg(na == nb && memcmp(x, y, na) == 0, "%s differs", suffix[f]);
+        free(x);
+        free(y);
+    }
+    rc = run_cnnctl(&out, &err, "compose -i '%s' -l '%s' -o '%s' %s --seed 6", images, labels, again, args);
+    ck_assert_int_eq(rc, 0);
+    free(out);
+    free(err);
+    char a[4200], b[4200];
+    snprintf(a, sizeof a, "%s-images-idx3-ubyte.gz", prefix);
+    snprintf(b, sizeof b, "%s-images-idx3-ubyte.gz", again);
+    size_t na, nb;
+    char *x = read_file(a, &na), *y = read_file(b, &nb);
+    ck_assert(na != nb || memcmp(x, y, na) != 0);
+    free(x);
+    free(y);
+    /* errors: exit 2, one line, nothing written */
+    static const struct {
+        const char *args, *message;
+    } bad[] = {
+        {"--objects 3-2", "--objects: '3-2' is not MIN-MAX"},
+        {"--size 9", "a 9 x 9 canvas is smaller than a digit at scale 0.8 (12 pixels)"},
+        {"--scale 0", "--scale: '0' is not MIN-MAX"},
+        {"--count 0", "--count: '0' is not a whole number"},
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        rc = run_cnnctl(&out, &err, "compose -i '%s' -l '%s' -o '%s' %s", images, labels, in_dir("bad/c"),
+                        bad[k].args);
+        ck_assert_int_eq(rc, 2);
+        ck_assert_msg(strstr(err, bad[k].message), "%s: %s", bad[k].args, err);
+        ck_assert(!file_exists(in_dir("bad")));
+        free(out);
+        free(err);
+    }
+    rc = run_cnnctl(&out, &err, "compose -i '%s' -l '%s' -o '%s'", images, in_dir("t10k-labels-idx1-ubyte.gz"),
+                    in_dir("bad/c"));
+    ck_assert_int_eq(rc, 2);
+    ck_assert_msg(strstr(err, "has 400 labels for the 1200 images of"), "%s", err);
+    ck_assert(!file_exists(in_dir("bad")));
+    free(out);
+    free(err);
+}
+END_TEST
+
 START_TEST(test_filter_kernels)
 {
     /* a 6x5 ramp with a bright dot */
@@ -355,6 +496,7 @@ Suite *tools_suite(void)
     tcase_add_test(tc, test_plot_logs);
     tcase_add_test(tc, test_bash_completion);
     tcase_add_test(tc, test_sweep);
+    tcase_add_test(tc, test_compose);
     suite_add_tcase(s, tc);
     return s;
 }

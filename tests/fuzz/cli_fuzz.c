@@ -96,7 +96,7 @@ static void add_output(struct argv_builder *b, const char *option)
 static void build(struct argv_builder *b, const char *bin)
 {
     static const char *const verbs[] = {"train", "train", "eval", "summary", "gradcheck", "predict", "filter", "viz",
-                                        "plot", "bench", "nosuch", "--help", "--version"};
+                                        "plot", "bench", "compose", "nosuch", "--help", "--version"};
     memset(b, 0, sizeof *b);
     add(b, bin);
     const char *verb = PICK(verbs);
@@ -179,6 +179,24 @@ static void build(struct argv_builder *b, const char *bin)
             } else {
                 add(b, "--seconds");
                 add(b, next() % 2 ? "0.02" : PICK(numbers));
+            }
+        } else if (!strcmp(verb, "compose")) {
+            /* the three files at -o PREFIX are not add_output's single
+             * file: a failed run must leave no PREFIX-* (checked as
+             * temporaries are) */
+            static const char *const compose_options[] = {"--count", "--size", "--objects", "--scale",
+                                                          "--clutter", "--threshold", "--seed"};
+            static const char *const compose_values[] = {"3", "64", "32x40", "1-4", "2-1", "0.5-2", "0", "-1",
+                                                         "9", "x", "", "4096x4096", "99999999"};
+            if (k <= 1) {
+                add(b, k ? "--images" : "--labels");
+                add(b, PICK(idx_files));
+            } else if (k == 2) {
+                add(b, "-o");
+                add(b, next() % 4 ? "out/c" : "adir");
+            } else {
+                add(b, PICK(compose_options));
+                add(b, PICK(compose_values));
             }
         } else if (!strcmp(verb, "plot")) {
             if (k <= 2) {
