@@ -8,6 +8,7 @@ int main(void)
     SRunner *sr = srunner_create(gemm_suite());
     srunner_add_suite(sr, conv_suite());
     srunner_add_suite(sr, gradient_suite());
+    srunner_add_suite(sr, metrics_suite());
     srunner_add_suite(sr, optim_suite());
     srunner_add_suite(sr, augment_suite());
     srunner_add_suite(sr, config_suite());

@@ -13,6 +13,7 @@
 Suite *gemm_suite(void);
 Suite *conv_suite(void);
 Suite *gradient_suite(void);
+Suite *metrics_suite(void);
 Suite *optim_suite(void);
 Suite *augment_suite(void);
 Suite *config_suite(void);
