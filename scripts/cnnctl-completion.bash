@@ -6,7 +6,7 @@
 
 _cnnctl_settings_keys() {
     case $1 in
-    data) echo "dir format train_images train_labels test_images test_labels label shape validation classes mean std on_bad_image" ;;
+    data) echo "task ignore dir format train_images train_labels test_images test_labels label shape validation classes mean std on_bad_image" ;;
     train) echo "epochs iterations batch optimizer lr weight_decay momentum beta1 beta2 eps decay schedule" \
         "step_size gamma lr_min warmup seed threads log log_every checkpoint checkpoint_every keep best on_nan" ;;
     net) echo "init" ;;
@@ -40,7 +40,8 @@ _cnnctl() {
     viz) opts="--layer --output --input --maps --invert --no-invert --help" ;;
     filter) opts="--kernel --kernel-file --output --scale --help" ;;
     plot) opts="--output --title --size --help" ;;
-    compose) opts="--images --labels --output --count --size --objects --scale --clutter --threshold --seed --help" ;;
+    compose) opts="--images --labels --output --count --size --objects --scale --clutter --threshold --digits --seed" \
+        opts="$opts --help" ;;
     *) return ;;
     esac
     case $prev in
@@ -51,7 +52,7 @@ _cnnctl() {
         fi ;;
     --scale) COMPREPLY=($(compgen -W "clamp abs stretch" -- "$cur")); return ;;
     --threads | -t | --top | --entries | --seconds | --title | --size | --count | --objects | --clutter | \
-        --threshold | --seed) return ;;
+        --threshold | --seed | --digits) return ;;
     --resume | -r) COMPREPLY=($(compgen -f -X '!*.ckpt*' -- "$cur")); return ;;
     --images | --labels) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     --layer | -l)

@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -372,10 +373,16 @@ int cmd_eval(int argc, char **argv)
     }
     if (data_source_load(images_given ? &given : &st->test, &data, err, sizeof err) < 0 ||
         dataset_check_shape(&data, net->input, images, err, sizeof err) < 0 ||
-        dataset_check_labels(&data, net->classes, err, sizeof err) < 0)
+        dataset_check_labels(&data, net->classes, net->label_units, (int)m.st.ignore, err, sizeof err) < 0)
         goto fail;
     data.mean = m.st.norm_mean;
     data.inv_std = m.st.norm_inv_std;
+    net->ignore_label = (int)m.st.ignore;
+    if (predictions && net->label_units > 1) {
+        snprintf(err, sizeof err, "--predictions writes a row of class probabilities an image; %s labels each "
+                 "pixel (task = segment)", path);
+        goto fail;
+    }
     if (predictions && atomic_open(&out, predictions, err, sizeof err) < 0) {
         status = EXIT_RUNTIME;
         goto fail;
@@ -392,7 +399,11 @@ int cmd_eval(int argc, char **argv)
         status = EXIT_RUNTIME;
         goto fail;
     }
-    evaluate(net, &data, &r, out.f, matrix);
+    if (evaluate(net, &data, &r, out.f, matrix) < 0) {
+        snprintf(err, sizeof err, "out of memory");
+        status = EXIT_RUNTIME;
+        goto fail;
+    }
     if (out.f && atomic_commit(&out, err, sizeof err) < 0) {
         status = EXIT_RUNTIME;
         goto fail;
@@ -403,6 +414,14 @@ int cmd_eval(int argc, char **argv)
         json_string(stdout, path);
         printf(", \"images\": ");
         json_string(stdout, images);
+        if (r.per_pixel) {
+            /* null for a class neither in the masks nor predicted */
+            printf(isnan(r.mean_iou) ? ", \"mean_iou\": null, \"iou\": [" : ", \"mean_iou\": %.4f, \"iou\": [",
+                   r.mean_iou);
+            for (int k = 0; k < net->classes; k++)
+                printf(isnan(r.iou[k]) ? "%snull" : "%s%.4f", k ? ", " : "", r.iou[k]);
+            printf("]");
+        }
         if (matrix) {
             printf(", \"classes\": [");
             for (int k = 0; k < net->classes; k++) {
@@ -424,7 +443,11 @@ int cmd_eval(int argc, char **argv)
         }
         printf("}\n");
     } else {
-        printf("accuracy %.4f  loss %.4f  count %d  correct %d\n", r.accuracy, r.loss, r.count, r.correct);
+        if (r.per_pixel)
+            printf("pixel accuracy %.4f  mean IoU %.4f  loss %.4f  count %d\n", r.accuracy, r.mean_iou, r.loss,
+                   r.count);
+        else
+            printf("accuracy %.4f  loss %.4f  count %d  correct %d\n", r.accuracy, r.loss, r.count, r.correct);
         if (matrix)
             print_confusion(stdout, matrix, net->classes, st->class_count ? st->class_names : NULL);
     }
@@ -490,7 +513,7 @@ static int gradcheck_verb(int argc, char **argv, char **sets)
     if (allocate_net(&p, (int)images, threads) < 0)
         goto done;
     if (data_source_load(&p.st.train, &all, err, sizeof err) < 0 ||
-        dataset_check_labels(&all, net->classes, err, sizeof err) < 0 ||
+        dataset_check_labels(&all, net->classes, net->label_units, (int)p.st.ignore, err, sizeof err) < 0 ||
         dataset_check_shape(&all, p.input, p.st.train_images, err, sizeof err) < 0 ||
         settings_resolve_normalisation(&p.st, p.input.c, &all,
                                        all.count > p.st.validation ? all.count - (int)p.st.validation : all.count,
@@ -503,7 +526,8 @@ static int gradcheck_verb(int argc, char **argv, char **sets)
         goto fail;
     }
     order = malloc(sizeof *order * images);
-    labels = malloc(images);
+    labels = malloc((size_t)images * net->label_units);
+    net->ignore_label = (int)p.st.ignore;
     result = calloc(net->count, sizeof *result);
     if (!order || !labels || !result) {
         snprintf(err, sizeof err, "out of memory");

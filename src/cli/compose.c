@@ -34,7 +34,7 @@
 static const char compose_usage[] =
     "Usage: cnnctl compose --images FILE --labels FILE -o PREFIX [--count N]\n"
     "                      [--size N|HxW] [--objects MIN-MAX] [--scale MIN-MAX]\n"
-    "                      [--clutter N] [--threshold T] [--seed N]\n"
+    "                      [--clutter N] [--threshold T] [--digits FIRST-LAST] [--seed N]\n"
     "Draw digits of an IDX set (MNIST, Fashion-MNIST) on larger canvases and write\n"
     "the canvases, a mask of each digit's pixels and each digit's box:\n"
     "PREFIX-images-idx3-ubyte.gz, PREFIX-masks-idx3-ubyte.gz (0 background,\n"
@@ -50,11 +50,14 @@ static const char compose_usage[] =
     "  -c, --scale MIN-MAX    a digit's size against its own (default 0.8-1.6)\n"
     "  -x, --clutter N        pieces of other digits a canvas, background (default 0)\n"
     "  -t, --threshold T      a digit's pixels from T on are its stroke (default 128)\n"
+    "  -d, --digits FIRST-LAST  draw only digits FIRST to LAST (from 0; default all):\n"
+    "                         test canvases from digits the training ones do not use\n"
     "  -S, --seed N           (default 1)\n"
     "  -h, --help             show this help\n";
 
 struct compose_args {
     long count, h, w, min_objects, max_objects, clutter, threshold;
+    long first, last;   /* the digits drawn from, [first, last] */
     double min_scale, max_scale;
     unsigned long long seed;
 };
@@ -135,7 +138,7 @@ static int compose_one(const struct compose_args *a, const struct idx_images *di
     /* clutter first: pieces (a quarter to a half of a digit a side) of
      * random digits, left as background in the mask */
     for (long k = 0; k < a->clutter; k++) {
-        const uint8_t *d = digits->pixels + (size_t)rng_below(r, digits->count) * plane;
+        const uint8_t *d = digits->pixels + (size_t)(a->first + (long)rng_below(r, (uint64_t)(a->last - a->first + 1))) * plane;
         const int side = n / 4 + (int)rng_below(r, (uint64_t)(n / 4 + 1));
         const int sx = (int)rng_below(r, (uint64_t)(n - side + 1)), sy = (int)rng_below(r, (uint64_t)(n - side + 1));
         const int px = (int)rng_below(r, (uint64_t)(a->w - side + 1)), py = (int)rng_below(r, (uint64_t)(a->h - side + 1));
@@ -149,7 +152,7 @@ static int compose_one(const struct compose_args *a, const struct idx_images *di
     const int objects = (int)(a->min_objects + (long)rng_below(r, (uint64_t)(a->max_objects - a->min_objects + 1)));
     int placed = 0;
     for (int k = 0; k < objects; k++) {
-        const uint32_t index = (uint32_t)rng_below(r, digits->count);
+        const uint32_t index = (uint32_t)(a->first + (long)rng_below(r, (uint64_t)(a->last - a->first + 1)));
         const double scale = a->min_scale + (a->max_scale - a->min_scale) * rng_uniform(r);
         int size = (int)lrint(n * scale);
         const int limit = (int)(a->h < a->w ? a->h : a->w);
@@ -212,12 +215,13 @@ int cmd_compose(int argc, char **argv)
                                {"size", required_argument, NULL, 's'},    {"objects", required_argument, NULL, 'k'},
                                {"scale", required_argument, NULL, 'c'},   {"clutter", required_argument, NULL, 'x'},
                                {"threshold", required_argument, NULL, 't'}, {"seed", required_argument, NULL, 'S'},
+                               {"digits", required_argument, NULL, 'd'},
                                {"help", no_argument, NULL, 'h'},          {0}};
-    struct compose_args a = {1000, 64, 64, 1, 4, 0, 128, 0.8, 1.6, 1};
+    struct compose_args a = {1000, 64, 64, 1, 4, 0, 128, 0, -1, 0.8, 1.6, 1};
     const char *images = NULL, *labels_path = NULL, *prefix = NULL;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "i:l:o:n:s:k:c:x:t:S:h", options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "i:l:o:n:s:k:c:x:t:S:d:h", options, NULL)) != -1) {
         double lo, hi;
         switch (c) {
         case 'i': images = optarg; break;
@@ -270,6 +274,12 @@ int cmd_compose(int argc, char **argv)
                 return usage_error("compose", "--seed: '%s' is not a whole number from 0", optarg);
             break;
         }
+        case 'd':
+            if (parse_range(optarg, 0, 4294967295.0, &lo, &hi) < 0 || lo != floor(lo) || hi != floor(hi))
+                return usage_error("compose", "--digits: '%s' is not FIRST-LAST, whole numbers from 0", optarg);
+            a.first = (long)lo;
+            a.last = (long)hi;
+            break;
         case 'h': fputs(compose_usage, stdout); return EXIT_OK;
         default: return usage_error("compose", "%s", "bad option");
         }
@@ -296,6 +306,13 @@ int cmd_compose(int argc, char **argv)
     if (digits.is_float || digits.channels != 1 || digits.rows != digits.cols) {
         fprintf(stderr, "cnnctl: %s: need square one-channel byte images (MNIST's), not %u x %u x %u%s\n", images,
                 digits.channels, digits.rows, digits.cols, digits.is_float ? " floats" : "");
+        goto out;
+    }
+    if (a.last < 0)
+        a.last = (long)digits.count - 1;
+    if (a.last >= (long)digits.count) {
+        fprintf(stderr, "cnnctl: %s has %u images; --digits %ld-%ld asks for more\n", images, digits.count, a.first,
+                a.last);
         goto out;
     }
     if (labels.count != digits.count) {

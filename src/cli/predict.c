@@ -21,7 +21,8 @@ static const char predict_usage[] =
     "resized to its input, normalised as in training, and (gray networks)\n"
     "inverted when it is dark on light while the training images are light\n"
     "on dark.\n"
-    "Prints the top K classes with their probabilities, one line per image.\n"
+    "Prints the top K classes with their probabilities, one line per image (a\n"
+    "segmentation network: with the share of the image's pixels labelled so).\n"
     "\n"
     "  -k, --top K         classes shown per image (default 3)\n"
     "  -i, --invert        always invert (white <-> black)\n"
@@ -92,7 +93,10 @@ int cmd_predict(int argc, char **argv)
         model_free(&m);
         return EXIT_RUNTIME;
     }
-    const char *what = net->layers[net->count - 1].ops->probabilities ? "probability" : "score";
+    /* a per-pixel net (task = segment): the share of the image's pixels
+     * labelled each class */
+    const int per_pixel = net->label_units > 1;
+    const char *what = per_pixel ? "pixels" : net->layers[net->count - 1].ops->probabilities ? "probability" : "score";
     if (top > net->classes)
         top = net->classes;
     /* JSON goes to memory first and out only when every image succeeded:
@@ -114,7 +118,14 @@ int cmd_predict(int argc, char **argv)
         net_forward(net, 1, NULL, NULL, NULL);
         const float *prob = net_probabilities(net);
         for (int k = 0; k < net->classes; k++)
-            rank[k] = (struct ranked){k, prob[k]};
+            rank[k] = (struct ranked){k, per_pixel ? 0.0f : prob[k]};
+        for (long q = 0; per_pixel && q < net->label_units; q++) {
+            int best = 0;
+            for (int k = 1; k < net->classes; k++)
+                if (prob[k * net->label_units + q] > prob[best * net->label_units + q])
+                    best = k;
+            rank[best].p += 1.0f / net->label_units;
+        }
         qsort(rank, (size_t)net->classes, sizeof *rank, by_probability);
         if (json) {
             fprintf(out, "%s\n {\"image\": ", a > optind + 1 ? "," : "");

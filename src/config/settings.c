@@ -92,7 +92,17 @@ static void read_source(struct data_source *src, struct config *cfg, struct conf
 /* format, label, dir and the files of the training and test sources. */
 static void read_data_files(struct settings *st, struct config *cfg, struct config_section *data)
 {
-    const char *format, *label;
+    const char *format, *label, *task;
+    config_get_string(cfg, data, "task", &task, "classify");
+    if (strcmp(task, "segment") == 0)
+        st->segment = 1;
+    else if (strcmp(task, "classify") != 0)
+        config_error(cfg, data, config_find(data, "task"), "'%s' is not a task (expected classify or segment)", task);
+    st->ignore = -1;
+    if (st->segment)
+        config_get_int(cfg, data, "ignore", &st->ignore, -1, 0, 255);
+    else
+        config_declare(data, "ignore", "used only with task = segment", "task");
     config_get_string(cfg, data, "format", &format, "");
     enum data_format f = DATA_AUTO;
     if (strcmp(format, "idx") == 0)
@@ -148,9 +158,15 @@ static void read_data_files(struct settings *st, struct config *cfg, struct conf
     } else {
         config_declare(data, "on_bad_image", "used only with format = folder or list", "format");
     }
+    if (st->segment && (f == DATA_CIFAR || files))
+        config_error(cfg, data, config_find(data, "task"),
+                     "segment needs format = idx (images, and masks as the label files); %s holds one label an image",
+                     data_format_name(f));
     if (f != DATA_CIFAR && !files) {
-        config_get_string(cfg, data, "train_labels", &tl, "train-labels-idx1-ubyte.gz");
-        config_get_string(cfg, data, "test_labels", &vl, "t10k-labels-idx1-ubyte.gz");
+        config_get_string(cfg, data, "train_labels", &tl,
+                          st->segment ? "train-masks-idx3-ubyte.gz" : "train-labels-idx1-ubyte.gz");
+        config_get_string(cfg, data, "test_labels", &vl,
+                          st->segment ? "t10k-masks-idx3-ubyte.gz" : "t10k-labels-idx1-ubyte.gz");
     } else {
         tl = vl = "";
         config_declare(data, "train_labels", "used only with format = idx (the other formats hold their labels)",
@@ -171,7 +187,8 @@ static void read_data_files(struct settings *st, struct config *cfg, struct conf
     if (f != DATA_CIFAR && !files && vi[0] && !vl[0])
         config_error(cfg, data, config_find(data, "test_labels"), "empty, but test_images is set");
     const int skip_bad = st->train.skip_bad;
-    st->train = st->test = (struct data_source){.format = f, .cifar_label = cl, .skip_bad = skip_bad};
+    st->train = st->test =
+        (struct data_source){.format = f, .cifar_label = cl, .skip_bad = skip_bad, .masks = st->segment};
     if (ti[0])
         read_source(&st->train, cfg, data, st->data_dir, "train_images", ti, tl);
     if (vi[0])

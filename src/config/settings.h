@@ -29,6 +29,11 @@ struct settings {
     char **class_names;
     int class_count;
     long validation;
+    /* [data] task = segment: the label files are masks, a class per pixel
+     * (train.masks, test.masks), and the loss is per pixel; ignore: a mask
+     * value that is no class (-1: none) */
+    int segment;
+    long ignore;
     /* [data] shape = CxHxW: the network's input, stated so that summary
      * needs no data (and checked against the data when training); 0 x 0 x 0
      * when not given */

@@ -124,6 +124,35 @@ static void move(const struct augment_draw *d, float *image, int c, int h, int w
     }
 }
 
+/* The same move on a mask (a class per pixel): the nearest pixel where the
+ * image is interpolated, fill where nothing comes in. */
+static void move_mask(const struct augment_draw *d, uint8_t *mask, int h, int w, uint8_t *scratch, uint8_t fill)
+{
+    if (d->shift_y == 0 && d->shift_x == 0 && !d->flip && d->angle == 0.0)
+        return;
+    memcpy(scratch, mask, (size_t)h * w);
+    const float cy = (h - 1) / 2.0f, cx = (w - 1) / 2.0f;
+    const float cs = (float)cos(d->angle), sn = (float)sin(d->angle);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            int iy, ix;
+            if (d->angle == 0.0) {
+                iy = y - d->shift_y;
+                ix = x - d->shift_x;
+                if (ix >= 0 && ix < w && d->flip)
+                    ix = w - 1 - ix;
+            } else {
+                const float py = (float)(y - d->shift_y) - cy, px = (float)(x - d->shift_x) - cx;
+                float rx = sn * py + cs * px + cx;
+                if (d->flip)
+                    rx = (w - 1) - rx;
+                iy = (int)floorf(cs * py - sn * px + cy + 0.5f);
+                ix = (int)floorf(rx + 0.5f);
+            }
+            mask[y * w + x] = iy < 0 || iy >= h || ix < 0 || ix >= w ? fill : scratch[iy * w + ix];
+        }
+}
+
 static float clamp01(float v)
 {
     return v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v;
@@ -177,7 +206,7 @@ void augment_apply(const struct augment_draw *d, float *image, int c, int h, int
 }
 
 void augment_batch(const struct augment *a, float *images, int n, int first, int c, int h, int w, uint64_t seed,
-                   uint64_t step, float *scratch, int threads, const float *fill)
+                   uint64_t step, float *scratch, int threads, const float *fill, uint8_t *masks, uint8_t mask_fill)
 {
     if (!augment_active(a))
         return;
@@ -185,6 +214,9 @@ void augment_batch(const struct augment *a, float *images, int n, int first, int
 #pragma omp parallel for num_threads(threads) schedule(static) if (n * size > 65536)
     for (int i = 0; i < n; i++) {
         struct augment_draw d = augment_draw(a, seed, step, first + i);
-        augment_apply(&d, images + i * size, c, h, w, scratch + omp_get_thread_num() * size, fill);
+        float *own = scratch + omp_get_thread_num() * size;
+        augment_apply(&d, images + i * size, c, h, w, own, fill);
+        if (masks)
+            move_mask(&d, masks + (long)i * h * w, h, w, (uint8_t *)own, mask_fill);
     }
 }

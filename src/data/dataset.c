@@ -18,8 +18,33 @@ void dataset_free(struct dataset *d)
     memset(d, 0, sizeof *d);
 }
 
-int dataset_check_labels(const struct dataset *d, int classes, char *err, size_t errlen)
+int dataset_check_labels(const struct dataset *d, int classes, long net_units, int ignore, char *err, size_t errlen)
 {
+    const long units = dataset_label_units(d);
+    if (units != net_units) {
+        if (units == 1)
+            snprintf(err, errlen, "%s: one label an image, but the network's loss is per pixel (a softmax over a "
+                     "C x H x W map): set [data] task = segment, with masks as the label files", d->label_file);
+        else if (net_units == 1)
+            snprintf(err, errlen, "%s: masks (task = segment), but the network's loss takes one label an image: end "
+                     "it with a softmax over a C x H x W map (such as a 1x1 conv, a filter a class)", d->label_file);
+        else
+            snprintf(err, errlen, "%s: masks of %d x %d pixels, but the network's loss map has %ld", d->label_file,
+                     d->shape.h, d->shape.w, net_units);
+        return -1;
+    }
+    if (units > 1) {
+        const long width = d->shape.w;
+        for (long e = 0; e < (long)d->count * units; e++)
+            if (d->labels[e] >= classes && d->labels[e] != ignore) {
+                snprintf(err, errlen, "%s: value %d of mask %ld (row %ld, column %ld; byte %ld) is not below the "
+                         "network's %d classes%s", d->label_file, d->labels[e], e / units, e % units / width,
+                         e % units % width, d->label_byte + e, classes,
+                         ignore >= 0 ? " nor the ignored value" : " ([data] ignore names a value that is none)");
+                return -1;
+            }
+        return 0;
+    }
     for (int i = 0; i < d->count; i++)
         if (d->labels[i] >= classes) {
             if (d->label_stride)
@@ -52,7 +77,7 @@ struct dataset dataset_slice(const struct dataset *d, int first, int count)
     s.count = count;
     s.pixels = d->pixels ? d->pixels + (size_t)first * size : NULL;
     s.values = d->values ? d->values + (size_t)first * size : NULL;
-    s.labels = d->labels + first;
+    s.labels = d->labels + (size_t)first * dataset_label_units(d);
     s.label_byte = d->label_byte + first * d->label_stride;
     memset(s.owned, 0, sizeof s.owned);
     return s;
@@ -93,7 +118,11 @@ void dataset_batch(const struct dataset *d, const uint32_t *indices, int first, 
         } else {
             memcpy(dst, d->values + src * size, sizeof(float) * size);
         }
-        labels[i] = d->labels[src];
+        const long units = dataset_label_units(d);
+        if (units == 1)
+            labels[i] = d->labels[src];
+        else
+            memcpy(labels + i * units, d->labels + src * units, (size_t)units);
     }
 }
 

@@ -18,7 +18,8 @@ struct dataset {
     struct shape shape;        /* one image: C x H x W */
     const uint8_t *pixels;     /* count x C x H x W bytes; NULL for float images */
     const float *values;       /* count x C x H x W floats (float32 IDX); else NULL */
-    const uint8_t *labels;     /* count */
+    const uint8_t *labels;     /* count x label_units */
+    int label_units;           /* labels an image: 1, or H x W (masks: a class per pixel); 0 reads as 1 */
     /* where image i's label lies, for messages: byte label_byte + i *
      * label_stride of label_file (label_stride 0: no byte to name; then
      * label_files > 1: it and the files after it) */
@@ -37,8 +38,16 @@ struct dataset {
 /* Frees what a loaded dataset owns (source.h loads them). */
 void dataset_free(struct dataset *d);
 
-/* Every label below classes? Else an error naming the first bad one. */
-int dataset_check_labels(const struct dataset *d, int classes, char *err, size_t errlen);
+/* Labels an image (label_units, 0 read as 1). */
+static inline long dataset_label_units(const struct dataset *d)
+{
+    return d->label_units > 0 ? d->label_units : 1;
+}
+
+/* Labels that the network's loss takes (units an image: 1, or the pixels
+ * of a per-pixel loss's map), each below classes or `ignore` (-1: none)?
+ * Else an error naming the first bad one (and its pixel, for masks). */
+int dataset_check_labels(const struct dataset *d, int classes, long units, int ignore, char *err, size_t errlen);
 
 /* Images of the shape the network takes (C x H x W)? 0, or -1 with err
  * naming path. */
@@ -53,7 +62,8 @@ struct dataset dataset_slice(const struct dataset *d, int first, int count);
 void dataset_channel_stats(const struct dataset *d, int count, float *mean, float *std);
 
 /* Copy images indices[0..n) (or first..first+n when indices is NULL) into
- * x (n, C, H, W), bytes scaled to [0, 1], and their labels. */
+ * x (n, C, H, W), bytes scaled to [0, 1], and their labels (n x
+ * label_units). */
 void dataset_batch(const struct dataset *d, const uint32_t *indices, int first, int n, float *x, uint8_t *labels);
 /* x = (x - mean[c]) / std[c] for n images of d's shape, where d has a
  * mean: after dataset_batch, and after augmentation, which works on the

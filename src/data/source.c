@@ -36,16 +36,62 @@ enum data_format data_source_format(const struct data_source *src)
     return DATA_CIFAR;
 }
 
+/* Masks as labels (task = segment): an IDX of count x rows x cols bytes,
+ * a class per pixel of the images im. */
+static int load_masks(const struct data_source *src, struct idx_images *im, struct dataset *out, char *err,
+                      size_t errlen)
+{
+    struct idx_images mk;
+    if (idx_read_images(src->labels, &mk, err, errlen) < 0) {
+        idx_images_free(im);
+        return -1;
+    }
+    const char *why = NULL;
+    if (mk.is_float || mk.channels != 1)
+        why = "need one byte a pixel (a rank-3 IDX of unsigned bytes)";
+    else if (mk.count != im->count || mk.rows != im->rows || mk.cols != im->cols)
+        why = "need one mask of the images' size an image";
+    if (why) {
+        snprintf(err, errlen, "%s: masks of %u x %u x %u%s for the %u images of %u x %u of %s: %s", src->labels,
+                 mk.count, mk.rows, mk.cols, mk.is_float ? " floats" : mk.channels != 1 ? " channels" : "", im->count,
+                 im->rows, im->cols, src->images[0], why);
+        idx_images_free(&mk);
+        idx_images_free(im);
+        return -1;
+    }
+    const long units = (long)im->rows * im->cols;
+    *out = (struct dataset){.count = (int)im->count,
+                            .shape = {(int)im->channels, (int)im->rows, (int)im->cols},
+                            .pixels = im->pixels,
+                            .values = im->values,
+                            .labels = mk.pixels,
+                            .label_units = (int)units,
+                            .label_file = src->labels,
+                            .label_byte = 16,
+                            .label_stride = units,
+                            .owned = {im->pixels, im->values, mk.pixels}};
+    return 0;
+}
+
 static int load_idx(const struct data_source *src, struct dataset *out, char *err, size_t errlen)
 {
     struct idx_images im;
     struct idx_labels lb;
     if (!src->labels) {
-        snprintf(err, errlen, "%s: IDX images need their label file (eval: --labels)", src->images[0]);
+        snprintf(err, errlen, "%s: IDX images need their %s file (eval: --labels)", src->images[0],
+                 src->masks ? "mask" : "label");
         return -1;
     }
     if (idx_read_images(src->images[0], &im, err, errlen) < 0)
         return -1;
+    if (im.count > DATASET_MAX_IMAGES) {
+        snprintf(err, errlen, "%s: %u images is more than cnnctl handles (%u)", src->images[0], im.count,
+                 DATASET_MAX_IMAGES);
+        idx_images_free(&im);
+        return -1;
+    }
+    if (src->masks)
+        return load_masks(src, &im, out, err, errlen);
     if (idx_read_labels(src->labels, &lb, err, errlen) < 0) {
         idx_images_free(&im);
         return -1;
@@ -129,6 +175,11 @@ static int load_files(const struct data_source *src, struct dataset *out, char *
 int data_source_load(const struct data_source *src, struct dataset *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
+    if (src->masks && data_source_format(src) != DATA_IDX) {
+        snprintf(err, errlen, "%s: %s files hold one label an image; masks (task = segment) need IDX images",
+                 src->images[0], data_format_name(data_source_format(src)));
+        return -1;
+    }
     switch (data_source_format(src)) {
     case DATA_CIFAR: return load_cifar(src, out, err, errlen);
     case DATA_FOLDER:

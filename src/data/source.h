@@ -29,6 +29,8 @@ struct data_source {
     int file_count;
     char *images[DATA_MAX_FILES];        /* idx: one file; cifar: the record files, read in order */
     char *labels;                        /* idx: the label file */
+    int masks;                           /* idx: the label file holds masks, count x rows x cols bytes of
+                                            a class per pixel ([data] task = segment) */
     /* folder and list: the shape images are resized to, the class names
      * (class_count 0: the folder's sub-folders, sorted), whether a file
      * that is no image is left out, and a progress count on a terminal */

@@ -79,7 +79,8 @@ struct layer_run {
     long scratch_stride;
     float *partials;          /* LAYER_GRADIENT_CHUNKS * partial_stride floats */
     long partial_stride;
-    const uint8_t *labels;    /* n labels, for the loss layer */
+    const uint8_t *labels;    /* n labels (n x H x W for a per-pixel loss), for the loss layer */
+    int ignore_label;         /* a label the loss skips (segmentation's "unlabelled"); -1: none */
     int train;
     uint64_t seed, step;      /* for random layers (dropout): a mask is a function of these */
     int image_base;           /* index in the global batch of image 0 (MPI: this rank's slice) */

@@ -3,22 +3,90 @@
  *   x: (N, K) logits (the input is flattened; K is the class count)
  *   y: (N, K) probabilities, p = exp(x - max) / sum exp(x - max)
  *   loss_i = log(sum exp(x - max)) + max - x[label]  (summed by loss())
- *   dx = (p - onehot(label)) / N      the gradient of the batch mean */
+ *   dx = (p - onehot(label)) / N      the gradient of the batch mean
+ *
+ * Per pixel (segmentation), when the input is C x H x W with H W > 1: the
+ * same over the C channels of each pixel, with a label per pixel (N x H x
+ * W of them); an image's loss is the mean over its H W pixels, a pixel
+ * labelled run->ignore_label counting 0 (no loss, no gradient), so dx =
+ * (p - onehot) / (N H W); correct counts pixels. */
 #include "layer.h"
 
 #include <math.h>
+
+static int per_pixel(const struct layer *l)
+{
+    return (long)l->in[0].h * l->in[0].w > 1;
+}
 
 static int softmax_shape(struct layer *l, char *err, size_t errlen)
 {
     (void)err;
     (void)errlen;
-    l->out = (struct shape){(int)shape_size(l->in[0]), 1, 1};
-    l->flops = 3.0 * l->out.c;
+    l->out = per_pixel(l) ? l->in[0] : (struct shape){(int)shape_size(l->in[0]), 1, 1};
+    l->flops = 3.0 * shape_size(l->out);
     return 0;
+}
+
+/* one image's C x P map: softmax over the channels of each pixel */
+static void pixel_softmax(const float *x, float *p, int C, long P)
+{
+    for (long q = 0; q < P; q++) {
+        float max = x[q];
+        for (int k = 1; k < C; k++)
+            max = x[k * P + q] > max ? x[k * P + q] : max;
+        float sum = 0.0f;
+        for (int k = 0; k < C; k++) {
+            p[k * P + q] = expf(x[k * P + q] - max);
+            sum += p[k * P + q];
+        }
+        for (int k = 0; k < C; k++)
+            p[k * P + q] /= sum;
+    }
+}
+
+static double pixel_loss(const struct layer *l, const struct layer_run *run, int *correct)
+{
+    const int C = l->out.c;
+    const long P = (long)l->out.h * l->out.w;
+    double total = 0.0;
+    int right = 0;
+    for (int i = 0; i < run->n; i++) {
+        const float *x = l->x[0] + (long)i * C * P;
+        const uint8_t *labels = run->labels + (long)i * P;
+        double image = 0.0;
+        for (long q = 0; q < P; q++) {
+            const int label = labels[q];
+            if (label == run->ignore_label)
+                continue;
+            int best = 0;
+            float max = x[q];
+            for (int k = 1; k < C; k++)
+                if (x[k * P + q] > max) {
+                    max = x[k * P + q];
+                    best = k;
+                }
+            double sum = 0.0;
+            for (int k = 0; k < C; k++)
+                sum += exp((double)x[k * P + q] - max);
+            image += log(sum) + max - x[label * P + q];
+            right += best == label;
+        }
+        total += image / P;
+    }
+    if (correct)
+        *correct = right;
+    return total;
 }
 
 static void softmax_forward(struct layer *l, const struct layer_run *run)
 {
+    if (per_pixel(l)) {
+        const long size = shape_size(l->out);
+        for (int i = 0; i < run->n; i++)
+            pixel_softmax(l->x[0] + i * size, l->y + i * size, l->out.c, (long)l->out.h * l->out.w);
+        return;
+    }
     const int K = l->out.c;
     for (int i = 0; i < run->n; i++) {
         const float *x = l->x[0] + (long)i * K;
@@ -39,6 +107,8 @@ static void softmax_forward(struct layer *l, const struct layer_run *run)
 
 static double softmax_loss(struct layer *l, const struct layer_run *run, int *correct)
 {
+    if (per_pixel(l))
+        return pixel_loss(l, run, correct);
     const int K = l->out.c;
     double total = 0.0;
     int right = 0;
@@ -66,6 +136,24 @@ static void softmax_backward(struct layer *l, const struct layer_run *run)
 {
     if (!l->dx[0])
         return;
+    if (per_pixel(l)) {
+        const int C = l->out.c;
+        const long P = (long)l->out.h * l->out.w;
+        const float scale = 1.0f / ((float)run->n * P);
+        for (int i = 0; i < run->n; i++) {
+            const float *p = l->y + (long)i * C * P;
+            float *dx = l->dx[0] + (long)i * C * P;
+            const uint8_t *labels = run->labels + (long)i * P;
+            for (int k = 0; k < C; k++)
+                for (long q = 0; q < P; q++) {
+                    const float g = labels[q] == run->ignore_label
+                                        ? 0.0f
+                                        : (p[k * P + q] - (k == labels[q] ? 1.0f : 0.0f)) * scale;
+                    dx[k * P + q] = l->dx_overwrite[0] ? g : dx[k * P + q] + g;
+                }
+        }
+        return;
+    }
     const int K = l->out.c;
     const float scale = 1.0f / run->n;
     for (int i = 0; i < run->n; i++) {

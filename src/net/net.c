@@ -416,7 +416,10 @@ int net_plan(struct net *net, struct config *cfg, struct shape input, enum net_f
     }
     if (failed)
         goto fail;
-    net->classes = net->layers[net->count - 1].out.c;
+    const struct shape loss_out = net->layers[net->count - 1].out;
+    net->classes = loss_out.c;
+    net->label_units = loss_out.h * loss_out.w;
+    net->ignore_label = -1;
     if (fusion == NET_FUSE) {
         fuse_activations(net);
         fuse_pools(net);
@@ -491,7 +494,8 @@ struct layer_run net_layer_run(struct net *net, int n, const uint8_t *labels, co
                               .step = p->step,
                               .image_base = p->image_base,
                               .batch_total = p->batch_total,
-                              .frozen = net->frozen};
+                              .frozen = net->frozen,
+                              .ignore_label = net->ignore_label};
 }
 
 double net_forward(struct net *net, int n, const uint8_t *labels, int *correct, const struct net_pass *pass)

@@ -23,7 +23,9 @@ struct net {
     int threads;
     struct layer *layers;
     int count;
-    int classes;             /* outputs of the loss layer */
+    int classes;             /* outputs of the loss layer (per pixel: its channels) */
+    int label_units;         /* labels an image: 1, or the pixels of a per-pixel loss's map */
+    int ignore_label;        /* a label the loss skips; -1 (the default): none */
     float *params, *grads;   /* arenas of the trainable parameters, param_floats each */
     long param_floats;
     float *statistics;       /* arena of the untrained ones (batchnorm's running mean, variance) */

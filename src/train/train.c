@@ -370,8 +370,11 @@ static int step(struct loop *lp, const uint32_t *order, int batch, uint8_t *labe
     lp->lr = schedule_lr(&lp->schedule, s->step);
     const struct net_pass pass = {job->st->seed, s->step, lo, total};
     dataset_batch(&job->train, order + first + lo, 0, n, net->input_data, labels);
+    /* masks move with their images; where nothing comes in, the ignored
+     * value if there is one, else class 0 (the background) */
     augment_batch(&job->st->augment, net->input_data, n, lo, net->input.c, net->input.h, net->input.w,
-                  job->st->seed, s->step, lp->augment_scratch, net->threads, job->st->norm_mean);
+                  job->st->seed, s->step, lp->augment_scratch, net->threads, job->st->norm_mean,
+                  net->label_units > 1 ? labels : NULL, (uint8_t)(job->st->ignore >= 0 ? job->st->ignore : 0));
     dataset_normalise(&job->train, net->input_data, n);
     double loss = n ? net_forward(net, n, labels, &correct, &pass) : 0.0;
     if (ranks > 1) {
@@ -428,7 +431,8 @@ static int log_step_row(struct loop *lp, char *err, size_t errlen)
     double t = now_seconds();
     double images = s->window_images ? (double)s->window_images : NAN;
     fprintf(lp->log, "%llu,%llu,%.6f,%.4f,,%g,%.3f,%.1f,,%llu,step\n", (unsigned long long)s->epoch,
-            (unsigned long long)s->step, s->window_loss / images, s->window_correct / images, lp->lr,
+            (unsigned long long)s->step, s->window_loss / images,
+            s->window_correct / (images * lp->job->net->label_units), lp->lr,
             elapsed(lp), s->window_images / (t - lp->window_start), (unsigned long long)s->skipped);
     lp->window_start = t;
     s->window_loss = 0;
@@ -446,15 +450,19 @@ static void show_progress(struct loop *lp, long epochs, int batch, int batches, 
     double eta = done > 0 ? spent / done * (double)(total_steps - s->step) : -1.0;
     double rate = spent > 0 ? done * lp->job->st->batch / spent : 0.0;
     progress_step(&lp->progress, (unsigned long long)s->epoch, epochs, batch, batches, (unsigned long long)s->step,
-                  s->epoch_loss / images, s->epoch_correct / images, rate, eta, now, batch == batches);
+                  s->epoch_loss / images, s->epoch_correct / (images * lp->job->net->label_units), rate, eta, now,
+                  batch == batches);
 }
 
 /* MPI: each rank evaluates its slice of the set, and the counts are summed. */
 static void evaluate_split(struct net *net, const struct dataset *d, struct eval_result *r)
 {
     const int ranks = dist_size(), rank = dist_rank();
-    if (ranks == 1) {
-        evaluate(net, d, r, NULL, NULL);
+    /* a per-pixel net's IoU is not a sum of the ranks' parts: each rank
+     * evaluates the whole set */
+    if (ranks == 1 || net->label_units > 1) {
+        if (evaluate(net, d, r, NULL, NULL) < 0)
+            memset(r, 0, sizeof *r);
         return;
     }
     int lo = (int)((long)d->count * rank / ranks), hi = (int)((long)d->count * (rank + 1) / ranks);
@@ -486,7 +494,7 @@ static int end_epoch(struct loop *lp, double train_seconds, long epochs, int com
                                     job->validation.count ? val.accuracy : NAN, job->test.count ? test.accuracy : NAN};
     if (lp->log) {
         fprintf(lp->log, "%llu,%llu,%.6f,%.4f", (unsigned long long)s->epoch, (unsigned long long)s->step,
-                lp->stats.loss, s->epoch_correct / images);
+                lp->stats.loss, s->epoch_correct / (images * job->net->label_units));
         csv_accuracy(lp->log, val.accuracy, job->validation.count);
         fprintf(lp->log, ",%g,%.3f,%.1f", lp->lr, elapsed(lp), s->epoch_images / train_seconds);
         csv_accuracy(lp->log, test.accuracy, job->test.count);
@@ -497,11 +505,15 @@ static int end_epoch(struct loop *lp, double train_seconds, long epochs, int com
     char line[256];
     int len = snprintf(line, sizeof line, "epoch %llu/%ld  step %llu  loss %.4f  train %.2f%%",
                        (unsigned long long)s->epoch, epochs, (unsigned long long)s->step, lp->stats.loss,
-                       100.0 * s->epoch_correct / images);
+                       100.0 * s->epoch_correct / (images * job->net->label_units));
     if (job->validation.count)
         len += snprintf(line + len, sizeof line - len, "  val %.2f%%", 100 * val.accuracy);
+    if (job->validation.count && val.per_pixel)
+        len += snprintf(line + len, sizeof line - len, " miou %.4f", val.mean_iou);
     if (job->test.count)
         len += snprintf(line + len, sizeof line - len, "  test %.2f%%", 100 * test.accuracy);
+    if (job->test.count && test.per_pixel)
+        len += snprintf(line + len, sizeof line - len, " miou %.4f", test.mean_iou);
     if (s->skipped)
         len += snprintf(line + len, sizeof line - len, "  skipped %llu", (unsigned long long)s->skipped);
     progress_line(&lp->progress, "%s  %.1fs  %.0f img/s\n", line, train_seconds, s->epoch_images / train_seconds);
@@ -549,7 +561,7 @@ int train_run(struct train_job *job, char *err, size_t errlen)
         return job->resume ? 2 : 1;
 
     uint32_t *order = malloc(sizeof *order * n_train);
-    uint8_t *labels = malloc(net->batch);
+    uint8_t *labels = malloc((size_t)net->batch * net->label_units);
     lp.augment_scratch = malloc(sizeof(float) * shape_size(net->input) * net->threads);
     int tensors = 0;
     for (int i = 0; i < net->count; i++)
@@ -838,9 +850,11 @@ int train_command(struct train_request *req, char *err, size_t errlen)
         config_error_text(cfg, err, errlen);
         goto fail;
     }
-    if (dataset_check_labels(&all, net->classes, err, errlen) < 0 ||
-        (test.count && dataset_check_labels(&test, net->classes, err, errlen) < 0))
+    if (dataset_check_labels(&all, net->classes, net->label_units, (int)st->ignore, err, errlen) < 0 ||
+        (test.count &&
+         dataset_check_labels(&test, net->classes, net->label_units, (int)st->ignore, err, errlen) < 0))
         goto fail;
+    net->ignore_label = (int)st->ignore;
     int n_train = all.count - (int)st->validation;
     /* normalisation: auto from the training images (not the validation
      * ones), the same for every set */

@@ -17,8 +17,8 @@
 
 static char *dir;
 
-/* Fashion-MNIST-shaped stand-in data (28x28, 10 classes) in dir/data, and
- * CIFAR-10-shaped for the cifar configs. */
+/* Fashion-MNIST-shaped stand-in data (28x28, 10 classes) in dir/data,
+ * CIFAR-10-shaped for the cifar configs, canvases of the first for fcn. */
 static void setup(void)
 {
     dir = make_temp_dir();
@@ -28,6 +28,16 @@ static void setup(void)
     write_synthetic_idx(data, "train", 120, 28, 28, 10, 1);
     write_synthetic_idx(data, "t10k", 40, 28, 28, 10, 2);
     write_synthetic_cifar(data, 24, 3);
+    /* canvases of them for fcn (datasets/canvas.sh's names) */
+    char *out, *err;
+    for (int k = 0; k < 2; k++) {
+        int rc = run_cnnctl(&out, &err, "compose -i '%s/train-images-idx3-ubyte.gz' -l '%s/train-labels-idx1-ubyte.gz' "
+                            "-o '%s/canvas-%s' --count %d --size 64 --seed %d", data, data, data,
+                            k ? "t10k" : "train", k ? 20 : 60, k + 1);
+        ck_assert_msg(rc == 0, "%s", err);
+        free(out);
+        free(err);
+    }
 }
 
 static void teardown(void)

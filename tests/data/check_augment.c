@@ -105,7 +105,7 @@ START_TEST(test_draws_are_a_function_of_seed_step_image)
     float img[H * W], copy[H * W], scratch[H * W];
     pattern(img);
     memcpy(copy, img, sizeof img);
-    augment_batch(&none, img, 1, 0, 1, H, W, 5, 1, scratch, 1, NULL);
+    augment_batch(&none, img, 1, 0, 1, H, W, 5, 1, scratch, 1, NULL, NULL, 0);
     ck_assert_int_eq(memcmp(img, copy, sizeof img), 0);
 }
 END_TEST
@@ -161,6 +161,40 @@ END_TEST
 
 /* Cutout: an N x N square at the drawn centre, cut at the edges, filled
  * with the fill colour; nothing else changes. */
+/* Masks move with their images (segmentation): an image whose pixel is its
+ * mask value / 10, shifted and flipped in a batch of 8 draws, still is;
+ * where nothing came in, the image 0 and the mask the fill; colour changes
+ * and cutout leave the masks. */
+START_TEST(test_masks_move_with_images)
+{
+    enum { N = 8 };
+    float img[N * H * W], scratch[H * W];
+    uint8_t mask[N * H * W];
+    for (int i = 0; i < N * H * W; i++) {
+        mask[i] = (uint8_t)(1 + (i * 7 + i / W) % 9);
+        img[i] = mask[i] / 10.0f;
+    }
+    struct augment moves = {.shift = 3, .flip = 1};
+    augment_batch(&moves, img, N, 0, 1, H, W, 9, 4, scratch, 1, NULL, mask, 255);
+    int filled = 0;
+    for (int i = 0; i < N * H * W; i++) {
+        if (mask[i] == 255) {
+            ck_assert(img[i] == 0.0f);
+            filled++;
+            continue;
+        }
+        ck_assert_msg(img[i] == mask[i] / 10.0f, "pixel %d: image %g, mask %d", i, img[i], mask[i]);
+    }
+    ck_assert_int_gt(filled, 0);
+    /* colour changes and cutout: the masks stay */
+    struct augment colour = {.brightness = 0.3, .contrast = 0.2, .cutout = 4};
+    uint8_t before[N * H * W];
+    memcpy(before, mask, sizeof before);
+    augment_batch(&colour, img, N, 0, 1, H, W, 9, 5, scratch, 1, NULL, mask, 255);
+    ck_assert_int_eq(memcmp(before, mask, sizeof before), 0);
+}
+END_TEST
+
 START_TEST(test_cutout_square)
 {
     float in[2 * H * W], out[2 * H * W], scratch[2 * H * W];
@@ -198,6 +232,7 @@ Suite *augment_suite(void)
     tcase_add_test(tc, test_draws_are_a_function_of_seed_step_image);
     tcase_add_test(tc, test_colour_jitter_definitions);
     tcase_add_test(tc, test_cutout_square);
+    tcase_add_test(tc, test_masks_move_with_images);
     suite_add_tcase(s, tc);
     return s;
 }

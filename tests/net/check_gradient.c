@@ -167,6 +167,58 @@ START_TEST(test_gradient_winograd)
 }
 END_TEST
 
+/* The per-pixel softmax (a C x H x W input): an FCN's head, a label per
+ * pixel, some of them the ignored label (no loss, no gradient). */
+START_TEST(test_gradient_per_pixel_softmax)
+{
+    const char *text = "[c1]\ntype = conv\nfilters = 4\nsize = 3\npad = 1\n[p]\ntype = maxpool\nsize = 2\n"
+                       "[up]\ntype = deconv\nfilters = 3\nsize = 2\nstride = 2\n[loss]\ntype = softmax\n";
+    const struct shape input = {2, 6, 8};
+    const int n = 3;
+    struct net net;
+    struct config cfg;
+    build_test_net(&net, &cfg, text, input, n, 2);
+    ck_assert_int_eq(net.classes, 3);
+    ck_assert_int_eq(net.label_units, 6 * 8);
+    net.ignore_label = 255;
+    struct rng r;
+    rng_seed(&r, 19, RNG_STREAM_TEST);
+    fill_uniform(net.params, net.param_floats, &r, -0.5f, 0.5f);
+    fill_uniform(net.input_data, n * shape_size(input), &r, -1, 1);
+    uint8_t labels[3 * 48];
+    for (int i = 0; i < n * 48; i++)
+        labels[i] = i % 7 == 0 ? 255 : (uint8_t)rng_below(&r, 3);
+    const struct net_pass pass = {5, 7, 0, 0};
+    struct gradcheck_layer *result = calloc(net.count, sizeof *result);
+    ck_assert_double_ge(gradcheck_run(&net, n, labels, &pass, CHECKS_PER_TENSOR, result), 0.0);
+    for (int li = 0; li < net.count; li++)
+        ck_assert_msg(result[li].worst <= GRADCHECK_TOLERANCE, "[%s] %s: error %.3g", net.layers[li].name,
+                      result[li].where, result[li].worst);
+    free(result);
+    /* the loss: the mean over each image's pixels, the ignored ones 0 */
+    int correct;
+    const double loss = net_forward(&net, n, labels, &correct, NULL);
+    const float *p = net_probabilities(&net);
+    double want = 0.0;
+    int right = 0;
+    for (int i = 0; i < n; i++)
+        for (int q = 0; q < 48; q++) {
+            const int label = labels[i * 48 + q];
+            if (label == 255)
+                continue;
+            want -= log(p[(i * 3 + label) * 48 + q]) / 48;
+            int best = 0;
+            for (int k = 1; k < 3; k++)
+                best = p[(i * 3 + k) * 48 + q] > p[(i * 3 + best) * 48 + q] ? k : best;
+            right += best == label;
+        }
+    ck_assert_double_eq_tol(loss, want, 1e-4 * want);
+    ck_assert_int_eq(correct, right);
+    net_free(&net);
+    config_free(&cfg);
+}
+END_TEST
+
 Suite *gradient_suite(void)
 {
     Suite *s = suite_create("gradient");
@@ -176,6 +228,7 @@ Suite *gradient_suite(void)
     tcase_add_loop_test(tc, test_gradient_two_threads, 0, CASES);
     tcase_add_loop_test(tc, test_gradient_three_channels, 0, CASES);
     tcase_add_test(tc, test_gradient_winograd);
+    tcase_add_test(tc, test_gradient_per_pixel_softmax);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,0 +1,205 @@
+/* check_segment.c - segmentation end to end: canvases of shapes drawn by
+ * `cnnctl compose` (their masks the shapes' pixels, 1 + the class), a
+ * small FCN trained on them with flips and shifts (the masks moved with the
+ * images) to a high mean IoU on canvases of other bars, evaluated from the
+ * checkpoint; a run resumed with more steps ends with the weights of one
+ * run straight; masks that do not fit are one line each, exit 2. */
+#include <check.h>
+
+#include "test_util.h"
+#include "ckpt.h"
+#include "idx.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char *dir;
+
+#define in_dir(name) test_path(dir, name)
+
+/* 600 12 x 12 "digits" of 4 shapes that no position or scale confuses (a
+ * horizontal bar, a vertical one, a cross, a square's outline), each
+ * moved by up to a pixel and of a random brightness */
+static void write_shapes(void)
+{
+    struct rng r;
+    rng_seed(&r, 3, RNG_STREAM_TEST);
+    struct idx_images im = {.count = 600, .rows = 12, .cols = 12, .channels = 1, .pixels = calloc(600, 144)};
+    struct idx_labels lb = {600, malloc(600)};
+    for (int i = 0; i < 600; i++) {
+        const int k = (int)rng_below(&r, 4), dy = (int)rng_below(&r, 3) - 1, dx = (int)rng_below(&r, 3) - 1;
+        const uint8_t v = (uint8_t)(180 + rng_below(&r, 76));
+        lb.labels[i] = (uint8_t)k;
+        uint8_t *px = im.pixels + (size_t)i * 144;
+        for (int y = 2; y < 10; y++)
+            for (int x = 2; x < 10; x++) {
+                const int on = k == 0   ? y >= 5 && y <= 6
+                               : k == 1 ? x >= 5 && x <= 6
+                               : k == 2 ? (y >= 5 && y <= 6) || (x >= 5 && x <= 6)
+                                        : y == 2 || y == 9 || x == 2 || x == 9;
+                if (on)
+                    px[(y + dy) * 12 + x + dx] = v;
+            }
+    }
+    ck_assert_int_eq(idx_write_images(in_dir("shapes-images-idx3-ubyte.gz"), &im, 1), 0);
+    ck_assert_int_eq(idx_write_labels(in_dir("shapes-labels-idx1-ubyte.gz"), &lb, 1), 0);
+    free(im.pixels);
+    free(lb.labels);
+}
+
+static void setup(void)
+{
+    dir = make_temp_dir();
+    /* canvases of 24 x 24 with 1 or 2 shapes */
+    write_shapes();
+    char *out, *err;
+    const char *common = "--size 24 --objects 1-2 --scale 0.8-1.2 --clutter 0";
+    int rc = run_cnnctl(&out, &err, "compose -i '%s' -l '%s' -o '%s' --count 600 %s --digits 0-399 --seed 1",
+                        in_dir("shapes-images-idx3-ubyte.gz"), in_dir("shapes-labels-idx1-ubyte.gz"), in_dir("train"),
+                        common);
+    ck_assert_msg(rc == 0, "%s", err);
+    free(out);
+    free(err);
+    rc = run_cnnctl(&out, &err, "compose -i '%s' -l '%s' -o '%s' --count 150 %s --digits 400-599 --seed 2",
+                    in_dir("shapes-images-idx3-ubyte.gz"), in_dir("shapes-labels-idx1-ubyte.gz"), in_dir("t10k"), common);
+    ck_assert_msg(rc == 0, "%s", err);
+    free(out);
+    free(err);
+    char text[4096];
+    snprintf(text, sizeof text,
+             "[data]\ntask = segment\ndir = .\ntrain_labels = train-masks-idx3-ubyte.gz\n"
+             "test_labels = t10k-masks-idx3-ubyte.gz\n"
+             "[train]\nepochs = 16\nbatch = 20\noptimizer = adam\nlr = 0.005\nseed = 3\nthreads = 2\n"
+             "log = %s/run/log.csv\ncheckpoint = %s/run/model.ckpt\n"
+             "[augment]\nflip = 1\nshift = 2\n"
+             "[c1]\ntype = conv\nfilters = 12\nsize = 3\npad = 1\nactivation = relu\n"
+             "[p1]\ntype = maxpool\nsize = 2\n"
+             "[c2]\ntype = conv\nfilters = 16\nsize = 3\npad = 1\nactivation = relu\n"
+             "[s2]\ntype = conv\nfilters = 5\nsize = 1\n"
+             "[up]\ntype = deconv\nfilters = 5\nsize = 4\nstride = 2\npad = 1\n"
+             "[s1]\ntype = conv\nfilters = 5\nsize = 1\ninput = c1\n"
+             "[sum]\ntype = add\ninput = up, s1\n"
+             "[loss]\ntype = softmax\n",
+             dir, dir);
+    ck_assert_int_eq(write_file(in_dir("fcn.ini"), text), 0);
+}
+
+static void teardown(void)
+{
+    remove_tree(dir);
+    free(dir);
+}
+
+static double json_number(const char *json, const char *key)
+{
+    char pattern[64];
+    snprintf(pattern, sizeof pattern, "\"%s\": ", key);
+    const char *p = strstr(json, pattern);
+    ck_assert_msg(p != NULL, "%s not in %s", key, json);
+    return strtod(p + strlen(pattern), NULL);
+}
+
+START_TEST(test_segment_train_eval)
+{
+    char *out, *err;
+    int rc = run_cnnctl(&out, &err, "train -q '%s'", in_dir("fcn.ini"));
+    ck_assert_msg(rc == 0, "%s", err);
+    free(out);
+    free(err);
+    rc = run_cnnctl(&out, &err, "eval --json --confusion '%s'", in_dir("run/model.ckpt"));
+    ck_assert_msg(rc == 0, "%s", err);
+    const double miou = json_number(out, "mean_iou"), accuracy = json_number(out, "accuracy");
+    fprintf(stderr, "segmentation test: pixel accuracy %.4f, mean IoU %.4f on canvases of unseen shapes\n", accuracy,
+            miou);
+    ck_assert_msg(miou > 0.8 && accuracy > 0.95, "%s", out);
+    ck_assert(strstr(out, "\"iou\": [") && strstr(out, "\"confusion\": ["));
+    free(out);
+    free(err);
+    /* the masks can't be per-image predictions */
+    rc = run_cnnctl(&out, &err, "eval '%s' --predictions '%s'", in_dir("run/model.ckpt"), in_dir("p.csv"));
+    ck_assert_int_eq(rc, 2);
+    ck_assert(strstr(err, "labels each pixel") != NULL);
+    ck_assert(!file_exists(in_dir("p.csv")));
+    free(out);
+    free(err);
+}
+END_TEST
+
+/* With flips and shifts on images and masks: 20 steps then 20 more, and
+ * 40 straight, end with the same weights. */
+START_TEST(test_segment_resume)
+{
+    char *out, *err;
+    int rc = run_cnnctl(&out, &err, "train -q '%s' --set train.epochs= --set train.iterations=20 "
+                        "--set train.schedule=constant", in_dir("fcn.ini"));
+    ck_assert_msg(rc == 0, "%s", err);
+    free(out);
+    free(err);
+    rc = run_cnnctl(&out, &err, "train -q --resume '%s' --set train.iterations=40", in_dir("run/model.ckpt"));
+    ck_assert_msg(rc == 0, "%s", err);
+    free(out);
+    free(err);
+    rc = run_cnnctl(&out, &err, "train -q '%s' --set train.epochs= --set train.iterations=40 "
+                    "--set train.schedule=constant --set train.checkpoint=%s --set train.log=", in_dir("fcn.ini"),
+                    in_dir("straight.ckpt"));
+    ck_assert_msg(rc == 0, "%s", err);
+    free(out);
+    free(err);
+    struct ckpt a, b;
+    char msg[512];
+    ck_assert_int_eq(ckpt_read(in_dir("run/model.ckpt"), &a, msg, sizeof msg), 0);
+    ck_assert_int_eq(ckpt_read(in_dir("straight.ckpt"), &b, msg, sizeof msg), 0);
+    ck_assert_int_eq(a.tensor_count, b.tensor_count);
+    for (int t = 0; t < a.tensor_count; t++)
+        ck_assert_msg(memcmp(a.tensors[t].values, b.tensors[t].values, 4 * a.tensors[t].count) == 0, "%s differs",
+                      a.tensors[t].name);
+    ckpt_free(&a);
+    ckpt_free(&b);
+}
+END_TEST
+
+/* Masks that do not fit the images or the network, and a task the network
+ * does not match: one line, exit 2. */
+START_TEST(test_segment_errors)
+{
+    /* masks of another size: the bars' own 12 x 12 files as masks */
+    static const struct {
+        const char *sets, *message;
+    } cases[] = {
+        {"--set data.train_labels=shapes-images-idx3-ubyte.gz",
+         "masks of 600 x 12 x 12 for the 600 images of 24 x 24"},
+        {"--set data.train_labels=shapes-labels-idx1-ubyte.gz", "shapes-labels-idx1-ubyte.gz"},
+        {"--set loss.type=l2", "masks (task = segment), but the network's loss takes one label an image"},
+        {"--set data.task=classify --set data.train_labels=train-masks-idx3-ubyte.gz",
+         "an image file where labels were expected"},
+        {"--set s2.filters=3 --set up.filters=3 --set s1.filters=3",
+         "is not below the network's 3 classes"},
+        {"--set data.format=cifar", "segment needs format = idx"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        char *out, *err;
+        int rc = run_cnnctl(&out, &err, "train -q '%s' %s --set train.checkpoint=%s", in_dir("fcn.ini"),
+                            cases[k].sets, in_dir("bad.ckpt"));
+        ck_assert_msg(rc == 2, "case %zu: exit %d: %s", k, rc, err);
+        ck_assert_msg(strstr(err, cases[k].message) != NULL, "case %zu: %s", k, err);
+        ck_assert_msg(strchr(err, '\n') == err + strlen(err) - 1, "case %zu: more than one line: %s", k, err);
+        ck_assert(!file_exists(in_dir("bad.ckpt")));
+        free(out);
+        free(err);
+    }
+}
+END_TEST
+
+Suite *segment_suite(void)
+{
+    Suite *s = suite_create("segment");
+    TCase *tc = tcase_create("end to end");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, test_segment_train_eval);
+    tcase_add_test(tc, test_segment_resume);
+    tcase_add_test(tc, test_segment_errors);
+    suite_add_tcase(s, tc);
+    return s;
+}
