@@ -210,17 +210,22 @@ struct throughput {
     double gflops;                   /* training, counting forward x 3 */
 };
 
-/* Seeded weights, and net->batch images and labels of noise: a step's
- * work without data. */
-static void random_batch(struct net *net, uint8_t *labels)
+/* Seeded weights, and net->batch images and labels of noise (a label a
+ * pixel for a per-pixel loss): a step's work without data. Returns the
+ * labels (caller frees), NULL out of memory. */
+static uint8_t *random_batch(struct net *net)
 {
+    uint8_t *labels = malloc((size_t)net->batch * net->label_units);
+    if (!labels)
+        return NULL;
     net_init_params(net, 1);
     struct rng r;
     rng_seed(&r, 3, RNG_STREAM_TEST);
-    for (int i = 0; i < net->batch; i++)
+    for (long i = 0; i < (long)net->batch * net->label_units; i++)
         labels[i] = (uint8_t)rng_below(&r, net->classes);
     for (long i = 0; i < net->batch * shape_size(net->input); i++)
         net->input_data[i] = (float)rng_below(&r, 256) / 255.0f;
+    return labels;
 }
 
 /* The net of a config, and (when opt is not NULL) the config's optimizer
@@ -288,8 +293,14 @@ static int measure_config(const char *path, int batch, int threads, double secon
         return -1;
     }
     net_use_library(&net, use_library);
-    uint8_t labels[BENCH_MAX_BATCH];
-    random_batch(&net, labels);
+    uint8_t *labels = random_batch(&net);
+    if (!labels) {
+        fprintf(stderr, "cnnctl: out of memory\n");
+        net_free(&net);
+        optim_free(&opt);
+        config_free(&cfg);
+        return -1;
+    }
     double flops = 0;
     for (int i = 0; i < net.count; i++)
         flops += net.layers[i].flops;
@@ -298,6 +309,7 @@ static int measure_config(const char *path, int batch, int threads, double secon
     out->gflops = out->train * flops * 3 / 1e9;
     out->infer100 = images_per_second(&net, &opt, batch, 0, labels, seconds);
     out->infer1 = images_per_second(&net, &opt, 1, 0, labels, seconds);
+    free(labels);
     net_free(&net);
     optim_free(&opt);
     config_free(&cfg);
@@ -370,13 +382,23 @@ static int profile_layers(const char *path, int batch, int threads, double secon
         config_free(&cfg);
         return -1;
     }
-    uint8_t labels[BENCH_MAX_BATCH];
-    random_batch(&net, labels);
+    uint8_t *labels = random_batch(&net);
     const struct net_pass pass = {1, 0, 0, 0};
     struct layer_run run = net_layer_run(&net, batch, labels, &pass);
     int steps = 0, cap = 4096;
     double *fw = calloc((size_t)cap * net.count, sizeof *fw), *bw = calloc((size_t)cap * net.count, sizeof *bw);
     double *upd = calloc(cap, sizeof *upd), t0 = now();
+    if (!labels || !fw || !bw || !upd) {
+        fprintf(stderr, "cnnctl: out of memory\n");
+        free(labels);
+        free(fw);
+        free(bw);
+        free(upd);
+        net_free(&net);
+        optim_free(&opt);
+        config_free(&cfg);
+        return -1;
+    }
     while (steps < cap && (now() - t0 < seconds || steps < 20)) {
         for (int i = 0; i < net.count; i++) {
             double a = now();
@@ -416,6 +438,7 @@ static int profile_layers(const char *path, int batch, int threads, double secon
     if (data >= 0)
         printf("%-16s %-8s %10.3f  (%.1f%% of the step; augment: %s)\n", "(data)", "batch", data,
                100.0 * data / total, augment_active(&aug) ? "as the config says" : "none");
+    free(labels);
     free(fw);
     free(bw);
     free(upd);

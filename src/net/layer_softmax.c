@@ -12,7 +12,11 @@
  * (p - onehot) / (N H W); correct counts pixels. */
 #include "layer.h"
 
+#include "parallel.h"
+
+#include <float.h>
 #include <math.h>
+#include <string.h>
 
 static int per_pixel(const struct layer *l)
 {
@@ -24,27 +28,38 @@ static int softmax_shape(struct layer *l, char *err, size_t errlen)
     (void)err;
     (void)errlen;
     l->out = per_pixel(l) ? l->in[0] : (struct shape){(int)shape_size(l->in[0]), 1, 1};
+    /* per pixel: a thread's max and sum of each pixel */
+    l->scratch_floats = per_pixel(l) ? 2L * l->in[0].h * l->in[0].w : 0;
     l->flops = 3.0 * shape_size(l->out);
     return 0;
 }
 
-/* one image's C x P map: softmax over the channels of each pixel */
-static void pixel_softmax(const float *x, float *p, int C, long P)
+/* one image's C x P map: softmax over the channels of each pixel, the
+ * loops running along the pixels (contiguous) so that they vectorise;
+ * work: 2 P floats */
+static void pixel_softmax(const float *x, float *p, int C, long P, float *work)
 {
-    for (long q = 0; q < P; q++) {
-        float max = x[q];
-        for (int k = 1; k < C; k++)
-            max = x[k * P + q] > max ? x[k * P + q] : max;
-        float sum = 0.0f;
-        for (int k = 0; k < C; k++) {
-            p[k * P + q] = expf(x[k * P + q] - max);
-            sum += p[k * P + q];
+    float *max = work, *sum = work + P;
+    memcpy(max, x, sizeof(float) * P);
+    for (int k = 1; k < C; k++)
+        for (long q = 0; q < P; q++)
+            max[q] = x[k * P + q] > max[q] ? x[k * P + q] : max[q];
+    memset(sum, 0, sizeof(float) * P);
+    for (int k = 0; k < C; k++)
+        for (long q = 0; q < P; q++) {
+            p[k * P + q] = expf(x[k * P + q] - max[q]);
+            sum[q] += p[k * P + q];
         }
-        for (int k = 0; k < C; k++)
-            p[k * P + q] /= sum;
-    }
+    for (long q = 0; q < P; q++)
+        sum[q] = 1.0f / sum[q];
+    for (int k = 0; k < C; k++)
+        for (long q = 0; q < P; q++)
+            p[k * P + q] *= sum[q];
 }
 
+/* From the probabilities the forward pass left: -log p[label] (p at least
+ * FLT_MIN: a loss of at most 87 a pixel), and the pixels whose most probable
+ * class is their label. */
 static double pixel_loss(const struct layer *l, const struct layer_run *run, int *correct)
 {
     const int C = l->out.c;
@@ -52,7 +67,7 @@ static double pixel_loss(const struct layer *l, const struct layer_run *run, int
     double total = 0.0;
     int right = 0;
     for (int i = 0; i < run->n; i++) {
-        const float *x = l->x[0] + (long)i * C * P;
+        const float *p = l->y + (long)i * C * P;
         const uint8_t *labels = run->labels + (long)i * P;
         double image = 0.0;
         for (long q = 0; q < P; q++) {
@@ -60,16 +75,9 @@ static double pixel_loss(const struct layer *l, const struct layer_run *run, int
             if (label == run->ignore_label)
                 continue;
             int best = 0;
-            float max = x[q];
             for (int k = 1; k < C; k++)
-                if (x[k * P + q] > max) {
-                    max = x[k * P + q];
-                    best = k;
-                }
-            double sum = 0.0;
-            for (int k = 0; k < C; k++)
-                sum += exp((double)x[k * P + q] - max);
-            image += log(sum) + max - x[label * P + q];
+                best = p[k * P + q] > p[best * P + q] ? k : best;
+            image -= log(fmax(p[label * P + q], FLT_MIN));
             right += best == label;
         }
         total += image / P;
@@ -82,9 +90,11 @@ static double pixel_loss(const struct layer *l, const struct layer_run *run, int
 static void softmax_forward(struct layer *l, const struct layer_run *run)
 {
     if (per_pixel(l)) {
-        const long size = shape_size(l->out);
+        const long size = shape_size(l->out), P = (long)l->out.h * l->out.w;
+#pragma omp parallel for num_threads(image_threads(run)) schedule(static)
         for (int i = 0; i < run->n; i++)
-            pixel_softmax(l->x[0] + i * size, l->y + i * size, l->out.c, (long)l->out.h * l->out.w);
+            pixel_softmax(l->x[0] + i * size, l->y + i * size, l->out.c, P,
+                          run->scratch + omp_get_thread_num() * run->scratch_stride);
         return;
     }
     const int K = l->out.c;
@@ -140,6 +150,7 @@ static void softmax_backward(struct layer *l, const struct layer_run *run)
         const int C = l->out.c;
         const long P = (long)l->out.h * l->out.w;
         const float scale = 1.0f / ((float)run->n * P);
+#pragma omp parallel for num_threads(image_threads(run)) schedule(static)
         for (int i = 0; i < run->n; i++) {
             const float *p = l->y + (long)i * C * P;
             float *dx = l->dx[0] + (long)i * C * P;
