@@ -128,35 +128,48 @@ static void input_transform(const struct winograd_plan *p, const float *x, int t
         }
 }
 
-/* m (R rows of ld) = u (K x R, k-major) times v (K rows of ld), VV vectors
- * of tiles: the GEMM's unpacked tile. */
-WG_INLINE void product_tile(const int R, const int VV, int K, const float *u, const float *v, long ld, float *m)
+/* The products' register tile, the GEMM's unpacked one: c (`rows` <= R
+ * rows of ldc, VV vectors each) = (ACCUMULATE: +=) the sum over k < K of
+ * a[k * lda + r] (broadcast) times the VV vectors at b + k * ldb. The
+ * forward products: a the packed filters (lda = R); the weight gradient's:
+ * a the rows of dM^T, c the partial dU. */
+WG_INLINE void register_tile(const int R, const int VV, const int ACCUMULATE, int K, const float *a, long lda,
+                             const float *b, long ldb, float *c, long ldc, int rows)
 {
-    VEC acc[16][3];
+    VEC acc[16][4];
 #pragma GCC unroll 16
     for (int r = 0; r < R; r++)
-#pragma GCC unroll 3
+#pragma GCC unroll 4
         for (int q = 0; q < VV; q++)
             acc[r][q] = vec_zero();
-    for (int k = 0; k < K; k++, u += R, v += ld) {
-        VEC b[3];
-#pragma GCC unroll 3
+    for (int k = 0; k < K; k++, a += lda, b += ldb) {
+        VEC v[4];
+#pragma GCC unroll 4
         for (int q = 0; q < VV; q++)
-            b[q] = vec_loadu(v + q * VEC_FLOATS);
+            v[q] = vec_loadu(b + q * VEC_FLOATS);
 #pragma GCC unroll 16
         for (int r = 0; r < R; r++) {
-            const VEC w = vec_set1(u[r]);
-#pragma GCC unroll 3
+            const VEC w = vec_set1(a[r]);
+#pragma GCC unroll 4
             for (int q = 0; q < VV; q++)
-                acc[r][q] = vec_fma(w, b[q], acc[r][q]);
+                acc[r][q] = vec_fma(w, v[q], acc[r][q]);
         }
     }
 #pragma GCC unroll 16
-    for (int r = 0; r < R; r++)
-#pragma GCC unroll 3
-        for (int q = 0; q < VV; q++)
-            vec_storeu(m + r * ld + q * VEC_FLOATS, acc[r][q]);
+    for (int r = 0; r < R; r++) {
+        if (r >= rows)
+            break;
+#pragma GCC unroll 4
+        for (int q = 0; q < VV; q++) {
+            float *d = c + r * ldc + q * VEC_FLOATS;
+            vec_storeu(d, ACCUMULATE ? vec_add(vec_loadu(d), acc[r][q]) : acc[r][q]);
+        }
+    }
 }
+
+/* m (R rows of ld) = u (K x R, k-major) times v (K rows of ld), VV vectors
+ * of tiles */
+#define product_tile(R, VV, K, u, v, ld, m) register_tile(R, VV, 0, K, u, R, v, ld, m, ld, R)
 
 /* as winograd_plan_init chose plan->rows */
 #define WG_BASE_ROWS (VEC_FLOATS >= 16 ? 8 : 4)
@@ -337,42 +350,11 @@ static void gradient_transforms(const struct winograd_plan *p, const float *xt, 
     }
 }
 
-/* du (rows of ldu, `rows` <= R of them stored) += mt^T vt over n tiles:
- * R filters broadcast from each tile's row of dM^T, VV vectors of channels
- * from its row of V^T. */
-WG_INLINE void gradient_tile(const int R, const int VV, int n, const float *mt, long ldm, const float *vt, long ldv,
-                             float *du, long ldu, int rows)
-{
-    VEC acc[16][4];
-#pragma GCC unroll 16
-    for (int r = 0; r < R; r++)
-#pragma GCC unroll 4
-        for (int q = 0; q < VV; q++)
-            acc[r][q] = vec_zero();
-    for (int k = 0; k < n; k++, mt += ldm, vt += ldv) {
-        VEC b[4];
-#pragma GCC unroll 4
-        for (int q = 0; q < VV; q++)
-            b[q] = vec_loadu(vt + q * VEC_FLOATS);
-#pragma GCC unroll 16
-        for (int r = 0; r < R; r++) {
-            const VEC w = vec_set1(mt[r]);
-#pragma GCC unroll 4
-            for (int q = 0; q < VV; q++)
-                acc[r][q] = vec_fma(w, b[q], acc[r][q]);
-        }
-    }
-#pragma GCC unroll 16
-    for (int r = 0; r < R; r++) {
-        if (r >= rows)
-            break;
-#pragma GCC unroll 4
-        for (int q = 0; q < VV; q++) {
-            float *d = du + r * ldu + q * VEC_FLOATS;
-            vec_storeu(d, vec_add(vec_loadu(d), acc[r][q]));
-        }
-    }
-}
+/* du (rows of ldu, `rows` of them) += mt^T vt over n tiles: R filters
+ * broadcast from each tile's row of dM^T, VV vectors of channels from its
+ * row of V^T */
+#define gradient_tile(R, VV, n, mt, ldm, vt, ldv, du, ldu, rows) \
+    register_tile(R, VV, 1, n, mt, ldm, vt, ldv, du, ldu, rows)
 
 /* The products for n tiles, R filters by up to VMAX vectors of channels. */
 WG_INLINE void gradient_products_rv(const int R, const int VMAX, const struct winograd_plan *p, const float *vt,

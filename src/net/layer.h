@@ -224,6 +224,31 @@ static inline void split_range(int n, int t, int nt, int *lo, int *hi)
     *hi = (int)((long)n * (t + 1) / nt);
 }
 
+/* The images [lo, hi) of this step's n that chunk k of the global batch
+ * holds: chunk k is images split_range(total, k, CHUNKS) of the whole batch
+ * (an MPI rank holds images [image_base, image_base + n) of it), the same
+ * ranges at any thread count. */
+static inline void layer_chunk_images(const struct layer_run *run, int k, int *lo, int *hi)
+{
+    const int total = run->batch_total > 0 ? run->batch_total : run->n, base = run->image_base;
+    split_range(total, k, LAYER_GRADIENT_CHUNKS, lo, hi);
+    *lo = *lo - base < 0 ? 0 : *lo - base > run->n ? run->n : *lo - base;
+    *hi = *hi - base < 0 ? 0 : *hi - base > run->n ? run->n : *hi - base;
+}
+
+/* Element `at` of the chunks' partials (stride floats apart) added in one
+ * fixed tree (pairs, then pairs of pairs): one order of additions. */
+static inline float layer_partials_sum(const float *partials, long stride, long at)
+{
+    float sum[LAYER_GRADIENT_CHUNKS];
+    for (int k = 0; k < LAYER_GRADIENT_CHUNKS; k++)
+        sum[k] = partials[k * stride + at];
+    for (int width = 1; width < LAYER_GRADIENT_CHUNKS; width *= 2)
+        for (int k = 0; k + width < LAYER_GRADIENT_CHUNKS; k += 2 * width)
+            sum[k] += sum[k + width];
+    return sum[0];
+}
+
 extern const struct layer_ops layer_conv, layer_maxpool, layer_avgpool, layer_globalavgpool, layer_affine,
     layer_relu, layer_leaky, layer_sigmoid, layer_tanh, layer_dropout, layer_batchnorm, layer_lrn, layer_add,
     layer_concat, layer_scale, layer_deconv, layer_upsample, layer_crop, layer_softmax, layer_l2, layer_l1;

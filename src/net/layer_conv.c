@@ -501,13 +501,12 @@ static void conv_backward(struct layer *l, const struct layer_run *run)
     const int relu = c->act.kind == ACT_RELU;
     if (c->act.kind != ACT_NONE && !relu)
         activation_backward(&c->act, l->y, l->dy, l->dy, run->n * out_size, 0, run->threads);
-    /* Chunk k is images split_range(total, k, CHUNKS) of the step's whole
-     * batch: the same ranges, and in each the same order of images, at any
-     * thread count; an MPI rank (images [base, base + n) of the batch)
-     * sums the parts of them it holds, and the ranks' sums added are the
-     * tree's two halves when the batch splits in two (train.c) */
+    /* Chunk k's images of the step's whole batch (layer_chunk_images): the
+     * same ranges, and in each the same order of images, at any thread
+     * count; an MPI rank sums the parts of them it holds, and the ranks'
+     * sums added are the tree's two halves when the batch splits in two
+     * (train.c) */
     const int chunks = LAYER_GRADIENT_CHUNKS;
-    const int total = run->batch_total > 0 ? run->batch_total : run->n, base = run->image_base;
     const int workers = image_threads(run) < chunks ? image_threads(run) : chunks;
 #pragma omp parallel num_threads(workers)
     {
@@ -518,9 +517,7 @@ static void conv_backward(struct layer *l, const struct layer_run *run)
         int first = 1;
         for (int k = k_lo; k < k_hi; k++) {
             int lo, hi;
-            split_range(total, k, chunks, &lo, &hi);
-            lo = lo - base < 0 ? 0 : lo - base > run->n ? run->n : lo - base;
-            hi = hi - base < 0 ? 0 : hi - base > run->n ? run->n : hi - base;
+            layer_chunk_images(run, k, &lo, &hi);
             float *partial = run->partials + k * run->partial_stride;
             memset(partial, 0, sizeof(float) * partial_size);
             if (!l->pool) {
@@ -554,19 +551,14 @@ static void conv_backward(struct layer *l, const struct layer_run *run)
         const long at = e >= dw_sums ? dw_size + e - dw_sums
                         : dw_tiles   ? e % taps * Fpad + e / taps
                                      : e;
-        float sum[LAYER_GRADIENT_CHUNKS];
-        for (int k = 0; k < chunks; k++)
-            sum[k] = partials[k * stride + at];
-        for (int width = 1; width < chunks; width *= 2)
-            for (int k = 0; k + width < chunks; k += 2 * width)
-                sum[k] += sum[k + width];
+        const float sum = layer_partials_sum(partials, stride, at);
         if (e >= dw_sums) {
             if (dbias)
-                dbias[e - dw_sums] = sum[0];
+                dbias[e - dw_sums] = sum;
         } else if (winograd) {
-            partials[at] = sum[0];
+            partials[at] = sum;
         } else {
-            dweight[e] = sum[0];
+            dweight[e] = sum;
         }
     }
     if (winograd)

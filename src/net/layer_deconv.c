@@ -145,10 +145,9 @@ static void deconv_backward(struct layer *l, const struct layer_run *run)
     const float *weight = l->params[0].data;
     if (c->act.kind != ACT_NONE)
         activation_backward(&c->act, l->y, l->dy, l->dy, run->n * out_size, 0, run->threads);
-    /* chunk k: images split_range(total, k, CHUNKS) of the global batch, as
+    /* chunk k: its images of the global batch (layer_chunk_images), as
      * conv's (layer_conv.c) */
     const int chunks = LAYER_GRADIENT_CHUNKS;
-    const int total = run->batch_total > 0 ? run->batch_total : run->n, base = run->image_base;
     const int workers = image_threads(run) < chunks ? image_threads(run) : chunks;
 #pragma omp parallel num_threads(workers)
     {
@@ -158,9 +157,7 @@ static void deconv_backward(struct layer *l, const struct layer_run *run)
         struct gemm_buffers *gb = &run->gemm->buffers[t];
         for (int k = k_lo; k < k_hi; k++) {
             int lo, hi;
-            split_range(total, k, chunks, &lo, &hi);
-            lo = lo - base < 0 ? 0 : lo - base > run->n ? run->n : lo - base;
-            hi = hi - base < 0 ? 0 : hi - base > run->n ? run->n : hi - base;
+            layer_chunk_images(run, k, &lo, &hi);
             float *dweight = run->partials + k * run->partial_stride, *dbias = dweight + dw_size;
             memset(dweight, 0, sizeof(float) * (dw_size + F));
             for (int i = lo; i < hi; i++) {
@@ -185,16 +182,11 @@ static void deconv_backward(struct layer *l, const struct layer_run *run)
     const long stride = run->partial_stride;
 #pragma omp parallel for num_threads(run->threads) schedule(static) if ((dw_size + F) * chunks > LAYER_PARALLEL_MIN_FLOATS)
     for (long e = 0; e < dw_size + F; e++) {
-        float sum[LAYER_GRADIENT_CHUNKS];
-        for (int k = 0; k < chunks; k++)
-            sum[k] = partials[k * stride + e];
-        for (int width = 1; width < chunks; width *= 2)
-            for (int k = 0; k + width < chunks; k += 2 * width)
-                sum[k] += sum[k + width];
+        const float sum = layer_partials_sum(partials, stride, e);
         if (e < dw_size)
-            dw[e] = sum[0];
+            dw[e] = sum;
         else if (db)
-            db[e - dw_size] = sum[0];
+            db[e - dw_size] = sum;
     }
 }
 
