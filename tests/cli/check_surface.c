@@ -409,17 +409,26 @@ static const char *const schedule_choices[] = {
     "--set data.test_images= --set data.validation=20",
 };
 
-/* Each shipped config with PROPERTY_COMBOS (default 2) seeded combinations. */
+static int shipped_configs(glob_t *g)
+{
+    const char *configs = getenv("CNNCTL_CONFIGS");
+    char pattern[4200];
+    snprintf(pattern, sizeof pattern, "%s/*.ini", configs ? configs : "configs");
+    return glob(pattern, 0, NULL, g);
+}
+
+/* Shipped config number _i with PROPERTY_COMBOS (default 2) seeded
+ * combinations; one test per config, so that each has its own time limit
+ * and a failure names the config in Check's summary. */
 START_TEST(test_property_every_config)
 {
     glob_t g;
-    char pattern[4200];
-    snprintf(pattern, sizeof pattern, "%s/*.ini", getenv("CNNCTL_CONFIGS"));
-    ck_assert_int_eq(glob(pattern, 0, NULL, &g), 0);
+    ck_assert_int_eq(shipped_configs(&g), 0);
+    ck_assert_uint_gt(g.gl_pathc, (size_t)_i);
     const char *combos_env = getenv("PROPERTY_COMBOS");
     int combos = combos_env ? atoi(combos_env) : 2;
     struct rng r;
-    rng_seed(&r, 2026, RNG_STREAM_TEST);
+    rng_seed(&r, 2026 + (uint64_t)_i, RNG_STREAM_TEST);
     uint8_t pixels[28 * 28];
     for (int i = 0; i < 28 * 28; i++)
         pixels[i] = (uint8_t)((i % 28) * 9);
@@ -427,7 +436,8 @@ START_TEST(test_property_every_config)
     fprintf(f, "P5\n28 28\n255\n");
     fwrite(pixels, 1, sizeof pixels, f);
     fclose(f);
-    for (size_t c = 0; c < g.gl_pathc; c++) {
+    {
+        size_t c = (size_t)_i;
         for (int k = 0; k < combos; k++) {
             const char *const *paths = path_choices[rng_below(&r, 4)];
             char args[2048];
@@ -507,7 +517,16 @@ Suite *surface_suite(void)
     tcase_add_test(tc, test_same_bits_at_any_thread_count);
     tcase_add_test(tc, test_gradcheck_deep_batchnorm_configs);
     tcase_add_test(tc, test_images_per_second_counts_training_only);
-    tcase_add_test(tc, test_property_every_config);
     suite_add_tcase(s, tc);
+    /* the property test: one loop iteration per shipped config */
+    TCase *every = tcase_create("every shipped config");
+    tcase_set_timeout(every, 600);
+    tcase_add_checked_fixture(every, setup, teardown);
+    glob_t g;
+    /* no configs found: one iteration, which fails and says so */
+    int configs = shipped_configs(&g) == 0 ? (int)g.gl_pathc : 1;
+    globfree(&g);
+    tcase_add_loop_test(every, test_property_every_config, 0, configs);
+    suite_add_tcase(s, every);
     return s;
 }
