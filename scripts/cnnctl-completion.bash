@@ -15,7 +15,7 @@ _cnnctl_settings_keys() {
         echo "type input filters size size_h size_w stride stride_h stride_w pad pad_h pad_w dilation" \
             "dilation_h dilation_w groups bias activation slope init rounding outputs rate momentum eps" \
             "alpha beta k output_pad output_pad_h output_pad_w scale scale_h scale_w mode offset offset_h" \
-            "offset_w" ;;
+            "offset_w anchors coord_scale object_scale noobject_scale class_scale ignore_thresh" ;;
     esac
 }
 
@@ -36,7 +36,7 @@ _cnnctl() {
     summary) opts="--set --help" ;;
     gradcheck) opts="--set --images --entries --threads --help" ;;
     bench) opts="--threads --seconds --layers --help" ;;
-    predict) opts="--top --invert --no-invert --json --threads --help" ;;
+    predict) opts="--top --invert --no-invert --threshold --nms --draw --alpha --json --threads --help" ;;
     viz) opts="--layer --output --input --maps --invert --no-invert --help" ;;
     filter) opts="--kernel --kernel-file --output --scale --help" ;;
     plot) opts="--output --title --size --help" ;;
@@ -52,7 +52,8 @@ _cnnctl() {
         fi ;;
     --scale) COMPREPLY=($(compgen -W "clamp abs stretch" -- "$cur")); return ;;
     --threads | -t | --top | --entries | --seconds | --title | --size | --count | --objects | --clutter | \
-        --threshold | --seed | --digits) return ;;
+        --threshold | --seed | --digits | --nms | --alpha) return ;;
+    --draw | -d) COMPREPLY=($(compgen -d -- "$cur")); return ;;
     --resume | -r) COMPREPLY=($(compgen -f -X '!*.ckpt*' -- "$cur")); return ;;
     --images | --labels) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     --layer | -l)

@@ -351,7 +351,7 @@ static double data_path_ms(const struct net *net, const struct augment *aug, int
         double a = now();
         const int first = k % 4 * batch;
         dataset_batch(&d, order + first, 0, batch, x, batch_labels);
-        augment_batch(aug, x, batch, 0, s.c, s.h, s.w, 1, (uint64_t)k, scratch, net->threads, mean, NULL, 0);
+        augment_batch(aug, x, batch, 0, s.c, s.h, s.w, 1, (uint64_t)k, scratch, net->threads, mean, NULL, 0, NULL);
         dataset_normalise(&d, x, batch);
         ms[k] = (now() - a) * 1e3;
     }

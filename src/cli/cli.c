@@ -373,21 +373,28 @@ int cmd_eval(int argc, char **argv)
     }
     if (data_source_load(images_given ? &given : &st->test, &data, err, sizeof err) < 0 ||
         dataset_check_shape(&data, net->input, images, err, sizeof err) < 0 ||
-        dataset_check_labels(&data, net->classes, net->label_units, (int)m.st.ignore, err, sizeof err) < 0)
+        dataset_check_labels(&data, net->classes, net->label_units, net->boxes, (int)m.st.ignore, err, sizeof err) < 0)
         goto fail;
     data.mean = m.st.norm_mean;
     data.inv_std = m.st.norm_inv_std;
     net->ignore_label = (int)m.st.ignore;
-    if (predictions && net->label_units > 1) {
+    if (predictions && net_per_pixel(net)) {
         snprintf(err, sizeof err, "--predictions writes a row of class probabilities an image; %s labels each "
                  "pixel (task = segment)", path);
+        goto fail;
+    }
+    if (confusion && net->boxes) {
+        snprintf(err, sizeof err, "--confusion counts images by class; %s finds boxes (task = detect): eval "
+                 "reports each class's average precision", path);
         goto fail;
     }
     if (predictions && atomic_open(&out, predictions, err, sizeof err) < 0) {
         status = EXIT_RUNTIME;
         goto fail;
     }
-    if (out.f) {
+    if (out.f && net->boxes) {
+        fprintf(out.f, "image,class,score,x,y,w,h\n");
+    } else if (out.f) {
         fprintf(out.f, "index,label,predicted");
         for (int k = 0; k < net->classes; k++)
             fprintf(out.f, ",p%d", k);
@@ -414,6 +421,13 @@ int cmd_eval(int argc, char **argv)
         json_string(stdout, path);
         printf(", \"images\": ");
         json_string(stdout, images);
+        if (r.detect) {
+            /* null for a class with no box in the set */
+            printf(", \"map\": %.4f, \"ap\": [", r.accuracy);
+            for (int k = 0; k < net->classes; k++)
+                printf(isnan(r.ap[k]) ? "%snull" : "%s%.4f", k ? ", " : "", r.ap[k]);
+            printf("]");
+        }
         if (r.per_pixel) {
             /* null for a class neither in the masks nor predicted */
             printf(isnan(r.mean_iou) ? ", \"mean_iou\": null, \"iou\": [" : ", \"mean_iou\": %.4f, \"iou\": [",
@@ -443,7 +457,15 @@ int cmd_eval(int argc, char **argv)
         }
         printf("}\n");
     } else {
-        if (r.per_pixel)
+        if (r.detect) {
+            printf("mAP@0.5 %.4f  loss %.4f  count %d\n", r.accuracy, r.loss, r.count);
+            for (int k = 0; k < net->classes && k < 256; k++) {
+                char number[16];
+                snprintf(number, sizeof number, "%d", k);
+                printf(isnan(r.ap[k]) ? "  AP %-12s   -  (no box)\n" : "  AP %-12s %.4f\n",
+                       st->class_count ? st->class_names[k] : number, r.ap[k]);
+            }
+        } else if (r.per_pixel)
             printf("pixel accuracy %.4f  mean IoU %.4f  loss %.4f  count %d\n", r.accuracy, r.mean_iou, r.loss,
                    r.count);
         else
@@ -513,7 +535,7 @@ static int gradcheck_verb(int argc, char **argv, char **sets)
     if (allocate_net(&p, (int)images, threads) < 0)
         goto done;
     if (data_source_load(&p.st.train, &all, err, sizeof err) < 0 ||
-        dataset_check_labels(&all, net->classes, net->label_units, (int)p.st.ignore, err, sizeof err) < 0 ||
+        dataset_check_labels(&all, net->classes, net->label_units, net->boxes, (int)p.st.ignore, err, sizeof err) < 0 ||
         dataset_check_shape(&all, p.input, p.st.train_images, err, sizeof err) < 0 ||
         settings_resolve_normalisation(&p.st, p.input.c, &all,
                                        all.count > p.st.validation ? all.count - (int)p.st.validation : all.count,

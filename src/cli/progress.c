@@ -1,6 +1,7 @@
 /* progress.c - see progress.h. */
 #include "progress.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -44,8 +45,11 @@ void progress_step(struct progress *p, unsigned long long epoch, long epochs, in
     char head[64], tail[160], eta_text[16];
     progress_format_seconds(eta, eta_text, sizeof eta_text);
     int hn = snprintf(head, sizeof head, "epoch %llu/%ld ", epoch, epochs);
-    int tn = snprintf(tail, sizeof tail, " %*d/%d  step %llu  loss %.4f  acc %.2f%%  %.0f img/s  ETA %s", 
-                      batches >= 1000 ? 4 : 3, batch, batches, step, loss, 100 * accuracy, images_per_s, eta_text);
+    char acc[32] = "";
+    if (!isnan(accuracy))   /* a detector has none */
+        snprintf(acc, sizeof acc, "  acc %.2f%%", 100 * accuracy);
+    int tn = snprintf(tail, sizeof tail, " %*d/%d  step %llu  loss %.4f%s  %.0f img/s  ETA %s",
+                      batches >= 1000 ? 4 : 3, batch, batches, step, loss, acc, images_per_s, eta_text);
     /* the bar takes what the terminal has left, 10 to 30 cells */
     int cells = p->width - 1 - hn - tn - 2;
     if (cells > 30)

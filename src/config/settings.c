@@ -96,8 +96,11 @@ static void read_data_files(struct settings *st, struct config *cfg, struct conf
     config_get_string(cfg, data, "task", &task, "classify");
     if (strcmp(task, "segment") == 0)
         st->segment = 1;
+    else if (strcmp(task, "detect") == 0)
+        st->detect = 1;
     else if (strcmp(task, "classify") != 0)
-        config_error(cfg, data, config_find(data, "task"), "'%s' is not a task (expected classify or segment)", task);
+        config_error(cfg, data, config_find(data, "task"),
+                     "'%s' is not a task (expected classify, segment or detect)", task);
     st->ignore = -1;
     if (st->segment)
         config_get_int(cfg, data, "ignore", &st->ignore, -1, 0, 255);
@@ -162,11 +165,19 @@ static void read_data_files(struct settings *st, struct config *cfg, struct conf
         config_error(cfg, data, config_find(data, "task"),
                      "segment needs format = idx (images, and masks as the label files); %s holds one label an image",
                      data_format_name(f));
+    if (st->detect && (f == DATA_CIFAR || files))
+        config_error(cfg, data, config_find(data, "task"),
+                     "detect needs format = idx (images, and a box file as the labels); %s holds one label an image",
+                     data_format_name(f));
     if (f != DATA_CIFAR && !files) {
         config_get_string(cfg, data, "train_labels", &tl,
-                          st->segment ? "train-masks-idx3-ubyte.gz" : "train-labels-idx1-ubyte.gz");
+                          st->segment  ? "train-masks-idx3-ubyte.gz"
+                          : st->detect ? "train-boxes.txt"
+                                       : "train-labels-idx1-ubyte.gz");
         config_get_string(cfg, data, "test_labels", &vl,
-                          st->segment ? "t10k-masks-idx3-ubyte.gz" : "t10k-labels-idx1-ubyte.gz");
+                          st->segment  ? "t10k-masks-idx3-ubyte.gz"
+                          : st->detect ? "t10k-boxes.txt"
+                                       : "t10k-labels-idx1-ubyte.gz");
     } else {
         tl = vl = "";
         config_declare(data, "train_labels", "used only with format = idx (the other formats hold their labels)",
@@ -188,7 +199,8 @@ static void read_data_files(struct settings *st, struct config *cfg, struct conf
         config_error(cfg, data, config_find(data, "test_labels"), "empty, but test_images is set");
     const int skip_bad = st->train.skip_bad;
     st->train = st->test =
-        (struct data_source){.format = f, .cifar_label = cl, .skip_bad = skip_bad, .masks = st->segment};
+        (struct data_source){
+        .format = f, .cifar_label = cl, .skip_bad = skip_bad, .masks = st->segment, .boxes = st->detect};
     if (ti[0])
         read_source(&st->train, cfg, data, st->data_dir, "train_images", ti, tl);
     if (vi[0])
@@ -542,6 +554,11 @@ int settings_read(struct settings *st, struct config *cfg, const char *run_name)
     read_optimizer(st, cfg, train);   /* errors are recorded in cfg */
     read_schedule(st, cfg, train);
     augment_read(&st->augment, cfg);
+    if (st->detect && st->augment.rotate > 0) {
+        struct config_section *aug = config_section(cfg, "augment");
+        config_error(cfg, aug, config_find(aug, "rotate"),
+                     "a turned box is no box: task = detect takes crop (shift) and flip, not rotate");
+    }
     long seed;
     config_get_int(cfg, train, "seed", &seed, 1, 0, LONG_MAX);
     st->seed = (uint64_t)seed;

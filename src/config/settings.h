@@ -34,6 +34,9 @@ struct settings {
      * value that is no class (-1: none) */
     int segment;
     long ignore;
+    /* [data] task = detect: the label files are box files (boxes.h), the
+     * loss a yolo layer */
+    int detect;
     /* [data] shape = CxHxW: the network's input, stated so that summary
      * needs no data (and checked against the data when training); 0 x 0 x 0
      * when not given */

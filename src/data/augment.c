@@ -3,6 +3,8 @@
  * centre, then shift. Without rotation the offsets are whole pixels and the
  * image is moved a row at a time. The colour changes and cutout follow. */
 #include "augment.h"
+
+#include "boxes.h"
 #include "parallel.h"
 #include "rng.h"
 
@@ -205,8 +207,32 @@ void augment_apply(const struct augment_draw *d, float *image, int c, int h, int
         cut_out(d, image, c, h, w, fill);
 }
 
+/* The same move on an image's boxes (no rotation: settings refuse it with
+ * boxes): mirrored, shifted, cut to the image; a box left less than a
+ * pixel wide or high is dropped, as Darknet does, and the rest close up. */
+static void move_boxes(const struct augment_draw *d, uint8_t *record, int h, int w)
+{
+    if (d->shift_y == 0 && d->shift_x == 0 && !d->flip)
+        return;
+    struct box_label b[BOX_MAX_PER_IMAGE];
+    memcpy(b, record, sizeof b);
+    int kept = 0;
+    for (int k = 0; k < BOX_MAX_PER_IMAGE && b[k].cls >= 0; k++) {
+        const float x = (d->flip ? 1.0f - b[k].x : b[k].x) + (float)d->shift_x / w, y = b[k].y + (float)d->shift_y / h;
+        const float x0 = fmaxf(x - b[k].w / 2, 0.0f), x1 = fminf(x + b[k].w / 2, 1.0f);
+        const float y0 = fmaxf(y - b[k].h / 2, 0.0f), y1 = fminf(y + b[k].h / 2, 1.0f);
+        if ((x1 - x0) * w < 1.0f || (y1 - y0) * h < 1.0f)
+            continue;
+        b[kept++] = (struct box_label){b[k].cls, (x0 + x1) / 2, (y0 + y1) / 2, x1 - x0, y1 - y0};
+    }
+    for (int k = kept; k < BOX_MAX_PER_IMAGE; k++)
+        b[k] = (struct box_label){.cls = -1.0f};
+    memcpy(record, b, sizeof b);
+}
+
 void augment_batch(const struct augment *a, float *images, int n, int first, int c, int h, int w, uint64_t seed,
-                   uint64_t step, float *scratch, int threads, const float *fill, uint8_t *masks, uint8_t mask_fill)
+                   uint64_t step, float *scratch, int threads, const float *fill, uint8_t *masks, uint8_t mask_fill,
+                   uint8_t *boxes)
 {
     if (!augment_active(a))
         return;
@@ -218,5 +244,7 @@ void augment_batch(const struct augment *a, float *images, int n, int first, int
         augment_apply(&d, images + i * size, c, h, w, own, fill);
         if (masks)
             move_mask(&d, masks + (long)i * h * w, h, w, (uint8_t *)own, mask_fill);
+        if (boxes)
+            move_boxes(&d, boxes + i * BOX_LABEL_BYTES, h, w);
     }
 }

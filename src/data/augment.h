@@ -56,8 +56,12 @@ void augment_apply(const struct augment_draw *d, float *image, int c, int h, int
  * ... of the step's batch, on up to `threads` threads; scratch holds
  * threads * c*h*w floats. masks (NULL: none): their h x w masks (a class
  * per pixel), moved with them (the nearest pixel; mask_fill where nothing
- * comes in); the colour changes and the cutout leave masks as they are. */
+ * comes in); the colour changes and the cutout leave masks as they are.
+ * boxes (NULL: none): their box records (boxes.h), mirrored and shifted
+ * with them and cut to the image (a box less than a pixel wide or high
+ * left is dropped); boxes cannot follow a rotation. */
 void augment_batch(const struct augment *a, float *images, int n, int first, int c, int h, int w, uint64_t seed,
-                   uint64_t step, float *scratch, int threads, const float *fill, uint8_t *masks, uint8_t mask_fill);
+                   uint64_t step, float *scratch, int threads, const float *fill, uint8_t *masks, uint8_t mask_fill,
+                   uint8_t *boxes);
 
 #endif

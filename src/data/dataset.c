@@ -1,6 +1,8 @@
 /* dataset.c - batches, and the checks every verb makes of a loaded set. */
 #include "dataset.h"
 
+#include "boxes.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,9 +20,21 @@ void dataset_free(struct dataset *d)
     memset(d, 0, sizeof *d);
 }
 
-int dataset_check_labels(const struct dataset *d, int classes, long net_units, int ignore, char *err, size_t errlen)
+int dataset_check_labels(const struct dataset *d, int classes, long net_units, int boxes, int ignore, char *err,
+                         size_t errlen)
 {
     const long units = dataset_label_units(d);
+    if (d->boxes != boxes) {
+        if (d->boxes)
+            snprintf(err, errlen, "%s: boxes (task = detect), but the network does not end in a yolo layer",
+                     d->label_file);
+        else
+            snprintf(err, errlen, "%s: %s, but the network ends in a yolo layer: set [data] task = detect, with box "
+                     "files as the labels", d->label_file, units == 1 ? "one label an image" : "masks");
+        return -1;
+    }
+    if (d->boxes)
+        return boxes_check_classes(d->labels, d->count, classes, d->label_file, err, errlen);
     if (units != net_units) {
         if (units == 1)
             snprintf(err, errlen, "%s: one label an image, but the network's loss is per pixel (a softmax over a "

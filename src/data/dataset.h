@@ -19,7 +19,9 @@ struct dataset {
     const uint8_t *pixels;     /* count x C x H x W bytes; NULL for float images */
     const float *values;       /* count x C x H x W floats (float32 IDX); else NULL */
     const uint8_t *labels;     /* count x label_units */
-    int label_units;           /* labels an image: 1, or H x W (masks: a class per pixel); 0 reads as 1 */
+    int label_units;           /* labels an image: 1, or H x W (masks: a class per pixel), or the bytes of
+                                  a box record (boxes.h); 0 reads as 1 */
+    int boxes;                 /* the labels are box records (task = detect) */
     /* where image i's label lies, for messages: byte label_byte + i *
      * label_stride of label_file (label_stride 0: no byte to name; then
      * label_files > 1: it and the files after it) */
@@ -44,10 +46,12 @@ static inline long dataset_label_units(const struct dataset *d)
     return d->label_units > 0 ? d->label_units : 1;
 }
 
-/* Labels that the network's loss takes (units an image: 1, or the pixels
- * of a per-pixel loss's map), each below classes or `ignore` (-1: none)?
+/* Labels that the network's loss takes (units an image: 1, the pixels of a
+ * per-pixel loss's map, or, for a loss over boxes, a box record's bytes),
+ * each below classes or `ignore` (-1: none)?
  * Else an error naming the first bad one (and its pixel, for masks). */
-int dataset_check_labels(const struct dataset *d, int classes, long units, int ignore, char *err, size_t errlen);
+int dataset_check_labels(const struct dataset *d, int classes, long units, int boxes, int ignore, char *err,
+                         size_t errlen);
 
 /* Images of the shape the network takes (C x H x W)? 0, or -1 with err
  * naming path. */

@@ -1,6 +1,7 @@
 /* source.c - see source.h. */
 #include "source.h"
 
+#include "boxes.h"
 #include "folder.h"
 #include "idx.h"
 
@@ -73,13 +74,34 @@ static int load_masks(const struct data_source *src, struct idx_images *im, stru
     return 0;
 }
 
+/* Boxes as labels (task = detect): a box file for the images im. */
+static int load_boxes(const struct data_source *src, struct idx_images *im, struct dataset *out, char *err,
+                      size_t errlen)
+{
+    uint8_t *records;
+    if (boxes_read(src->labels, (int)im->count, &records, err, errlen) < 0) {
+        idx_images_free(im);
+        return -1;
+    }
+    *out = (struct dataset){.count = (int)im->count,
+                            .shape = {(int)im->channels, (int)im->rows, (int)im->cols},
+                            .pixels = im->pixels,
+                            .values = im->values,
+                            .labels = records,
+                            .label_units = (int)BOX_LABEL_BYTES,
+                            .boxes = 1,
+                            .label_file = src->labels,
+                            .owned = {im->pixels, im->values, records}};
+    return 0;
+}
+
 static int load_idx(const struct data_source *src, struct dataset *out, char *err, size_t errlen)
 {
     struct idx_images im;
     struct idx_labels lb;
     if (!src->labels) {
         snprintf(err, errlen, "%s: IDX images need their %s file (eval: --labels)", src->images[0],
-                 src->masks ? "mask" : "label");
+                 src->masks ? "mask" : src->boxes ? "box" : "label");
         return -1;
     }
     if (idx_read_images(src->images[0], &im, err, errlen) < 0)
@@ -92,6 +114,8 @@ static int load_idx(const struct data_source *src, struct dataset *out, char *er
     }
     if (src->masks)
         return load_masks(src, &im, out, err, errlen);
+    if (src->boxes)
+        return load_boxes(src, &im, out, err, errlen);
     if (idx_read_labels(src->labels, &lb, err, errlen) < 0) {
         idx_images_free(&im);
         return -1;
@@ -175,9 +199,10 @@ static int load_files(const struct data_source *src, struct dataset *out, char *
 int data_source_load(const struct data_source *src, struct dataset *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
-    if (src->masks && data_source_format(src) != DATA_IDX) {
-        snprintf(err, errlen, "%s: %s files hold one label an image; masks (task = segment) need IDX images",
-                 src->images[0], data_format_name(data_source_format(src)));
+    if ((src->masks || src->boxes) && data_source_format(src) != DATA_IDX) {
+        snprintf(err, errlen, "%s: %s files hold one label an image; %s need IDX images", src->images[0],
+                 data_format_name(data_source_format(src)),
+                 src->masks ? "masks (task = segment)" : "box files (task = detect)");
         return -1;
     }
     switch (data_source_format(src)) {

@@ -31,6 +31,7 @@ struct data_source {
     char *labels;                        /* idx: the label file */
     int masks;                           /* idx: the label file holds masks, count x rows x cols bytes of
                                             a class per pixel ([data] task = segment) */
+    int boxes;                           /* idx: the label file is a box file (boxes.h; task = detect) */
     /* folder and list: the shape images are resized to, the class names
      * (class_count 0: the folder's sub-folders, sorted), whether a file
      * that is no image is left out, and a progress count on a terminal */

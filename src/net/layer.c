@@ -8,7 +8,7 @@
 static const struct layer_ops *const registry[] = {
     &layer_conv, &layer_maxpool, &layer_avgpool, &layer_globalavgpool, &layer_affine, &layer_relu, &layer_leaky,
     &layer_sigmoid, &layer_tanh, &layer_dropout, &layer_batchnorm, &layer_lrn, &layer_add, &layer_concat,
-    &layer_scale, &layer_deconv, &layer_upsample, &layer_crop, &layer_softmax, &layer_l2, &layer_l1,
+    &layer_scale, &layer_deconv, &layer_upsample, &layer_crop, &layer_softmax, &layer_l2, &layer_l1, &layer_yolo,
 };
 
 #define REGISTRY_COUNT (sizeof registry / sizeof registry[0])

@@ -92,6 +92,7 @@ struct layer_ops;
 struct activation;
 struct maxpool_geometry;
 struct cpu_target;
+struct det_box;
 
 struct layer {
     const struct layer_ops *ops;
@@ -169,6 +170,13 @@ struct layer_ops {
      * when the net is allocated and whenever the GEMM context changes. */
     void (*choose)(struct layer *l, const struct gemm_ctx *gemm);
     int probabilities;     /* a loss layer whose output is class probabilities (softmax) */
+    int boxes;             /* a loss layer over boxes (yolo): its labels are box records (boxes.h) */
+    /* Optional, loss layers: the classes, where they are not out.c */
+    int (*class_count)(const struct layer *l);
+    /* Optional, box losses: image n's boxes (centre and size as fractions
+     * of the image) scoring above threshold in the last forward, at most
+     * max (shape_size(out) is enough); returns their count. */
+    int (*detections)(const struct layer *l, int n, float threshold, struct det_box *out, int max);
     /* Optional: a layer whose parameter gradients are one sum over the
      * batch inside a GEMM (affine): they again, from x (n x in) and dy
      * (n x out, as backward leaves it) of n images. MPI ranks run it on
@@ -251,6 +259,7 @@ static inline float layer_partials_sum(const float *partials, long stride, long 
 
 extern const struct layer_ops layer_conv, layer_maxpool, layer_avgpool, layer_globalavgpool, layer_affine,
     layer_relu, layer_leaky, layer_sigmoid, layer_tanh, layer_dropout, layer_batchnorm, layer_lrn, layer_add,
-    layer_concat, layer_scale, layer_deconv, layer_upsample, layer_crop, layer_softmax, layer_l2, layer_l1;
+    layer_concat, layer_scale, layer_deconv, layer_upsample, layer_crop, layer_softmax, layer_l2, layer_l1,
+    layer_yolo;
 
 #endif

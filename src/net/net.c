@@ -2,6 +2,7 @@
 #include "net.h"
 
 #include "activation.h"
+#include "boxes.h"
 #include "cpu.h"
 #include "cpu_target.h"
 #include "pool.h"
@@ -417,8 +418,10 @@ int net_plan(struct net *net, struct config *cfg, struct shape input, enum net_f
     if (failed)
         goto fail;
     const struct shape loss_out = net->layers[net->count - 1].out;
-    net->classes = loss_out.c;
-    net->label_units = loss_out.h * loss_out.w;
+    const struct layer *loss = &net->layers[net->count - 1];
+    net->classes = loss->ops->class_count ? loss->ops->class_count(loss) : loss_out.c;
+    net->boxes = loss->ops->boxes;
+    net->label_units = net->boxes ? (int)BOX_LABEL_BYTES : loss_out.h * loss_out.w;
     net->ignore_label = -1;
     if (fusion == NET_FUSE) {
         fuse_activations(net);

@@ -24,7 +24,9 @@ struct net {
     struct layer *layers;
     int count;
     int classes;             /* outputs of the loss layer (per pixel: its channels) */
-    int label_units;         /* labels an image: 1, or the pixels of a per-pixel loss's map */
+    int label_units;         /* labels an image: 1, the pixels of a per-pixel loss's map, or the bytes of a
+                                box record (boxes.h) */
+    int boxes;               /* the loss takes boxes (a yolo layer; task = detect) */
     int ignore_label;        /* a label the loss skips; -1 (the default): none */
     float *params, *grads;   /* arenas of the trainable parameters, param_floats each */
     long param_floats;
@@ -50,6 +52,12 @@ struct net_pass {
     int image_base;          /* index in the global batch of input image 0 (MPI ranks: their slice) */
     int batch_total;         /* images in the global batch (MPI: all ranks'); 0: n */
 };
+
+/* Does the loss label every pixel (a softmax over a C x H x W map)? */
+static inline int net_per_pixel(const struct net *net)
+{
+    return !net->boxes && net->label_units > 1;
+}
 
 /* Is this section name one of the settings sections, not a layer? */
 int net_is_settings_section(const char *name);

@@ -1,5 +1,7 @@
 /* eval.c - inference over a dataset. */
 #include "eval.h"
+
+#include "boxes.h"
 #include "metrics.h"
 
 #include <math.h>
@@ -31,9 +33,118 @@ static void add_pixels(const struct net *net, const uint8_t *labels, int n, stru
     }
 }
 
+int detect_buffers_init(struct detect_buffers *b, const struct net *net)
+{
+    const struct layer *loss = &net->layers[net->count - 1];
+    b->capacity = shape_size(loss->out);
+    b->candidates = malloc(sizeof *b->candidates * b->capacity);
+    b->keep = malloc(sizeof *b->keep * b->capacity);
+    if (!b->candidates || !b->keep) {
+        detect_buffers_free(b);
+        return -1;
+    }
+    return 0;
+}
+
+void detect_buffers_free(struct detect_buffers *b)
+{
+    free(b->candidates);
+    free(b->keep);
+    b->candidates = NULL;
+    b->keep = NULL;
+}
+
+int detect_image(const struct net *net, int n, double threshold, double nms, struct detect_buffers *b,
+                 struct det_box *out, int max)
+{
+    const struct layer *loss = &net->layers[net->count - 1];
+    const int found = loss->ops->detections(loss, n, (float)threshold, b->candidates, (int)b->capacity);
+    const int kept = det_nms(b->candidates, found, nms, b->keep);
+    if (kept < 0)
+        return -1;
+    /* det_nms keeps them in order of score */
+    const int count = kept < max ? kept : max;
+    for (int k = 0; k < count; k++)
+        out[k] = b->candidates[b->keep[k]];
+    return count;
+}
+
+/* A detector's evaluation: every image's kept boxes and labelled boxes,
+ * then the mean average precision. */
+struct detect_eval {
+    struct detect_buffers buffers;
+    struct det_box *found, *truth;
+    long found_count, truth_count;
+};
+
+static int detect_eval_add(struct detect_eval *e, const struct net *net, const uint8_t *labels, int first, int n)
+{
+    for (int i = 0; i < n; i++) {
+        const int count = detect_image(net, i, EVAL_SCORE_THRESHOLD, EVAL_NMS, &e->buffers,
+                                       e->found + e->found_count, EVAL_MAX_BOXES);
+        if (count < 0)
+            return -1;
+        for (int k = 0; k < count; k++)
+            e->found[e->found_count + k].image = first + i;
+        e->found_count += count;
+        const struct box_label *b = box_labels(labels, i);
+        for (int k = 0; k < BOX_MAX_PER_IMAGE && b[k].cls >= 0; k++)
+            e->truth[e->truth_count++] =
+                (struct det_box){.x = b[k].x, .y = b[k].y, .w = b[k].w, .h = b[k].h, .cls = (int)b[k].cls,
+                                 .image = first + i};
+    }
+    return 0;
+}
+
+static int evaluate_detector(struct net *net, const struct dataset *d, struct eval_result *r, FILE *predictions)
+{
+    struct detect_eval e = {0};
+    uint8_t *labels = malloc((size_t)net->batch * net->label_units);
+    const size_t images = d->count > 0 ? (size_t)d->count : 1;
+    e.found = malloc(sizeof *e.found * images * EVAL_MAX_BOXES);
+    e.truth = malloc(sizeof *e.truth * images * BOX_MAX_PER_IMAGE);
+    int rc = -1;
+    if (!labels || !e.found || !e.truth || detect_buffers_init(&e.buffers, net) < 0)
+        goto done;
+    double loss = 0.0;
+    for (int first = 0; first < d->count; first += net->batch) {
+        const int n = d->count - first < net->batch ? d->count - first : net->batch;
+        dataset_batch(d, NULL, first, n, net->input_data, labels);
+        dataset_normalise(d, net->input_data, n);
+        loss += net_forward(net, n, labels, NULL, NULL);
+        const long before = e.found_count;
+        if (detect_eval_add(&e, net, labels, first, n) < 0)
+            goto done;
+        for (long k = before; predictions && k < e.found_count; k++) {
+            const struct det_box *b = &e.found[k];
+            fprintf(predictions, "%d,%d,%.6f,%.6f,%.6f,%.6f,%.6f\n", b->image, b->cls, b->score, b->x, b->y, b->w,
+                    b->h);
+        }
+    }
+    *r = (struct eval_result){.count = d->count, .loss = d->count ? loss / d->count : 0.0, .detect = 1,
+                              .mean_iou = NAN};
+    const int classes = net->classes < 256 ? net->classes : 256;
+    const double map = det_mean_average_precision(e.found, (int)e.found_count, e.truth, (int)e.truth_count,
+                                                  classes, 0.5, r->ap);
+    if (map == -1.0)
+        goto done;
+    /* a set without a box has no mean average precision: 0 rather than
+     * NaN, which the best-checkpoint comparison could not order */
+    r->accuracy = isnan(map) ? 0.0 : map;
+    rc = 0;
+done:
+    detect_buffers_free(&e.buffers);
+    free(e.found);
+    free(e.truth);
+    free(labels);
+    return rc;
+}
+
 int evaluate(struct net *net, const struct dataset *d, struct eval_result *r, FILE *predictions, long *confusion)
 {
-    const int per_pixel = net->label_units > 1;
+    if (net->boxes)
+        return evaluate_detector(net, d, r, predictions);
+    const int per_pixel = net_per_pixel(net);
     uint8_t *labels = malloc((size_t)net->batch * net->label_units), *predicted = malloc((size_t)net->label_units);
     struct seg_metrics m = {0};
     if (!labels || !predicted || (per_pixel && seg_metrics_init(&m, net->classes) < 0)) {

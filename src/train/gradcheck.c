@@ -32,14 +32,14 @@ static double quotient(struct net *net, int n, const uint8_t *labels, const stru
  * estimate agrees to a tenth of the tolerance. A wrong gradient disagrees
  * at every step. *error gets the relative error of the estimate returned. */
 static double numerical_derivative(struct net *net, int n, const uint8_t *labels, const struct net_pass *pass,
-                                   float *w, double analytic, double *error)
+                                   float *w, double analytic, double floor, double *error)
 {
     double h = GRADCHECK_STEP, small = quotient(net, n, labels, pass, w, h / 2), best = 0.0;
     *error = INFINITY;
     for (int i = 0; i < GRADCHECK_STEPS; i++, h *= 2) {
         double large = quotient(net, n, labels, pass, w, h);
         double estimate = (4 * small - large) / 3;
-        double e = fabs(analytic - estimate) / fmax(fmax(fabs(analytic), fabs(estimate)), GRADCHECK_FLOOR);
+        double e = fabs(analytic - estimate) / fmax(fmax(fabs(analytic), fabs(estimate)), floor);
         if (e < *error) {
             *error = e;
             best = estimate;
@@ -54,8 +54,10 @@ static double numerical_derivative(struct net *net, int n, const uint8_t *labels
 double gradcheck_run(struct net *net, int n, const uint8_t *labels, const struct net_pass *pass, int per_tensor,
                      struct gradcheck_layer *out)
 {
-    mean_loss(net, n, labels, pass);
+    const double loss = mean_loss(net, n, labels, pass);
     net_backward(net, n, labels, pass);
+    /* the float32 rounding the quotients carry grows with the loss */
+    const double floor = GRADCHECK_FLOOR * fmax(1.0, fabs(loss) / GRADCHECK_LOSS_SCALE);
     float *analytic = malloc(sizeof(float) * (net->param_floats ? net->param_floats : 1));
     if (!analytic)
         return -1;
@@ -88,7 +90,7 @@ double gradcheck_run(struct net *net, int n, const uint8_t *labels, const struct
             const long stride = (p->size + per_tensor - 1) / per_tensor;
             for (long k = 0, e = 0; (e = k * stride + k % stride) < p->size; k++) {
                 double a = analytic[p->data - net->params + e], err;
-                double numerical = numerical_derivative(net, n, labels, pass, p->data + e, a, &err);
+                double numerical = numerical_derivative(net, n, labels, pass, p->data + e, a, floor, &err);
                 r->checked++;
                 if (err >= r->worst) {
                     r->worst = err;

@@ -120,6 +120,51 @@ int det_nms(const struct det_box *boxes, int n, double threshold, int *keep)
     return kept;
 }
 
+/* Class c's ground-truth boxes in order of image (then index), so that a
+ * detection finds its image's boxes by a binary search: sets of thousands
+ * of images would otherwise compare every detection with every box. */
+struct truth_ref {
+    int image, t;   /* the box's image, and its index in truth */
+};
+
+struct truth_index {
+    struct truth_ref *refs;
+    int count;
+};
+
+static int by_image(const void *a, const void *b)
+{
+    const struct truth_ref *x = a, *y = b;
+    return x->image != y->image ? (x->image < y->image ? -1 : 1) : (x->t < y->t ? -1 : x->t > y->t);
+}
+
+static int truth_index_build(struct truth_index *x, const struct det_box *truth, int nt, int c)
+{
+    x->count = 0;
+    x->refs = malloc(sizeof *x->refs * (nt > 0 ? nt : 1));
+    if (!x->refs)
+        return -1;
+    for (int t = 0; t < nt; t++)
+        if (truth[t].cls == c)
+            x->refs[x->count++] = (struct truth_ref){truth[t].image, t};
+    qsort(x->refs, (size_t)x->count, sizeof *x->refs, by_image);
+    return 0;
+}
+
+/* The first position in x->refs of image's boxes. */
+static int truth_index_first(const struct truth_index *x, int image)
+{
+    int lo = 0, hi = x->count;
+    while (lo < hi) {
+        const int mid = lo + (hi - lo) / 2;
+        if (x->refs[mid].image < image)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 double det_average_precision(const struct det_box *detections, int nd, const struct det_box *truth, int nt, int c,
                              double iou_threshold)
 {
@@ -128,10 +173,14 @@ double det_average_precision(const struct det_box *detections, int nd, const str
         positives += truth[t].cls == c;
     if (!positives)
         return NAN;
+    struct truth_index index;
+    if (truth_index_build(&index, truth, nt, c) < 0)
+        return -1.0;
     int *order = score_order(detections, nd);
     char *matched = calloc((size_t)(nt > 0 ? nt : 1), 1);
     double *precision = malloc(sizeof(double) * (nd + 1)), *recall = malloc(sizeof(double) * (nd + 1));
     if (!order || !matched || !precision || !recall) {
+        free(index.refs);
         free(order);
         free(matched);
         free(precision);
@@ -146,9 +195,9 @@ double det_average_precision(const struct det_box *detections, int nd, const str
             continue;
         int best = -1;
         double best_iou = 0.0;
-        for (int t = 0; t < nt; t++) {
-            if (truth[t].cls != c || truth[t].image != d->image)
-                continue;
+        for (int at = truth_index_first(&index, d->image); at < index.count && index.refs[at].image == d->image;
+             at++) {
+            const int t = index.refs[at].t;
             const double iou = det_iou(d, &truth[t]);
             if (iou > best_iou) {
                 best_iou = iou;
@@ -175,6 +224,7 @@ double det_average_precision(const struct det_box *detections, int nd, const str
         ap += (recall[k] - last_recall) * precision[k];
         last_recall = recall[k];
     }
+    free(index.refs);
     free(order);
     free(matched);
     free(precision);

@@ -272,6 +272,13 @@ static void csv_accuracy(FILE *f, double accuracy, int present)
         fputc(',', f);
 }
 
+/* The share of the training images (pixels) the net labelled right; NaN
+ * for a detector, which has no such count. */
+static double train_accuracy(const struct net *net, double correct, double images)
+{
+    return net->boxes ? NAN : correct / (images * net->label_units);
+}
+
 static double elapsed(const struct loop *lp)
 {
     return lp->seconds_before + now_seconds() - lp->start;
@@ -374,7 +381,8 @@ static int step(struct loop *lp, const uint32_t *order, int batch, uint8_t *labe
      * value if there is one, else class 0 (the background) */
     augment_batch(&job->st->augment, net->input_data, n, lo, net->input.c, net->input.h, net->input.w,
                   job->st->seed, s->step, lp->augment_scratch, net->threads, job->st->norm_mean,
-                  net->label_units > 1 ? labels : NULL, (uint8_t)(job->st->ignore >= 0 ? job->st->ignore : 0));
+                  net_per_pixel(net) ? labels : NULL, (uint8_t)(job->st->ignore >= 0 ? job->st->ignore : 0),
+                  net->boxes ? labels : NULL);
     dataset_normalise(&job->train, net->input_data, n);
     double loss = n ? net_forward(net, n, labels, &correct, &pass) : 0.0;
     if (ranks > 1) {
@@ -430,10 +438,12 @@ static int log_step_row(struct loop *lp, char *err, size_t errlen)
     struct ckpt_train_state *s = &lp->state;
     double t = now_seconds();
     double images = s->window_images ? (double)s->window_images : NAN;
-    fprintf(lp->log, "%llu,%llu,%.6f,%.4f,,%g,%.3f,%.1f,,%llu,step\n", (unsigned long long)s->epoch,
-            (unsigned long long)s->step, s->window_loss / images,
-            s->window_correct / (images * lp->job->net->label_units), lp->lr,
-            elapsed(lp), s->window_images / (t - lp->window_start), (unsigned long long)s->skipped);
+    const double accuracy = train_accuracy(lp->job->net, s->window_correct, images);
+    fprintf(lp->log, "%llu,%llu,%.6f", (unsigned long long)s->epoch, (unsigned long long)s->step,
+            s->window_loss / images);
+    csv_accuracy(lp->log, accuracy, !isnan(accuracy) || !lp->job->net->boxes);
+    fprintf(lp->log, ",,%g,%.3f,%.1f,,%llu,step\n", lp->lr, elapsed(lp), s->window_images / (t - lp->window_start),
+            (unsigned long long)s->skipped);
     lp->window_start = t;
     s->window_loss = 0;
     s->window_images = s->window_correct = 0;
@@ -450,7 +460,7 @@ static void show_progress(struct loop *lp, long epochs, int batch, int batches, 
     double eta = done > 0 ? spent / done * (double)(total_steps - s->step) : -1.0;
     double rate = spent > 0 ? done * lp->job->st->batch / spent : 0.0;
     progress_step(&lp->progress, (unsigned long long)s->epoch, epochs, batch, batches, (unsigned long long)s->step,
-                  s->epoch_loss / images, s->epoch_correct / (images * lp->job->net->label_units), rate, eta, now,
+                  s->epoch_loss / images, train_accuracy(lp->job->net, s->epoch_correct, images), rate, eta, now,
                   batch == batches);
 }
 
@@ -458,8 +468,8 @@ static void show_progress(struct loop *lp, long epochs, int batch, int batches, 
 static void evaluate_split(struct net *net, const struct dataset *d, struct eval_result *r)
 {
     const int ranks = dist_size(), rank = dist_rank();
-    /* a per-pixel net's IoU is not a sum of the ranks' parts: each rank
-     * evaluates the whole set */
+    /* a per-pixel net's IoU and a detector's mean average precision are
+     * not sums of the ranks' parts: each rank evaluates the whole set */
     if (ranks == 1 || net->label_units > 1) {
         if (evaluate(net, d, r, NULL, NULL) < 0)
             memset(r, 0, sizeof *r);
@@ -493,8 +503,9 @@ static int end_epoch(struct loop *lp, double train_seconds, long epochs, int com
     lp->stats = (struct ckpt_stats){s->epoch, s->step, s->epoch_loss / images,
                                     job->validation.count ? val.accuracy : NAN, job->test.count ? test.accuracy : NAN};
     if (lp->log) {
-        fprintf(lp->log, "%llu,%llu,%.6f,%.4f", (unsigned long long)s->epoch, (unsigned long long)s->step,
-                lp->stats.loss, s->epoch_correct / (images * job->net->label_units));
+        fprintf(lp->log, "%llu,%llu,%.6f", (unsigned long long)s->epoch, (unsigned long long)s->step,
+                lp->stats.loss);
+        csv_accuracy(lp->log, train_accuracy(job->net, s->epoch_correct, images), !job->net->boxes);
         csv_accuracy(lp->log, val.accuracy, job->validation.count);
         fprintf(lp->log, ",%g,%.3f,%.1f", lp->lr, elapsed(lp), s->epoch_images / train_seconds);
         csv_accuracy(lp->log, test.accuracy, job->test.count);
@@ -503,14 +514,21 @@ static int end_epoch(struct loop *lp, double train_seconds, long epochs, int com
             return -1;
     }
     char line[256];
-    int len = snprintf(line, sizeof line, "epoch %llu/%ld  step %llu  loss %.4f  train %.2f%%",
-                       (unsigned long long)s->epoch, epochs, (unsigned long long)s->step, lp->stats.loss,
-                       100.0 * s->epoch_correct / (images * job->net->label_units));
-    if (job->validation.count)
+    int len = snprintf(line, sizeof line, "epoch %llu/%ld  step %llu  loss %.4f", (unsigned long long)s->epoch,
+                       epochs, (unsigned long long)s->step, lp->stats.loss);
+    /* a detector: the mean average precision alone (no image is "right") */
+    if (!job->net->boxes)
+        len += snprintf(line + len, sizeof line - len, "  train %.2f%%",
+                        100.0 * train_accuracy(job->net, s->epoch_correct, images));
+    if (job->validation.count && val.detect)
+        len += snprintf(line + len, sizeof line - len, "  val mAP %.4f", val.accuracy);
+    else if (job->validation.count)
         len += snprintf(line + len, sizeof line - len, "  val %.2f%%", 100 * val.accuracy);
     if (job->validation.count && val.per_pixel)
         len += snprintf(line + len, sizeof line - len, " miou %.4f", val.mean_iou);
-    if (job->test.count)
+    if (job->test.count && test.detect)
+        len += snprintf(line + len, sizeof line - len, "  test mAP %.4f", test.accuracy);
+    else if (job->test.count)
         len += snprintf(line + len, sizeof line - len, "  test %.2f%%", 100 * test.accuracy);
     if (job->test.count && test.per_pixel)
         len += snprintf(line + len, sizeof line - len, " miou %.4f", test.mean_iou);
@@ -850,9 +868,9 @@ int train_command(struct train_request *req, char *err, size_t errlen)
         config_error_text(cfg, err, errlen);
         goto fail;
     }
-    if (dataset_check_labels(&all, net->classes, net->label_units, (int)st->ignore, err, errlen) < 0 ||
+    if (dataset_check_labels(&all, net->classes, net->label_units, net->boxes, (int)st->ignore, err, errlen) < 0 ||
         (test.count &&
-         dataset_check_labels(&test, net->classes, net->label_units, (int)st->ignore, err, errlen) < 0))
+         dataset_check_labels(&test, net->classes, net->label_units, net->boxes, (int)st->ignore, err, errlen) < 0))
         goto fail;
     net->ignore_label = (int)st->ignore;
     int n_train = all.count - (int)st->validation;

@@ -66,7 +66,7 @@ START_TEST(test_unknown_layer_type)
     expect(PRELUDE "[c1]\ntype = convolution\n[loss]\ntype = softmax\n", NULL,
            "test.ini:6: [c1] type: unknown layer type 'convolution' (expected one of: conv, maxpool, avgpool, "
            "globalavgpool, affine, relu, leaky, sigmoid, tanh, dropout, batchnorm, lrn, add, concat, scale, "
-           "deconv, upsample, crop, softmax, l2, l1)");
+           "deconv, upsample, crop, softmax, l2, l1, yolo)");
 }
 END_TEST
 

@@ -105,7 +105,7 @@ START_TEST(test_draws_are_a_function_of_seed_step_image)
     float img[H * W], copy[H * W], scratch[H * W];
     pattern(img);
     memcpy(copy, img, sizeof img);
-    augment_batch(&none, img, 1, 0, 1, H, W, 5, 1, scratch, 1, NULL, NULL, 0);
+    augment_batch(&none, img, 1, 0, 1, H, W, 5, 1, scratch, 1, NULL, NULL, 0, NULL);
     ck_assert_int_eq(memcmp(img, copy, sizeof img), 0);
 }
 END_TEST
@@ -175,7 +175,7 @@ START_TEST(test_masks_move_with_images)
         img[i] = mask[i] / 10.0f;
     }
     struct augment moves = {.shift = 3, .flip = 1};
-    augment_batch(&moves, img, N, 0, 1, H, W, 9, 4, scratch, 1, NULL, mask, 255);
+    augment_batch(&moves, img, N, 0, 1, H, W, 9, 4, scratch, 1, NULL, mask, 255, NULL);
     int filled = 0;
     for (int i = 0; i < N * H * W; i++) {
         if (mask[i] == 255) {
@@ -190,7 +190,7 @@ START_TEST(test_masks_move_with_images)
     struct augment colour = {.brightness = 0.3, .contrast = 0.2, .cutout = 4};
     uint8_t before[N * H * W];
     memcpy(before, mask, sizeof before);
-    augment_batch(&colour, img, N, 0, 1, H, W, 9, 5, scratch, 1, NULL, mask, 255);
+    augment_batch(&colour, img, N, 0, 1, H, W, 9, 5, scratch, 1, NULL, mask, 255, NULL);
     ck_assert_int_eq(memcmp(before, mask, sizeof before), 0);
 }
 END_TEST

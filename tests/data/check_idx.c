@@ -67,8 +67,8 @@ START_TEST(test_round_trip_gz_and_raw)
         dataset_batch(&d, &second, 0, 1, x, y);
         ck_assert_int_eq(y[0], 1);
         ck_assert_float_eq_tol(x[0], 120 / 255.0f, 1e-7f);  /* pixels scale to [0, 1] */
-        ck_assert_int_eq(dataset_check_labels(&d, 8, 1, -1, err, sizeof err), 0);
-        ck_assert_int_eq(dataset_check_labels(&d, 7, 1, -1, err, sizeof err), -1);
+        ck_assert_int_eq(dataset_check_labels(&d, 8, 1, 0, -1, err, sizeof err), 0);
+        ck_assert_int_eq(dataset_check_labels(&d, 7, 1, 0, -1, err, sizeof err), -1);
         ck_assert_str_eq(strrchr(err, '/') + 1,
                          "lb: label 7 of image 0 (byte 8) is not below the network's 7 classes");
         dataset_free(&d);

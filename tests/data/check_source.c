@@ -141,7 +141,7 @@ START_TEST(test_cifar)
     ck_assert_int_eq(d.labels[1], 9);
     ck_assert_int_eq(d.labels[2], 3);
     ck_assert_int_eq(d.pixels[CIFAR_PIXELS + 5], 200);
-    ck_assert_int_eq(dataset_check_labels(&d, 5, 1, -1, err, sizeof err), -1);
+    ck_assert_int_eq(dataset_check_labels(&d, 5, 1, 0, -1, err, sizeof err), -1);
     ck_assert_ptr_nonnull(strstr(err, "label 9 of image 1 is not below the network's 5 classes"));
     dataset_free(&d);
     /* errors: a cut record, a label out of range */

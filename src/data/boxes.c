@@ -1,0 +1,135 @@
+/* boxes.c - see boxes.h. */
+#include "boxes.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* a line longer than this is no box line */
+#define BOX_LINE_MAX 512
+
+static void empty_records(uint8_t *records, int count)
+{
+    struct box_label *b = (struct box_label *)(void *)records;
+    for (long i = 0; i < (long)count * BOX_MAX_PER_IMAGE; i++)
+        b[i] = (struct box_label){.cls = -1.0f};
+}
+
+static const char no_such_image[] = "no such image";
+
+/* One line's fields into box and image; NULL, or why it is not a box. */
+static const char *parse_box(const char *line, int count, long *image, struct box_label *box)
+{
+    char *end;
+    errno = 0;
+    *image = strtol(line, &end, 10);
+    if (end == line || errno)
+        return "expected IMAGE CLASS X Y W H";
+    if (*image < 0 || *image >= count)
+        return no_such_image;
+    const char *p = end;
+    long cls = strtol(p, &end, 10);
+    if (end == p || (*end != ' ' && *end != '\t'))
+        return "expected IMAGE CLASS X Y W H (CLASS a whole number)";
+    if (cls < 0 || cls > 255)
+        return "the class is not in 0-255";
+    double v[4];
+    p = end;
+    for (int k = 0; k < 4; k++) {
+        v[k] = strtod(p, &end);
+        if (end == p)
+            return "expected IMAGE CLASS X Y W H";
+        if (!isfinite(v[k]))
+            return "a coordinate is not a finite number";
+        p = end;
+    }
+    while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+        p++;
+    if (*p && *p != '#')
+        return "more than six fields";
+    const double eps = 1e-4, x = v[0], y = v[1], w = v[2], h = v[3];
+    if (w <= 0 || h <= 0)
+        return "the box has no width or height";
+    if (x - w / 2 < -eps || x + w / 2 > 1 + eps || y - h / 2 < -eps || y + h / 2 > 1 + eps)
+        return "the box is not inside the image (X Y W H are fractions of its size)";
+    *box = (struct box_label){(float)cls, (float)x, (float)y, (float)w, (float)h};
+    return NULL;
+}
+
+int boxes_read(const char *path, int count, uint8_t **records, char *err, size_t errlen)
+{
+    *records = NULL;
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return -1;
+    }
+    uint8_t *rec = malloc((size_t)(count > 0 ? count : 1) * BOX_LABEL_BYTES);
+    int *used = calloc((size_t)(count > 0 ? count : 1), sizeof *used);
+    if (!rec || !used) {
+        snprintf(err, errlen, "%s: out of memory for the boxes of %d images", path, count);
+        goto fail;
+    }
+    empty_records(rec, count);
+    char line[BOX_LINE_MAX];
+    for (long number = 1; fgets(line, sizeof line, f); number++) {
+        size_t len = strlen(line);
+        if (len == sizeof line - 1 && line[len - 1] != '\n') {
+            snprintf(err, errlen, "%s:%ld: a line longer than %d characters", path, number, BOX_LINE_MAX - 2);
+            goto fail;
+        }
+        const char *p = line;
+        while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+            p++;
+        if (!*p || *p == '#')
+            continue;
+        long image;
+        struct box_label box;
+        const char *why = parse_box(p, count, &image, &box);
+        if (why == no_such_image) {
+            snprintf(err, errlen, "%s:%ld: image %ld, but the images hold %d (IMAGE counts from 0)", path, number,
+                     image, count);
+            goto fail;
+        }
+        if (why) {
+            line[strcspn(line, "\r\n")] = 0;
+            snprintf(err, errlen, "%s:%ld: '%.60s': %s", path, number, line, why);
+            goto fail;
+        }
+        if (used[image] == BOX_MAX_PER_IMAGE) {
+            snprintf(err, errlen, "%s:%ld: image %ld has more than %d boxes", path, number, image,
+                     BOX_MAX_PER_IMAGE);
+            goto fail;
+        }
+        ((struct box_label *)(void *)rec)[image * BOX_MAX_PER_IMAGE + used[image]++] = box;
+    }
+    if (ferror(f)) {
+        snprintf(err, errlen, "%s: read failed", path);
+        goto fail;
+    }
+    fclose(f);
+    free(used);
+    *records = rec;
+    return 0;
+fail:
+    fclose(f);
+    free(rec);
+    free(used);
+    return -1;
+}
+
+int boxes_check_classes(const uint8_t *records, int count, int classes, const char *path, char *err, size_t errlen)
+{
+    for (int i = 0; i < count; i++) {
+        const struct box_label *b = box_labels(records, i);
+        for (int k = 0; k < BOX_MAX_PER_IMAGE && b[k].cls >= 0; k++)
+            if ((int)b[k].cls >= classes) {
+                snprintf(err, errlen, "%s: image %d has a box of class %d; the net tells %d classes (0-%d)", path,
+                         i, (int)b[k].cls, classes, classes - 1);
+                return -1;
+            }
+    }
+    return 0;
+}
