@@ -19,6 +19,7 @@
 #include "cpu_target.h"
 #include "augment.h"
 #include "bench.h"
+#include "boxes.h"
 #include "cli.h"
 #include "config.h"
 #include "dataset.h"
@@ -210,9 +211,22 @@ struct throughput {
     double gflops;                   /* training, counting forward x 3 */
 };
 
+/* Three boxes of random classes, sizes and places in an image's record. */
+static void random_boxes(struct rng *r, int classes, uint8_t *record)
+{
+    struct box_label b[BOX_MAX_PER_IMAGE];
+    for (int k = 0; k < BOX_MAX_PER_IMAGE; k++) {
+        const float w = 0.1f + 0.3f * rng_uniform(r), h = 0.1f + 0.3f * rng_uniform(r);
+        b[k] = k >= 3 ? (struct box_label){.cls = -1.0f}
+                      : (struct box_label){(float)rng_below(r, (uint64_t)classes), w / 2 + (1 - w) * rng_uniform(r),
+                                           h / 2 + (1 - h) * rng_uniform(r), w, h};
+    }
+    memcpy(record, b, sizeof b);
+}
+
 /* Seeded weights, and net->batch images and labels of noise (a label a
- * pixel for a per-pixel loss): a step's work without data. Returns the
- * labels (caller frees), NULL out of memory. */
+ * pixel for a per-pixel loss, boxes for a detector): a step's work without
+ * data. Returns the labels (caller frees), NULL out of memory. */
 static uint8_t *random_batch(struct net *net)
 {
     uint8_t *labels = malloc((size_t)net->batch * net->label_units);
@@ -221,8 +235,10 @@ static uint8_t *random_batch(struct net *net)
     net_init_params(net, 1);
     struct rng r;
     rng_seed(&r, 3, RNG_STREAM_TEST);
-    for (long i = 0; i < (long)net->batch * net->label_units; i++)
+    for (long i = 0; !net->boxes && i < (long)net->batch * net->label_units; i++)
         labels[i] = (uint8_t)rng_below(&r, net->classes);
+    for (int i = 0; net->boxes && i < net->batch; i++)
+        random_boxes(&r, net->classes, labels + i * BOX_LABEL_BYTES);
     for (long i = 0; i < net->batch * shape_size(net->input); i++)
         net->input_data[i] = (float)rng_below(&r, 256) / 255.0f;
     return labels;
