@@ -1,6 +1,7 @@
 #!/bin/sh
 # zoo.sh [CONFIG...] - train every config (default: configs/*.ini but the
-# cifar-* ones, which read CIFAR files, and fcn, which segments canvases)
+# cifar-* ones, which read CIFAR files, and fcn and yolo, which segment and
+# detect on canvases)
 # on Fashion-MNIST for the epochs its file sets, one after another with all
 # threads, and print a table: config, parameters, epochs, seconds per epoch,
 # total seconds, test accuracy. The README's zoo table comes from it.
@@ -17,7 +18,7 @@ out=${OUT:-runs/zoo}
 fashion=$(cd "$fashion" && pwd)
 if [ $# -eq 0 ]; then
     for c in configs/*.ini; do
-        case $c in configs/cifar-*|configs/fcn.ini) ;; *) set -- "$@" "$c" ;; esac
+        case $c in configs/cifar-*|configs/fcn.ini|configs/yolo.ini) ;; *) set -- "$@" "$c" ;; esac
     done
 fi
 

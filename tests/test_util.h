@@ -21,6 +21,7 @@ Suite *idx_suite(void);
 Suite *source_suite(void);
 Suite *colour_suite(void);
 Suite *segment_suite(void);
+Suite *detect_suite(void);
 Suite *ckpt_suite(void);
 Suite *cli_suite(void);
 Suite *tools_suite(void);

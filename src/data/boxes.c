@@ -19,36 +19,53 @@ static void empty_records(uint8_t *records, int count)
 
 static const char no_such_image[] = "no such image";
 
+/* The whitespace-separated fields before a comment. */
+static int count_fields(const char *line)
+{
+    int n = 0;
+    for (const char *p = line; *p && *p != '#';) {
+        while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+            p++;
+        if (!*p || *p == '#')
+            break;
+        n++;
+        while (*p && *p != ' ' && *p != '\t' && *p != '\r' && *p != '\n' && *p != '#')
+            p++;
+    }
+    return n;
+}
+
 /* One line's fields into box and image; NULL, or why it is not a box. */
 static const char *parse_box(const char *line, int count, long *image, struct box_label *box)
 {
+    const int fields = count_fields(line);
+    if (fields < 6)
+        return "too few fields; expected six: IMAGE CLASS X Y W H";
+    if (fields > 6)
+        return "more than six fields; expected IMAGE CLASS X Y W H";
     char *end;
     errno = 0;
     *image = strtol(line, &end, 10);
-    if (end == line || errno)
-        return "expected IMAGE CLASS X Y W H";
+    if (end == line || errno || (*end != ' ' && *end != '\t'))
+        return "IMAGE is not a whole number";
     if (*image < 0 || *image >= count)
         return no_such_image;
     const char *p = end;
     long cls = strtol(p, &end, 10);
     if (end == p || (*end != ' ' && *end != '\t'))
-        return "expected IMAGE CLASS X Y W H (CLASS a whole number)";
+        return "CLASS is not a whole number";
     if (cls < 0 || cls > 255)
         return "the class is not in 0-255";
     double v[4];
     p = end;
     for (int k = 0; k < 4; k++) {
         v[k] = strtod(p, &end);
-        if (end == p)
-            return "expected IMAGE CLASS X Y W H";
+        if (end == p || (*end && *end != ' ' && *end != '\t' && *end != '\r' && *end != '\n' && *end != '#'))
+            return "X, Y, W or H is not a number";
         if (!isfinite(v[k]))
             return "a coordinate is not a finite number";
         p = end;
     }
-    while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
-        p++;
-    if (*p && *p != '#')
-        return "more than six fields";
     const double eps = 1e-4, x = v[0], y = v[1], w = v[2], h = v[3];
     if (w <= 0 || h <= 0)
         return "the box has no width or height";
@@ -94,7 +111,11 @@ int boxes_read(const char *path, int count, uint8_t **records, char *err, size_t
             goto fail;
         }
         if (why) {
+            /* the line as typed, its unprintable bytes as '?' */
             line[strcspn(line, "\r\n")] = 0;
+            for (char *c = line; *c; c++)
+                if ((unsigned char)*c < 32 || (unsigned char)*c > 126)
+                    *c = '?';
             snprintf(err, errlen, "%s:%ld: '%.60s': %s", path, number, line, why);
             goto fail;
         }
@@ -126,7 +147,7 @@ int boxes_check_classes(const uint8_t *records, int count, int classes, const ch
         const struct box_label *b = box_labels(records, i);
         for (int k = 0; k < BOX_MAX_PER_IMAGE && b[k].cls >= 0; k++)
             if ((int)b[k].cls >= classes) {
-                snprintf(err, errlen, "%s: image %d has a box of class %d; the net tells %d classes (0-%d)", path,
+                snprintf(err, errlen, "%s: image %d has a box of class %d; the network has %d classes (0-%d)", path,
                          i, (int)b[k].cls, classes, classes - 1);
                 return -1;
             }

@@ -25,7 +25,7 @@ static char *replace_all(const char *text, const char *from, const char *to)
     return out;
 }
 
-static const char *kinds[] = {"config", "idx", "ckpt", "cifar", "images", "list"};
+static const char *kinds[] = {"config", "idx", "ckpt", "cifar", "images", "list", "boxes"};
 
 START_TEST(test_corpus)
 {
@@ -63,6 +63,8 @@ START_TEST(test_corpus)
             }
             if (_i == 3 || _i == 5)
                 snprintf(cmd, sizeof cmd, "train '%s/run.ini' --set data.train_images='%s'", dir, input);
+            else if (_i == 6)
+                snprintf(cmd, sizeof cmd, "train '%s/run.ini' --set data.train_labels='%s'", dir, input);
             else
                 snprintf(cmd, sizeof cmd, "filter --kernel identity '%s' -o /nonexistent/never-written.png", input);
         } else {

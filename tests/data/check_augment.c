@@ -3,6 +3,7 @@
  * the pixel grid onto itself, and draws depend on (seed, step, image) only. */
 #include "test_util.h"
 #include "augment.h"
+#include "boxes.h"
 
 #include <math.h>
 #include <string.h>
@@ -195,6 +196,60 @@ START_TEST(test_masks_move_with_images)
 }
 END_TEST
 
+/* Boxes move with their images (detection): an image whose only bright
+ * pixels fill its box, shifted and flipped in a batch of 32 draws, still
+ * has its box around exactly those pixels; a box pushed out of the image
+ * is cut to it, or dropped when less than a pixel is left. */
+START_TEST(test_boxes_move_with_images)
+{
+    enum { N = 32, S = 16 };
+    static float img[N * S * S], scratch[S * S];
+    static uint8_t records[N * BOX_LABEL_BYTES];
+    for (int i = 0; i < N; i++) {
+        /* pixels [x0, x1) x [y0, y1), of several sizes and places */
+        const int x0 = i % 5, x1 = x0 + 2 + i % 7, y0 = i % 3 + 1, y1 = y0 + 1 + i % 4;
+        for (int y = 0; y < S; y++)
+            for (int x = 0; x < S; x++)
+                img[(i * S + y) * S + x] = x >= x0 && x < x1 && y >= y0 && y < y1 ? 1.0f : 0.0f;
+        struct box_label b[BOX_MAX_PER_IMAGE];
+        for (int k = 0; k < BOX_MAX_PER_IMAGE; k++)
+            b[k] = (struct box_label){.cls = -1.0f};
+        b[0] = (struct box_label){(float)(i % 3), (x0 + x1) / 2.0f / S, (y0 + y1) / 2.0f / S, (float)(x1 - x0) / S,
+                                  (float)(y1 - y0) / S};
+        memcpy(records + i * BOX_LABEL_BYTES, b, sizeof b);
+    }
+    struct augment moves = {.shift = 6, .flip = 1};
+    augment_batch(&moves, img, N, 0, 1, S, S, 9, 4, scratch, 1, NULL, NULL, 0, records);
+    int dropped = 0, cut = 0;
+    for (int i = 0; i < N; i++) {
+        int x0 = S, x1 = 0, y0 = S, y1 = 0;
+        for (int y = 0; y < S; y++)
+            for (int x = 0; x < S; x++)
+                if (img[(i * S + y) * S + x] > 0.5f) {
+                    x0 = x < x0 ? x : x0;
+                    x1 = x + 1 > x1 ? x + 1 : x1;
+                    y0 = y < y0 ? y : y0;
+                    y1 = y + 1 > y1 ? y + 1 : y1;
+                }
+        const struct box_label *b = box_labels(records, i);
+        ck_assert(b[1].cls < 0);
+        if (x1 <= x0 || y1 <= y0) {
+            ck_assert_msg(b[0].cls < 0, "image %d: no pixel left, but a box", i);
+            dropped++;
+            continue;
+        }
+        ck_assert_msg(b[0].cls == (float)(i % 3), "image %d: class %g", i, b[0].cls);
+        const float eps = 1e-5f;
+        ck_assert_msg(fabsf((b[0].x - b[0].w / 2) * S - x0) < eps && fabsf((b[0].x + b[0].w / 2) * S - x1) < eps &&
+                          fabsf((b[0].y - b[0].h / 2) * S - y0) < eps && fabsf((b[0].y + b[0].h / 2) * S - y1) < eps,
+                      "image %d: box %g %g %g %g, pixels [%d, %d) x [%d, %d)", i, b[0].x * S, b[0].y * S, b[0].w * S,
+                      b[0].h * S, x0, x1, y0, y1);
+        cut += x0 == 0 || y0 == 0 || x1 == S || y1 == S;
+    }
+    ck_assert_msg(cut > 0 && dropped > 0, "cut %d, dropped %d: the draws reach neither edge case", cut, dropped);
+}
+END_TEST
+
 START_TEST(test_cutout_square)
 {
     float in[2 * H * W], out[2 * H * W], scratch[2 * H * W];
@@ -233,6 +288,7 @@ Suite *augment_suite(void)
     tcase_add_test(tc, test_colour_jitter_definitions);
     tcase_add_test(tc, test_cutout_square);
     tcase_add_test(tc, test_masks_move_with_images);
+    tcase_add_test(tc, test_boxes_move_with_images);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -9,6 +9,7 @@
 #include "test_util.h"
 #include "ckpt.h"
 #include "idx.h"
+#include "image.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,6 +117,43 @@ START_TEST(test_segment_train_eval)
     ck_assert(strstr(out, "\"iou\": [") && strstr(out, "\"confusion\": ["));
     free(out);
     free(err);
+    /* predict: a test canvas's class shares, and its classes drawn in
+     * colour over it (alone with --alpha 1) */
+    struct idx_images im;
+    char msg[512];
+    ck_assert_int_eq(idx_read_images(in_dir("t10k-images-idx3-ubyte.gz"), &im, msg, sizeof msg), 0);
+    char pgm[64 + 24 * 24];
+    const int head = snprintf(pgm, 64, "P5\n24 24\n255\n");
+    memcpy(pgm + head, im.pixels, 24 * 24);
+    write_bytes_file(in_dir("c0.pgm"), (const unsigned char *)pgm, (size_t)head + 24 * 24);
+    idx_images_free(&im);
+    rc = run_cnnctl(&out, &err, "predict '%s' '%s' --draw '%s' --alpha 1", in_dir("run/model.ckpt"), in_dir("c0.pgm"),
+                    in_dir("drawn"));
+    ck_assert_msg(rc == 0, "%s", err);
+    ck_assert_msg(strstr(out, "c0.pgm:  0 0.") != NULL, "%s", out);   /* background first */
+    free(out);
+    free(err);
+    struct image drawn;
+    ck_assert_int_eq(image_read(in_dir("drawn/c0.png"), 3, &drawn, msg, sizeof msg), 0);
+    ck_assert_int_eq(drawn.width, 264);   /* 24 x 11: 256 pixels or more */
+    /* --alpha 1: the colours alone, so few of them (the palette's) */
+    int distinct = 0;
+    float seen[8][3];
+    const long plane = (long)drawn.height * drawn.width;
+    for (long q = 0; q < plane && distinct <= 8; q++) {
+        int k = 0;
+        while (k < distinct && !(seen[k][0] == drawn.pixels[q] && seen[k][1] == drawn.pixels[plane + q] &&
+                                 seen[k][2] == drawn.pixels[2 * plane + q]))
+            k++;
+        if (k == distinct && distinct < 8) {
+            seen[k][0] = drawn.pixels[q];
+            seen[k][1] = drawn.pixels[plane + q];
+            seen[k][2] = drawn.pixels[2 * plane + q];
+        }
+        distinct += k == distinct;
+    }
+    ck_assert_msg(distinct >= 2 && distinct <= 5, "%d colours", distinct);
+    image_free(&drawn);
     /* the masks can't be per-image predictions */
     rc = run_cnnctl(&out, &err, "eval '%s' --predictions '%s'", in_dir("run/model.ckpt"), in_dir("p.csv"));
     ck_assert_int_eq(rc, 2);

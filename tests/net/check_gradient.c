@@ -5,6 +5,7 @@
  * affine + softmax head, so both the layer's parameter gradients and its
  * dx are checked against the definition. */
 #include "test_util.h"
+#include "boxes.h"
 #include "gradcheck.h"
 
 #include <math.h>
@@ -219,6 +220,102 @@ START_TEST(test_gradient_per_pixel_softmax)
 }
 END_TEST
 
+/* n images' box records: image i gets boxes[i][0..count[i]) (class x y w h). */
+static void box_records(uint8_t *records, int n, const float (*boxes)[4][5], const int *count)
+{
+    for (int i = 0; i < n; i++) {
+        struct box_label b[BOX_MAX_PER_IMAGE];
+        for (int k = 0; k < BOX_MAX_PER_IMAGE; k++)
+            b[k] = k < count[i] ? (struct box_label){boxes[i][k][0], boxes[i][k][1], boxes[i][k][2], boxes[i][k][3],
+                                                     boxes[i][k][4]}
+                                : (struct box_label){.cls = -1.0f};
+        memcpy(records + i * BOX_LABEL_BYTES, b, sizeof b);
+    }
+}
+
+/* The yolo loss through a conv, a max pool and a 1x1 head on a 3 x 3 grid,
+ * 2 anchors, 3 classes: boxes in every corner, two given the same
+ * predictor (the later replaces the earlier), an image without boxes; with
+ * ignore_thresh 0.6 and 0.05 (most predictors ignored: held as they were
+ * in the frozen forwards). */
+START_TEST(test_gradient_yolo)
+{
+    char text[512];
+    snprintf(text, sizeof text,
+             "[c1]\ntype = conv\nfilters = 4\nsize = 3\npad = 1\n[p]\ntype = maxpool\nsize = 2\n"
+             "[head]\ntype = conv\nfilters = 16\nsize = 1\n"
+             "[loss]\ntype = yolo\nanchors = 1,1.5, 2,1\nignore_thresh = %s\n",
+             _i ? "0.05" : "0.6");
+    const struct shape input = {2, 6, 6};
+    const int n = 3;
+    struct net net;
+    struct config cfg;
+    build_test_net(&net, &cfg, text, input, n, 2);
+    ck_assert_int_eq(net.classes, 3);
+    ck_assert(net.boxes && net.label_units == BOX_LABEL_BYTES);
+    struct rng r;
+    rng_seed(&r, 23, RNG_STREAM_TEST);
+    fill_uniform(net.params, net.param_floats, &r, -0.5f, 0.5f);
+    fill_uniform(net.input_data, n * shape_size(input), &r, -1, 1);
+    static const float boxes[3][4][5] = {
+        {{0, 0.1f, 0.1f, 0.2f, 0.2f}, {2, 0.9f, 0.85f, 0.2f, 0.3f}, {1, 0.5f, 0.5f, 0.9f, 0.6f}},
+        {{1, 0.4f, 0.4f, 0.3f, 0.5f}, {2, 0.45f, 0.42f, 0.3f, 0.45f}, {0, 0.15f, 0.8f, 0.3f, 0.3f}},
+        {{0}},
+    };
+    static const int count[3] = {3, 3, 0};
+    uint8_t labels[3 * BOX_LABEL_BYTES];
+    box_records(labels, n, boxes, count);
+    const struct net_pass pass = {5, 7, 0, 0};
+    struct gradcheck_layer *result = calloc(net.count, sizeof *result);
+    ck_assert_double_ge(gradcheck_run(&net, n, labels, &pass, CHECKS_PER_TENSOR, result), 0.0);
+    for (int li = 0; li < net.count; li++)
+        ck_assert_msg(result[li].worst <= GRADCHECK_TOLERANCE, "[%s] %s: error %.3g", net.layers[li].name,
+                      result[li].where, result[li].worst);
+    free(result);
+    net_free(&net);
+    config_free(&cfg);
+}
+END_TEST
+
+/* The yolo layer's loss and input gradient against
+ * tests/net/yolo_reference.py, which computes them from the definition in
+ * float64 with Python's math alone (the gradient by central differences):
+ * a 2 x 2 grid, anchors (1, 1.5) and (2, 1), 2 classes, x[e] = 1.5 sin(0.7
+ * e + 0.3), two boxes, ignore_thresh 0.2 (two predictors ignored). An
+ * upsampling by 1 in front passes x on and takes the gradient. */
+START_TEST(test_yolo_reference)
+{
+    static const double want_loss = 32.7272526616;
+    static const double want[56] = {
+        0.0215260769, 0, 0, 0.651975704, -0.460582683, 0, 0, 0.0165169318, -3.37671446, 0, 0, 14.8403737,
+        13.9991895, 0, 0, -5.55113613, -0.78804451, 0.184402833, 0, -0.216065697, 0.950558306, 0, 0,
+        -0.813381284, -0.950558306, 0, 0, 0.813381284, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0.192776273, 0.318463414, 0.395072995, 0.406225372, 0, 0, 0, 0, 0, 0, 0, 0,
+    };
+    struct net net;
+    struct config cfg;
+    build_test_net(&net, &cfg,
+                   "[id]\ntype = upsample\nscale = 1\n[loss]\ntype = yolo\nanchors = 1,1.5, 2,1\n"
+                   "ignore_thresh = 0.2\n",
+                   (struct shape){14, 2, 2}, 1, 1);
+    for (int e = 0; e < 56; e++)
+        net.input_data[e] = (float)(1.5 * sin(0.7 * e + 0.3));
+    static const float boxes[1][4][5] = {{{1, 0.3f, 0.35f, 0.4f, 0.5f}, {0, 0.7f, 0.6f, 0.5f, 0.3f}}};
+    static const int count[1] = {2};
+    uint8_t labels[BOX_LABEL_BYTES];
+    box_records(labels, 1, boxes, count);
+    const double loss = net_forward(&net, 1, labels, NULL, NULL);
+    ck_assert_msg(fabs(loss - want_loss) < 1e-5 * want_loss, "loss %.9g, want %.9g", loss, want_loss);
+    net_backward(&net, 1, labels, NULL);
+    const float *dx = net.layers[1].dx[0];
+    for (int e = 0; e < 56; e++)
+        ck_assert_msg(fabs(dx[e] - want[e]) < 1e-4 * fmax(1.0, fabs(want[e])), "dx[%d] %.9g, want %.9g", e, dx[e],
+                      want[e]);
+    net_free(&net);
+    config_free(&cfg);
+}
+END_TEST
+
 Suite *gradient_suite(void)
 {
     Suite *s = suite_create("gradient");
@@ -229,6 +326,8 @@ Suite *gradient_suite(void)
     tcase_add_loop_test(tc, test_gradient_three_channels, 0, CASES);
     tcase_add_test(tc, test_gradient_winograd);
     tcase_add_test(tc, test_gradient_per_pixel_softmax);
+    tcase_add_loop_test(tc, test_gradient_yolo, 0, 2);
+    tcase_add_test(tc, test_yolo_reference);
     suite_add_tcase(s, tc);
     return s;
 }

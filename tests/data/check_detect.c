@@ -1,0 +1,274 @@
+/* check_detect.c - detection end to end: canvases of shapes drawn by
+ * `cnnctl compose` with their boxes, a small YOLO trained on them with
+ * flips and shifts (the boxes moved with the images) to a high mean
+ * average precision on canvases of other shapes, evaluated from the
+ * checkpoint; predict's boxes and drawings; a run resumed with more steps
+ * ends with the weights of one run straight; box files and configs that do
+ * not fit are one line each, exit 2 (the malformed box files themselves
+ * are in tests/corpus/boxes). */
+#include <check.h>
+
+#include "test_util.h"
+#include "ckpt.h"
+#include "idx.h"
+#include "image.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char *dir;
+
+#define in_dir(name) test_path(dir, name)
+
+/* 600 12 x 12 "digits" of 4 shapes that no position or scale confuses (a
+ * horizontal bar, a vertical one, a cross, a square's outline), each
+ * moved by up to a pixel and of a random brightness; the bars 4 pixels
+ * thick, so that their boxes are not slivers that a pixel's error takes
+ * below an IoU of 0.5 */
+static void write_shapes(void)
+{
+    struct rng r;
+    rng_seed(&r, 3, RNG_STREAM_TEST);
+    struct idx_images im = {.count = 600, .rows = 12, .cols = 12, .channels = 1, .pixels = calloc(600, 144)};
+    struct idx_labels lb = {600, malloc(600)};
+    for (int i = 0; i < 600; i++) {
+        const int k = (int)rng_below(&r, 4), dy = (int)rng_below(&r, 3) - 1, dx = (int)rng_below(&r, 3) - 1;
+        const uint8_t v = (uint8_t)(180 + rng_below(&r, 76));
+        lb.labels[i] = (uint8_t)k;
+        uint8_t *px = im.pixels + (size_t)i * 144;
+        for (int y = 2; y < 10; y++)
+            for (int x = 2; x < 10; x++) {
+                const int on = k == 0   ? y >= 4 && y <= 7
+                               : k == 1 ? x >= 4 && x <= 7
+                               : k == 2 ? (y >= 5 && y <= 6) || (x >= 5 && x <= 6)
+                                        : y <= 3 || y >= 8 || x <= 3 || x >= 8;
+                if (on)
+                    px[(y + dy) * 12 + x + dx] = v;
+            }
+    }
+    ck_assert_int_eq(idx_write_images(in_dir("shapes-images-idx3-ubyte.gz"), &im, 1), 0);
+    ck_assert_int_eq(idx_write_labels(in_dir("shapes-labels-idx1-ubyte.gz"), &lb, 1), 0);
+    free(im.pixels);
+    free(lb.labels);
+}
+
+static void setup(void)
+{
+    dir = make_temp_dir();
+    /* canvases of 32 x 32 with 1 to 3 shapes */
+    write_shapes();
+    char *out, *err;
+    const char *common = "--size 32 --objects 1-3 --scale 0.8-1.2 --clutter 0";
+    int rc = run_cnnctl(&out, &err, "compose -i '%s' -l '%s' -o '%s' --count 2000 %s --digits 0-399 --seed 1",
+                        in_dir("shapes-images-idx3-ubyte.gz"), in_dir("shapes-labels-idx1-ubyte.gz"), in_dir("train"),
+                        common);
+    ck_assert_msg(rc == 0, "%s", err);
+    free(out);
+    free(err);
+    rc = run_cnnctl(&out, &err, "compose -i '%s' -l '%s' -o '%s' --count 200 %s --digits 400-599 --seed 2",
+                    in_dir("shapes-images-idx3-ubyte.gz"), in_dir("shapes-labels-idx1-ubyte.gz"), in_dir("t10k"), common);
+    ck_assert_msg(rc == 0, "%s", err);
+    free(out);
+    free(err);
+    char text[4096];
+    snprintf(text, sizeof text,
+             "[data]\ntask = detect\ndir = .\nclasses = hbar, vbar, cross, square\n"
+             "train_labels = train-boxes.txt\ntest_labels = t10k-boxes.txt\n"
+             "[train]\nepochs = 50\nbatch = 20\noptimizer = adam\nlr = 0.005\nschedule = cosine\nseed = 3\n"
+             "threads = 2\nlog = %s/run/log.csv\ncheckpoint = %s/run/model.ckpt\n"
+             "[augment]\nflip = 1\nshift = 3\n"
+             "[c1]\ntype = conv\nfilters = 12\nsize = 3\npad = 1\nactivation = relu\n"
+             "[p1]\ntype = maxpool\nsize = 2\n"
+             "[c2]\ntype = conv\nfilters = 24\nsize = 3\npad = 1\nactivation = relu\n"
+             "[p2]\ntype = maxpool\nsize = 2\n"
+             "[c3]\ntype = conv\nfilters = 32\nsize = 3\npad = 1\nactivation = relu\n"
+             "[p3]\ntype = maxpool\nsize = 2\n"
+             "[c4]\ntype = conv\nfilters = 32\nsize = 3\npad = 1\nactivation = relu\n"
+             "[head]\ntype = conv\nfilters = 27\nsize = 1\n"
+             "[loss]\ntype = yolo\nanchors = 1,0.5, 0.5,1, 1,1\n",
+             dir, dir);
+    ck_assert_int_eq(write_file(in_dir("yolo.ini"), text), 0);
+    /* the same data for a classifier */
+    snprintf(text, sizeof text,
+             "[data]\ntask = detect\ndir = .\ntrain_labels = train-boxes.txt\ntest_labels = t10k-boxes.txt\n"
+             "[train]\nepochs = 1\nbatch = 20\n"
+             "[fc]\ntype = affine\noutputs = 4\n[loss]\ntype = softmax\n");
+    ck_assert_int_eq(write_file(in_dir("classifier.ini"), text), 0);
+}
+
+static void teardown(void)
+{
+    remove_tree(dir);
+    free(dir);
+}
+
+static double json_number(const char *json, const char *key)
+{
+    char pattern[64];
+    snprintf(pattern, sizeof pattern, "\"%s\": ", key);
+    const char *p = strstr(json, pattern);
+    ck_assert_msg(p != NULL, "%s not in %s", key, json);
+    return strtod(p + strlen(pattern), NULL);
+}
+
+/* Test canvas i as a PGM file. */
+static void write_canvas(int i, const char *name)
+{
+    struct idx_images im;
+    char err[512];
+    ck_assert_int_eq(idx_read_images(in_dir("t10k-images-idx3-ubyte.gz"), &im, err, sizeof err), 0);
+    char *text = malloc(64 + 32 * 32);
+    int len = snprintf(text, 64, "P5\n32 32\n255\n");
+    memcpy(text + len, im.pixels + (size_t)i * 32 * 32, 32 * 32);
+    write_bytes_file(in_dir(name), (const unsigned char *)text, (size_t)len + 32 * 32);
+    free(text);
+    idx_images_free(&im);
+}
+
+START_TEST(test_detect_train_eval_predict)
+{
+    char *out, *err;
+    int rc = run_cnnctl(&out, &err, "train -q '%s'", in_dir("yolo.ini"));
+    ck_assert_msg(rc == 0, "%s", err);
+    free(out);
+    free(err);
+    rc = run_cnnctl(&out, &err, "eval --json '%s'", in_dir("run/model.ckpt"));
+    ck_assert_msg(rc == 0, "%s", err);
+    const double map = json_number(out, "map");
+    fprintf(stderr, "detection test: mAP@0.5 %.4f on canvases of unseen shapes\n", map);
+    ck_assert_msg(map > 0.85, "%s", out);
+    ck_assert_msg(json_number(out, "accuracy") == map, "%s", out);
+    ck_assert(strstr(out, "\"ap\": [") != NULL);
+    free(out);
+    free(err);
+    /* the log's epoch rows: no training accuracy, the test mAP */
+    char *log = read_file(in_dir("run/log.csv"), NULL);
+    ck_assert_ptr_nonnull(log);
+    ck_assert_msg(strstr(log, ",,,") != NULL && strstr(log, "nan") == NULL, "%s", log);
+    free(log);
+    /* --predictions: a row a kept box */
+    rc = run_cnnctl(&out, &err, "eval '%s' --predictions '%s'", in_dir("run/model.ckpt"), in_dir("p.csv"));
+    ck_assert_msg(rc == 0, "%s", err);
+    ck_assert(strstr(out, "mAP@0.5 ") == out && strstr(out, "AP square") != NULL);
+    free(out);
+    free(err);
+    char *rows = read_file(in_dir("p.csv"), NULL);
+    ck_assert(strncmp(rows, "image,class,score,x,y,w,h\n0,", 28) == 0);
+    free(rows);
+    /* no confusion matrix of boxes */
+    rc = run_cnnctl(&out, &err, "eval '%s' --confusion", in_dir("run/model.ckpt"));
+    ck_assert_int_eq(rc, 2);
+    ck_assert(strstr(err, "average precision") != NULL);
+    free(out);
+    free(err);
+    /* predict: the boxes of test canvas 0, as its box file has them */
+    write_canvas(0, "c0.pgm");
+    rc = run_cnnctl(&out, &err, "predict '%s' '%s' --json --draw '%s'", in_dir("run/model.ckpt"), in_dir("c0.pgm"),
+                    in_dir("drawn"));
+    ck_assert_msg(rc == 0, "%s", err);
+    char *truth = read_file(in_dir("t10k-boxes.txt"), NULL);
+    const char *line = strstr(truth, "\n0 ");
+    ck_assert_ptr_nonnull(line);
+    int cls;
+    float x, y, w, h;
+    ck_assert_int_eq(sscanf(line + 1, "0 %d %f %f %f %f", &cls, &x, &y, &w, &h), 5);
+    static const char *const names[] = {"hbar", "vbar", "cross", "square"};
+    char want[64];
+    snprintf(want, sizeof want, "\"name\": \"%s\"", names[cls]);
+    ck_assert_msg(strstr(out, want) != NULL, "%s not in %s", want, out);
+    free(truth);
+    free(out);
+    free(err);
+    struct image img;
+    char msg[512];
+    ck_assert_int_eq(image_read(in_dir("drawn/c0.png"), 3, &img, msg, sizeof msg), 0);
+    ck_assert_int_eq(img.width, 256);
+    image_free(&img);
+    /* options a detector does not take */
+    rc = run_cnnctl(&out, &err, "predict '%s' '%s' --alpha 0.3", in_dir("run/model.ckpt"), in_dir("c0.pgm"));
+    ck_assert_int_eq(rc, 2);
+    free(out);
+    free(err);
+}
+END_TEST
+
+/* With flips and shifts on images and boxes: 20 steps then 20 more, and
+ * 40 straight, end with the same weights. */
+START_TEST(test_detect_resume)
+{
+    char *out, *err;
+    int rc = run_cnnctl(&out, &err, "train -q '%s' --set train.epochs= --set train.iterations=20 "
+                        "--set train.schedule=constant", in_dir("yolo.ini"));
+    ck_assert_msg(rc == 0, "%s", err);
+    free(out);
+    free(err);
+    rc = run_cnnctl(&out, &err, "train -q --resume '%s' --set train.iterations=40", in_dir("run/model.ckpt"));
+    ck_assert_msg(rc == 0, "%s", err);
+    free(out);
+    free(err);
+    rc = run_cnnctl(&out, &err, "train -q '%s' --set train.epochs= --set train.iterations=40 "
+                    "--set train.schedule=constant --set train.checkpoint=%s --set train.log=", in_dir("yolo.ini"),
+                    in_dir("straight.ckpt"));
+    ck_assert_msg(rc == 0, "%s", err);
+    free(out);
+    free(err);
+    struct ckpt a, b;
+    char msg[512];
+    ck_assert_int_eq(ckpt_read(in_dir("run/model.ckpt"), &a, msg, sizeof msg), 0);
+    ck_assert_int_eq(ckpt_read(in_dir("straight.ckpt"), &b, msg, sizeof msg), 0);
+    ck_assert_int_eq(a.tensor_count, b.tensor_count);
+    for (int t = 0; t < a.tensor_count; t++)
+        ck_assert_msg(memcmp(a.tensors[t].values, b.tensors[t].values, 4 * a.tensors[t].count) == 0, "%s differs",
+                      a.tensors[t].name);
+    ckpt_free(&a);
+    ckpt_free(&b);
+}
+END_TEST
+
+/* Configs and files that do not fit a detector: one line, exit 2. */
+START_TEST(test_detect_errors)
+{
+    static const struct {
+        const char *sets, *message;
+    } cases[] = {
+        {"--set data.train_labels=train-masks-idx3-ubyte.gz", "too few fields; expected six"},
+        {"classifier.ini", "boxes (task = detect), but the network does not end in a yolo layer"},
+        {"--set data.task=segment --set data.train_labels=train-masks-idx3-ubyte.gz "
+         "--set data.test_labels=t10k-masks-idx3-ubyte.gz",
+         "masks, but the network ends in a yolo layer"},
+        {"--set head.filters=26", "input has 26 channels; 3 anchors need 3 (5 + K)"},
+        {"--set loss.anchors=1,0.3,2", "expected pairs of a width and a height"},
+        {"--set loss.anchors=1,-1", "'-1' is not a positive number"},
+        {"--set loss.anchors=", "a yolo layer needs anchors"},
+        {"--set augment.rotate=10", "task = detect takes crop (shift) and flip, not rotate"},
+        {"--set data.format=cifar", "detect needs format = idx"},
+        {"--set head.filters=24 --set data.classes=a,b,c", "box of class 3; the network has 3 classes"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        char *out, *err;
+        const int other = strstr(cases[k].sets, ".ini") != NULL;
+        int rc = run_cnnctl(&out, &err, "train -q '%s' %s --set train.checkpoint=%s",
+                            in_dir(other ? cases[k].sets : "yolo.ini"), other ? "" : cases[k].sets, in_dir("bad.ckpt"));
+        ck_assert_msg(rc == 2, "case %zu: exit %d: %s", k, rc, err);
+        ck_assert_msg(strstr(err, cases[k].message) != NULL, "case %zu: %s", k, err);
+        ck_assert_msg(strchr(err, '\n') == err + strlen(err) - 1, "case %zu: more than one line: %s", k, err);
+        ck_assert(!file_exists(in_dir("bad.ckpt")));
+        free(out);
+        free(err);
+    }
+}
+END_TEST
+
+Suite *detect_suite(void)
+{
+    Suite *s = suite_create("detect");
+    TCase *tc = tcase_create("end to end");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, test_detect_train_eval_predict);
+    tcase_add_test(tc, test_detect_resume);
+    tcase_add_test(tc, test_detect_errors);
+    suite_add_tcase(s, tc);
+    return s;
+}
