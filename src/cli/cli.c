@@ -366,7 +366,8 @@ int cmd_eval(int argc, char **argv)
     given.file_count = 1;
     given.images[0] = (char *)images;
     given.labels = (char *)labels;
-    if (labels && data_source_format(&given) != DATA_IDX) {
+    if (labels && data_source_format(&given) != DATA_IDX &&
+        !(data_source_format(&given) == DATA_FOLDER && (given.masks || given.boxes))) {
         fprintf(stderr, "cnnctl: %s: --labels is for IDX images; %s data holds its labels\n", images,
                 data_format_name(data_source_format(&given)));
         goto done;

@@ -137,16 +137,19 @@ static void read_data_files(struct settings *st, struct config *cfg, struct conf
         config_declare(data, "label", "used only with format = cifar (CIFAR-100 files)", "format");
     }
     const int cifar100 = cl != CIFAR_10;
+    const int dense = st->segment || st->detect;
     const char *ti, *tl, *vi, *vl;
     config_get_string(cfg, data, "train_images", &ti,
-                      f == DATA_FOLDER ? "train"
+                      f == DATA_FOLDER && dense ? "train/images"
+                      : f == DATA_FOLDER        ? "train"
                       : f == DATA_LIST ? "train.txt"
                       : f != DATA_CIFAR ? "train-images-idx3-ubyte.gz"
                       : cifar100        ? "train.bin"
                                         : "data_batch_1.bin, data_batch_2.bin, data_batch_3.bin, data_batch_4.bin, "
                                           "data_batch_5.bin");
     config_get_string(cfg, data, "test_images", &vi,
-                      f == DATA_FOLDER ? "test"
+                      f == DATA_FOLDER && dense ? "test/images"
+                      : f == DATA_FOLDER        ? "test"
                       : f == DATA_LIST ? "test.txt"
                       : f != DATA_CIFAR ? "t10k-images-idx3-ubyte.gz"
                       : cifar100        ? "test.bin"
@@ -161,15 +164,16 @@ static void read_data_files(struct settings *st, struct config *cfg, struct conf
     } else {
         config_declare(data, "on_bad_image", "used only with format = folder or list", "format");
     }
-    if (st->segment && (f == DATA_CIFAR || files))
+    if (dense && f == DATA_CIFAR)
         config_error(cfg, data, config_find(data, "task"),
-                     "segment needs format = idx (images, and masks as the label files); %s holds one label an image",
-                     data_format_name(f));
-    if (st->detect && (f == DATA_CIFAR || files))
-        config_error(cfg, data, config_find(data, "task"),
-                     "detect needs format = idx (images, and a box file as the labels); %s holds one label an image",
-                     data_format_name(f));
-    if (f != DATA_CIFAR && !files) {
+                     "%s needs format = idx, folder or list (images with %s); cifar holds one label an image",
+                     st->segment ? "segment" : "detect", st->segment ? "masks" : "boxes");
+    /* label files: IDX's own, or a folder of masks or box files beside a
+     * folder of images (a list names each image's label file) */
+    if (f == DATA_FOLDER && dense) {
+        config_get_string(cfg, data, "train_labels", &tl, st->segment ? "train/masks" : "train/labels");
+        config_get_string(cfg, data, "test_labels", &vl, st->segment ? "test/masks" : "test/labels");
+    } else if (f != DATA_CIFAR && !files) {
         config_get_string(cfg, data, "train_labels", &tl,
                           st->segment  ? "train-masks-idx3-ubyte.gz"
                           : st->detect ? "train-boxes.txt"
@@ -180,9 +184,13 @@ static void read_data_files(struct settings *st, struct config *cfg, struct conf
                                        : "t10k-labels-idx1-ubyte.gz");
     } else {
         tl = vl = "";
-        config_declare(data, "train_labels", "used only with format = idx (the other formats hold their labels)",
+        config_declare(data, "train_labels",
+                       "used only with format = idx, or folder with task = segment or detect (the other formats hold "
+                       "their labels)",
                        "format");
-        config_declare(data, "test_labels", "used only with format = idx (the other formats hold their labels)",
+        config_declare(data, "test_labels",
+                       "used only with format = idx, or folder with task = segment or detect (the other formats hold "
+                       "their labels)",
                        "format");
     }
     const char *dir;
@@ -193,9 +201,10 @@ static void read_data_files(struct settings *st, struct config *cfg, struct conf
     st->data_dir = join_path(dir_entry && dir_entry->origin ? "." : cfg->base_dir, dir);
     if (!ti[0])
         config_error(cfg, data, config_find(data, "train_images"), "empty; the training images are required");
-    if (f != DATA_CIFAR && !files && !tl[0])
+    const int label_files = (f != DATA_CIFAR && !files) || (f == DATA_FOLDER && dense);
+    if (label_files && !tl[0])
         config_error(cfg, data, config_find(data, "train_labels"), "empty; the training labels are required");
-    if (f != DATA_CIFAR && !files && vi[0] && !vl[0])
+    if (label_files && vi[0] && !vl[0])
         config_error(cfg, data, config_find(data, "test_labels"), "empty, but test_images is set");
     const int skip_bad = st->train.skip_bad;
     st->train = st->test =

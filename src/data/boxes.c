@@ -35,22 +35,29 @@ static int count_fields(const char *line)
     return n;
 }
 
-/* One line's fields into box and image; NULL, or why it is not a box. */
+/* One line's fields into box and image; NULL, or why it is not a box.
+ * count < 0: an image's own file, whose lines have no IMAGE field. */
 static const char *parse_box(const char *line, int count, long *image, struct box_label *box)
 {
-    const int fields = count_fields(line);
-    if (fields < 6)
-        return "too few fields; expected six: IMAGE CLASS X Y W H";
-    if (fields > 6)
-        return "more than six fields; expected IMAGE CLASS X Y W H";
+    const int fields = count_fields(line), want = count < 0 ? 5 : 6;
+    if (fields < want)
+        return count < 0 ? "too few fields; expected five: CLASS X Y W H"
+                         : "too few fields; expected six: IMAGE CLASS X Y W H";
+    if (fields > want)
+        return count < 0 ? "more than five fields; expected CLASS X Y W H"
+                         : "more than six fields; expected IMAGE CLASS X Y W H";
     char *end;
-    errno = 0;
-    *image = strtol(line, &end, 10);
-    if (end == line || errno || (*end != ' ' && *end != '\t'))
-        return "IMAGE is not a whole number";
-    if (*image < 0 || *image >= count)
-        return no_such_image;
-    const char *p = end;
+    const char *p = line;
+    *image = 0;
+    if (count >= 0) {
+        errno = 0;
+        *image = strtol(line, &end, 10);
+        if (end == line || errno || (*end != ' ' && *end != '\t'))
+            return "IMAGE is not a whole number";
+        if (*image < 0 || *image >= count)
+            return no_such_image;
+        p = end;
+    }
     long cls = strtol(p, &end, 10);
     if (end == p || (*end != ' ' && *end != '\t'))
         return "CLASS is not a whole number";
@@ -75,21 +82,22 @@ static const char *parse_box(const char *line, int count, long *image, struct bo
     return NULL;
 }
 
-int boxes_read(const char *path, int count, uint8_t **records, char *err, size_t errlen)
+/* The boxes of path's lines into rec, records of `count` images (count
+ * < 0: the file of one image, lines without IMAGE, into one record). */
+static int read_lines(const char *path, int count, uint8_t *rec, char *err, size_t errlen)
 {
-    *records = NULL;
     FILE *f = fopen(path, "r");
     if (!f) {
         snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
         return -1;
     }
-    uint8_t *rec = malloc((size_t)(count > 0 ? count : 1) * BOX_LABEL_BYTES);
-    int *used = calloc((size_t)(count > 0 ? count : 1), sizeof *used);
-    if (!rec || !used) {
-        snprintf(err, errlen, "%s: out of memory for the boxes of %d images", path, count);
+    const int records = count < 0 ? 1 : count;
+    int *used = calloc((size_t)(records > 0 ? records : 1), sizeof *used);
+    if (!used) {
+        snprintf(err, errlen, "%s: out of memory for the boxes of %d images", path, records);
         goto fail;
     }
-    empty_records(rec, count);
+    empty_records(rec, records);
     char line[BOX_LINE_MAX];
     for (long number = 1; fgets(line, sizeof line, f); number++) {
         size_t len = strlen(line);
@@ -120,8 +128,11 @@ int boxes_read(const char *path, int count, uint8_t **records, char *err, size_t
             goto fail;
         }
         if (used[image] == BOX_MAX_PER_IMAGE) {
-            snprintf(err, errlen, "%s:%ld: image %ld has more than %d boxes", path, number, image,
-                     BOX_MAX_PER_IMAGE);
+            if (count < 0)
+                snprintf(err, errlen, "%s:%ld: more than %d boxes", path, number, BOX_MAX_PER_IMAGE);
+            else
+                snprintf(err, errlen, "%s:%ld: image %ld has more than %d boxes", path, number, image,
+                         BOX_MAX_PER_IMAGE);
             goto fail;
         }
         ((struct box_label *)(void *)rec)[image * BOX_MAX_PER_IMAGE + used[image]++] = box;
@@ -132,13 +143,31 @@ int boxes_read(const char *path, int count, uint8_t **records, char *err, size_t
     }
     fclose(f);
     free(used);
-    *records = rec;
     return 0;
 fail:
     fclose(f);
-    free(rec);
     free(used);
     return -1;
+}
+
+int boxes_read(const char *path, int count, uint8_t **records, char *err, size_t errlen)
+{
+    *records = malloc((size_t)(count > 0 ? count : 1) * BOX_LABEL_BYTES);
+    if (!*records) {
+        snprintf(err, errlen, "%s: out of memory for the boxes of %d images", path, count);
+        return -1;
+    }
+    if (read_lines(path, count, *records, err, errlen) < 0) {
+        free(*records);
+        *records = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+int boxes_read_image(const char *path, uint8_t *record, char *err, size_t errlen)
+{
+    return read_lines(path, -1, record, err, errlen);
 }
 
 int boxes_check_classes(const uint8_t *records, int count, int classes, const char *path, char *err, size_t errlen)

@@ -39,6 +39,11 @@ static inline const struct box_label *box_labels(const uint8_t *labels, long ima
  * line in err naming path:line. */
 int boxes_read(const char *path, int count, uint8_t **records, char *err, size_t errlen);
 
+/* One image's own box file (Darknet's labels, beside a folder of images):
+ * lines "CLASS X Y W H", checked as above, into its record. 0, or -1 with
+ * err naming path:line. */
+int boxes_read_image(const char *path, uint8_t *record, char *err, size_t errlen);
+
 /* Is every box's class below classes? 0, or -1 with err naming the image. */
 int boxes_check_classes(const uint8_t *records, int count, int classes, const char *path, char *err, size_t errlen);
 

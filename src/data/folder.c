@@ -21,6 +21,9 @@ void labelled_files_free(struct labelled_files *f)
         free(f->paths[i]);
     for (int i = 0; i < f->class_count; i++)
         free(f->classes[i]);
+    for (int i = 0; f->label_paths && i < f->count; i++)
+        free(f->label_paths[i]);
+    free(f->label_paths);
     free(f->paths);
     free(f->labels);
     free(f->classes);
@@ -204,10 +207,20 @@ done:
     return rc;
 }
 
-int list_files(const char *list, char *const *classes, int class_count, struct labelled_files *out, char *err,
-               size_t errlen)
+/* One line of a list file: the path (everything before the last word,
+ * joined to the list's folder unless absolute) and the last word. */
+struct list_line {
+    const char *list, *base;
+    long number;
+    char *path, *last;
+};
+
+/* Calls take() for each "PATH WORD" line of list (blank lines and #
+ * comments skipped; what = "'PATH LABEL'" for messages); 0, or -1 with err. */
+static int read_list(const char *list, const char *what, int (*take)(void *ctx, const struct list_line *l, char *err,
+                                                                      size_t errlen),
+                     void *ctx, char *err, size_t errlen)
 {
-    memset(out, 0, sizeof *out);
     FILE *fp = fopen(list, "r");
     if (!fp) {
         snprintf(err, errlen, "%s: cannot open: %s", list, strerror(errno));
@@ -218,17 +231,18 @@ int list_files(const char *list, char *const *classes, int class_count, struct l
     const char *slash = copy ? strrchr(copy, '/') : NULL;
     if (copy)
         copy[slash ? slash - copy : 0] = 0;
-    const char *base = copy && slash ? (copy[0] ? copy : "/") : ".";
-    int cap = 0, rc = -1, most = -1;
+    struct list_line l = {.list = list, .base = copy && slash ? (copy[0] ? copy : "/") : "."};
+    int rc = -1, lines = 0;
     char line[8192];
-    long number = 0;
-    if (!copy || copy_classes(out, classes, class_count, err, errlen) < 0)
+    if (!copy) {
+        snprintf(err, errlen, "out of memory");
         goto done;
+    }
     while (fgets(line, sizeof line, fp)) {
-        number++;
+        l.number++;
         size_t n = strlen(line);
         if (n == sizeof line - 1 && line[n - 1] != '\n') {
-            snprintf(err, errlen, "%s:%ld: a line longer than %zu bytes", list, number, sizeof line - 2);
+            snprintf(err, errlen, "%s:%ld: a line longer than %zu bytes", list, l.number, sizeof line - 2);
             goto done;
         }
         while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' ' || line[n - 1] == '\t'))
@@ -238,55 +252,181 @@ int list_files(const char *list, char *const *classes, int class_count, struct l
             p++;
         if (!*p || *p == '#')
             continue;
-        /* the label is the last word; the path everything before it */
+        /* the last word; the path everything before it */
         char *cut = p + strlen(p);
         while (cut > p && cut[-1] != ' ' && cut[-1] != '\t')
             cut--;
-        char *label = cut, *end = cut;
+        char *end = cut;
         while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
             end--;
         if (end == p) {
-            snprintf(err, errlen, "%s:%ld: expected 'PATH LABEL', found '%s'", list, number, p);
+            snprintf(err, errlen, "%s:%ld: expected %s, found '%s'", list, l.number, what, p);
             goto done;
         }
         *end = 0;
-        int k = -1;
-        for (int c = 0; c < class_count && k < 0; c++)
-            if (strcmp(label, classes[c]) == 0)
-                k = c;
-        if (k < 0) {
-            char *stop;
-            long v = strtol(label, &stop, 10);
-            if (*stop || stop == label || v < 0 || v >= (class_count ? class_count : MAX_CLASSES)) {
-                snprintf(err, errlen, "%s:%ld: label '%s' is not a class (expected %s)", list, number, label,
-                         class_count ? "a name in [data] classes or its number" : "a number from 0 to 255");
-                goto done;
-            }
-            k = (int)v;
-        }
-        most = k > most ? k : most;
-        if (add_file(out, &cap, p[0] == '/' ? strdup(p) : join(base, p), k, err, errlen) < 0)
+        l.path = p;
+        l.last = cut;
+        if (take(ctx, &l, err, errlen) < 0)
             goto done;
+        lines++;
     }
     if (ferror(fp)) {
         snprintf(err, errlen, "%s: cannot read: %s", list, strerror(errno));
         goto done;
     }
-    if (out->count == 0) {
-        snprintf(err, errlen, "%s: no 'PATH LABEL' lines", list);
+    if (lines == 0) {
+        snprintf(err, errlen, "%s: no %s lines", list, what);
         goto done;
     }
     rc = 0;
 done:
     fclose(fp);
     free(copy);
+    return rc;
+}
+
+static char *list_path(const struct list_line *l, const char *path)
+{
+    return path[0] == '/' ? strdup(path) : join(l->base, path);
+}
+
+struct class_list {
+    struct labelled_files *out;
+    char *const *classes;
+    int class_count, cap;
+};
+
+/* "PATH LABEL": LABEL a class name or number */
+static int take_labelled(void *ctx, const struct list_line *l, char *err, size_t errlen)
+{
+    struct class_list *c = ctx;
+    int k = -1;
+    for (int i = 0; i < c->class_count && k < 0; i++)
+        if (strcmp(l->last, c->classes[i]) == 0)
+            k = i;
+    if (k < 0) {
+        char *stop;
+        long v = strtol(l->last, &stop, 10);
+        if (*stop || stop == l->last || v < 0 || v >= (c->class_count ? c->class_count : MAX_CLASSES)) {
+            snprintf(err, errlen, "%s:%ld: label '%s' is not a class (expected %s)", l->list, l->number, l->last,
+                     c->class_count ? "a name in [data] classes or its number" : "a number from 0 to 255");
+            return -1;
+        }
+        k = (int)v;
+    }
+    return add_file(c->out, &c->cap, list_path(l, l->path), k, err, errlen);
+}
+
+int list_files(const char *list, char *const *classes, int class_count, struct labelled_files *out, char *err,
+               size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    struct class_list c = {out, classes, class_count, 0};
+    if (copy_classes(out, classes, class_count, err, errlen) < 0 ||
+        read_list(list, "'PATH LABEL'", take_labelled, &c, err, errlen) < 0) {
+        labelled_files_free(out);
+        return -1;
+    }
+    return 0;
+}
+
+/* An image and its label file (both taken over, freed on failure). */
+static int add_dense(struct labelled_files *f, int *cap, char *image, char *label, char *err, size_t errlen)
+{
+    if (!label) {
+        free(image);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (add_file(f, cap, image, 0, err, errlen) < 0) {
+        free(label);
+        return -1;
+    }
+    char **paths = realloc(f->label_paths, sizeof *paths * *cap);
+    if (!paths) {
+        snprintf(err, errlen, "out of memory");
+        free(label);
+        free(f->paths[--f->count]);
+        return -1;
+    }
+    f->label_paths = paths;
+    f->label_paths[f->count - 1] = label;
+    return 0;
+}
+
+int dense_folder_files(const char *images, const char *labels, const char *const *exts, int ext_count,
+                       struct labelled_files *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    char **names;
+    int count, cap = 0;
+    if (names_in(images, 0, &names, &count, err, errlen) < 0)
+        return -1;
+    int rc = -1;
+    if (count == 0) {
+        snprintf(err, errlen, "%s: no image files in the folder", images);
+        goto done;
+    }
+    for (int i = 0; i < count; i++) {
+        const char *dot = strrchr(names[i], '.');
+        const int stem = dot && dot != names[i] ? (int)(dot - names[i]) : (int)strlen(names[i]);
+        char *label = NULL;
+        for (int x = 0; x < ext_count && !label; x++) {
+            size_t n = strlen(labels) + (size_t)stem + strlen(exts[x]) + 2;
+            if (!(label = malloc(n))) {
+                snprintf(err, errlen, "out of memory");
+                goto done;
+            }
+            snprintf(label, n, "%s/%.*s%s", labels, stem, names[i], exts[x]);
+            struct stat st;
+            if (stat(label, &st) != 0 || !S_ISREG(st.st_mode)) {
+                free(label);
+                label = NULL;
+            }
+        }
+        if (!label) {
+            snprintf(err, errlen, "%s/%s: no label file for it in %s (expected %.*s%s%s)", images, names[i], labels,
+                     stem, names[i], exts[0], ext_count > 1 ? " or another extension of cnnctl.ini(5)" : "");
+            goto done;
+        }
+        if (add_dense(out, &cap, join(images, names[i]), label, err, errlen) < 0)
+            goto done;
+    }
+    rc = 0;
+done:
+    for (int i = 0; i < count; i++)
+        free(names[i]);
+    free(names);
     if (rc < 0)
         labelled_files_free(out);
     return rc;
 }
 
-int decode_files(struct labelled_files *f, struct shape shape, int skip_bad, int progress, uint8_t **pixels,
-                 int *skipped, char *err, size_t errlen)
+struct dense_list {
+    struct labelled_files *out;
+    int cap;
+};
+
+/* "IMAGE LABELS": the image and its label file */
+static int take_dense(void *ctx, const struct list_line *l, char *err, size_t errlen)
+{
+    struct dense_list *d = ctx;
+    return add_dense(d->out, &d->cap, list_path(l, l->path), list_path(l, l->last), err, errlen);
+}
+
+int dense_list_files(const char *list, struct labelled_files *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    struct dense_list d = {out, 0};
+    if (read_list(list, "'IMAGE LABELS' (an image and its label file)", take_dense, &d, err, errlen) < 0) {
+        labelled_files_free(out);
+        return -1;
+    }
+    return 0;
+}
+
+int decode_files(struct labelled_files *f, struct shape shape, int skip_bad, int progress,
+                 const struct label_reader *labels, uint8_t **pixels, int *skipped, char *err, size_t errlen)
 {
     const long size = shape_size(shape);
     *skipped = 0;
@@ -306,6 +446,17 @@ int decode_files(struct labelled_files *f, struct shape shape, int skip_bad, int
         struct image img;
         float *resized = work + (long)omp_get_thread_num() * size;
         if (image_read(f->paths[i], shape.c, &img, why, sizeof why) < 0) {
+            bad[i] = 1;
+#pragma omp critical(first_bad)
+            if (first_bad < 0 || i < first_bad) {
+                first_bad = i;
+                snprintf(first_err, sizeof first_err, "%s", why);
+            }
+            continue;
+        }
+        if (labels && labels->read(labels, i, img.height, img.width, labels->records + (long)i * labels->record_bytes,
+                                   why, sizeof why) < 0) {
+            image_free(&img);
             bad[i] = 1;
 #pragma omp critical(first_bad)
             if (first_bad < 0 || i < first_bad) {
@@ -341,12 +492,19 @@ int decode_files(struct labelled_files *f, struct shape shape, int skip_bad, int
     for (int i = 0; i < f->count; i++) {
         if (bad[i]) {
             free(f->paths[i]);
+            if (f->label_paths)
+                free(f->label_paths[i]);
             continue;
         }
         if (kept != i) {
             memmove(*pixels + (long)kept * size, *pixels + (long)i * size, size);
             f->paths[kept] = f->paths[i];
             f->labels[kept] = f->labels[i];
+            if (f->label_paths)
+                f->label_paths[kept] = f->label_paths[i];
+            if (labels)
+                memmove(labels->records + (long)kept * labels->record_bytes,
+                        labels->records + (long)i * labels->record_bytes, labels->record_bytes);
         }
         kept++;
     }

@@ -194,7 +194,9 @@ static int pgm_number(FILE *f, long *out)
     return 0;
 }
 
-static int read_pgm(const char *path, FILE *f, int binary, int channels, struct image *img, char *err,
+/* raw: the pixel values as they are (a mask's classes), which must then
+ * be bytes; else scaled to [0, 1] by the maximum */
+static int read_pgm(const char *path, FILE *f, int binary, int channels, int raw, struct image *img, char *err,
                     size_t errlen)
 {
     long w, h, maxval;
@@ -205,6 +207,11 @@ static int read_pgm(const char *path, FILE *f, int binary, int channels, struct 
     if (w < 1 || h < 1 || w > MAX_SIDE || h > MAX_SIDE || w * h > MAX_PIXELS || maxval < 1 || maxval > 65535) {
         snprintf(err, errlen, "%s: PGM of %ld x %ld with maximum %ld; expected 1 to %d pixels a side (%ld in all), "
                  "maximum 1 to 65535", path, w, h, maxval, MAX_SIDE, MAX_PIXELS);
+        return -1;
+    }
+    if (raw && maxval > 255) {
+        snprintf(err, errlen, "%s: a mask's PGM must hold bytes (maximum 255 or less), not maximum %ld", path,
+                 maxval);
         return -1;
     }
     size_t count = (size_t)w * h;
@@ -236,7 +243,7 @@ static int read_pgm(const char *path, FILE *f, int binary, int channels, struct 
             image_free(img);
             return -1;
         }
-        img->pixels[i] = (float)((double)v / maxval);
+        img->pixels[i] = raw ? (float)v : (float)((double)v / maxval);
     }
     for (int c = 1; c < channels; c++)  /* gray to RGB by copying */
         memcpy(img->pixels + c * count, img->pixels, sizeof(float) * count);
@@ -261,7 +268,7 @@ int image_read(const char *path, int channels, struct image *img, char *err, siz
         rc = read_jpeg(path, f, channels, img, err, errlen);
     } else if (got >= 2 && magic[0] == 'P' && (magic[1] == '2' || magic[1] == '5')) {
         fseek(f, 2, SEEK_SET);
-        rc = read_pgm(path, f, magic[1] == '5', channels, img, err, errlen);
+        rc = read_pgm(path, f, magic[1] == '5', channels, 0, img, err, errlen);
     } else {
         snprintf(err, errlen, "%s: not a PNG, JPEG or PGM image (expected the PNG signature, FF D8 FF or P2/P5 at "
                  "byte 0)", path);
@@ -269,6 +276,90 @@ int image_read(const char *path, int channels, struct image *img, char *err, siz
     }
     fclose(f);
     return rc;
+}
+
+/* An 8-bit gray PNG's bytes as they are. */
+static int read_png_mask(const char *path, FILE *f, struct mask *m, char *err, size_t errlen)
+{
+    png_image png;
+    memset(&png, 0, sizeof png);
+    png.version = PNG_IMAGE_VERSION;
+    if (!png_image_begin_read_from_stdio(&png, f)) {
+        snprintf(err, errlen, "%s: not a readable PNG: %s", path, png.message);
+        return -1;
+    }
+    if (size_refused(path, "PNG", png.width, png.height, err, errlen)) {
+        png_image_free(&png);
+        return -1;
+    }
+    if (png.format != PNG_FORMAT_GRAY) {
+        snprintf(err, errlen, "%s: a mask must be an 8-bit gray PNG, a class a pixel value (this one is %s)", path,
+                 png.format & PNG_FORMAT_FLAG_COLORMAP ? "palette-coloured"
+                 : png.format & PNG_FORMAT_FLAG_COLOR  ? "in colour"
+                 : png.format & PNG_FORMAT_FLAG_ALPHA  ? "gray with transparency"
+                                                       : "16-bit");
+        png_image_free(&png);
+        return -1;
+    }
+    m->values = malloc((size_t)png.width * png.height);
+    if (!m->values) {
+        png_image_free(&png);
+        snprintf(err, errlen, "%s: out of memory", path);
+        return -1;
+    }
+    if (!png_image_finish_read(&png, NULL, m->values, 0, NULL)) {
+        snprintf(err, errlen, "%s: damaged PNG: %s", path, png.message);
+        free(m->values);
+        m->values = NULL;
+        return -1;
+    }
+    m->height = (int)png.height;
+    m->width = (int)png.width;
+    return 0;
+}
+
+int image_read_mask(const char *path, struct mask *m, char *err, size_t errlen)
+{
+    memset(m, 0, sizeof *m);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    unsigned char magic[8] = {0};
+    size_t got = fread(magic, 1, sizeof magic, f);
+    rewind(f);
+    int rc = -1;
+    if (got == 8 && png_sig_cmp(magic, 0, 8) == 0) {
+        rc = read_png_mask(path, f, m, err, errlen);
+    } else if (got >= 2 && magic[0] == 'P' && (magic[1] == '2' || magic[1] == '5')) {
+        struct image img;
+        fseek(f, 2, SEEK_SET);
+        if (read_pgm(path, f, magic[1] == '5', 1, 1, &img, err, errlen) == 0) {
+            const long count = (long)img.height * img.width;
+            if ((m->values = malloc((size_t)count)) != NULL) {
+                for (long i = 0; i < count; i++)
+                    m->values[i] = (uint8_t)img.pixels[i];
+                m->height = img.height;
+                m->width = img.width;
+                rc = 0;
+            } else {
+                snprintf(err, errlen, "%s: out of memory", path);
+            }
+            image_free(&img);
+        }
+    } else {
+        snprintf(err, errlen, "%s: a mask must be a gray PNG or PGM (expected the PNG signature or P2/P5 at byte 0)",
+                 path);
+    }
+    fclose(f);
+    return rc;
+}
+
+void mask_free(struct mask *m)
+{
+    free(m->values);
+    m->values = NULL;
 }
 
 /* planes of floats into interleaved bytes, clamped to [0, 1] and rounded */

@@ -10,6 +10,7 @@
 #define CNNCTL_IMAGE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct image {
     int height, width, channels;
@@ -22,6 +23,19 @@ struct image {
  * header, before anything is allocated. */
 int image_read(const char *path, int channels, struct image *img, char *err, size_t errlen);
 void image_free(struct image *img);
+
+/* A segmentation mask: a class a pixel, as bytes. */
+struct mask {
+    int height, width;
+    uint8_t *values;
+};
+
+/* An 8-bit gray PNG or a PGM of at most 255 whose pixel values are the
+ * classes, as they are (no scaling, no gamma). A colour, palette, 16-bit
+ * or transparent PNG is refused: its values are not classes. 0, or -1 with
+ * err. */
+int image_read_mask(const char *path, struct mask *m, char *err, size_t errlen);
+void mask_free(struct mask *m);
 
 /* Write an 8-bit gray (channels 1) or RGB (3) PNG, or a JPEG, through a
  * temporary file renamed into place; values are clamped to [0, 1]. 0, or

@@ -4,6 +4,7 @@
 #include "boxes.h"
 #include "folder.h"
 #include "idx.h"
+#include "image.h"
 
 #include <zlib.h>
 
@@ -165,25 +166,92 @@ static int load_cifar(const struct data_source *src, struct dataset *out, char *
     return 0;
 }
 
+/* A mask beside image i (height x width): the image's size, brought to
+ * the network's by the nearest pixel (a class is not averaged). */
+static int read_mask(const struct label_reader *r, int i, int height, int width, uint8_t *record, char *why,
+                     size_t len)
+{
+    struct mask m;
+    const char *path = r->files->label_paths[i];
+    if (image_read_mask(path, &m, why, len) < 0)
+        return -1;
+    if (m.height != height || m.width != width) {
+        snprintf(why, len, "%s: a mask of %d x %d for the image %s of %d x %d", path, m.height, m.width,
+                 r->files->paths[i], height, width);
+        mask_free(&m);
+        return -1;
+    }
+    const int h = r->shape.h, w = r->shape.w;
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            record[(long)y * w + x] = m.values[(long)((y + 0.5) * height / h) * width + (long)((x + 0.5) * width / w)];
+    mask_free(&m);
+    return 0;
+}
+
+/* A box file beside image i (Darknet's "CLASS X Y W H" lines): fractions
+ * of the image, whatever its size. */
+static int read_boxes(const struct label_reader *r, int i, int height, int width, uint8_t *record, char *why,
+                      size_t len)
+{
+    (void)height;
+    (void)width;
+    return boxes_read_image(r->files->label_paths[i], record, why, len);
+}
+
+static int list_image_files(const struct data_source *src, struct labelled_files *f, char *err, size_t errlen)
+{
+    static const char *const mask_exts[] = {".png", ".pgm"}, *const box_exts[] = {".txt"};
+    const int dense = src->masks || src->boxes;
+    if (dense && src->format == DATA_FOLDER && !src->labels) {
+        snprintf(err, errlen, "%s: the images need their %s (a folder of label files)", src->images[0],
+                 src->masks ? "masks" : "box files");
+        return -1;
+    }
+    if (src->format == DATA_FOLDER)
+        return dense ? dense_folder_files(src->images[0], src->labels, src->masks ? mask_exts : box_exts,
+                                          src->masks ? 2 : 1, f, err, errlen)
+                     : folder_files(src->images[0], src->class_names, src->class_count, f, err, errlen);
+    return dense ? dense_list_files(src->images[0], f, err, errlen)
+                 : list_files(src->images[0], src->class_names, src->class_count, f, err, errlen);
+}
+
 static int load_files(const struct data_source *src, struct dataset *out, char *err, size_t errlen)
 {
     struct labelled_files f;
-    int rc = src->format == DATA_FOLDER
-                 ? folder_files(src->images[0], src->class_names, src->class_count, &f, err, errlen)
-                 : list_files(src->images[0], src->class_names, src->class_count, &f, err, errlen);
-    if (rc < 0)
+    if (list_image_files(src, &f, err, errlen) < 0)
         return -1;
     uint8_t *pixels;
     int skipped;
-    if (decode_files(&f, src->shape, src->skip_bad, src->progress, &pixels, &skipped, err, errlen) < 0) {
+    const long units = src->masks ? (long)src->shape.h * src->shape.w : BOX_LABEL_BYTES;
+    struct label_reader reader = {.read = src->masks ? read_mask : read_boxes,
+                                  .files = &f,
+                                  .shape = src->shape,
+                                  .record_bytes = units,
+                                  .records = f.label_paths ? malloc((size_t)f.count * units) : NULL};
+    if (f.label_paths && !reader.records) {
+        snprintf(err, errlen, "out of memory for the labels of %d images", f.count);
         labelled_files_free(&f);
         return -1;
+    }
+    if (decode_files(&f, src->shape, src->skip_bad, src->progress, f.label_paths ? &reader : NULL, &pixels,
+                     &skipped, err, errlen) < 0) {
+        free(reader.records);
+        labelled_files_free(&f);
+        return -1;
+    }
+    if (reader.records) {
+        /* the dense labels replace the class bytes */
+        free(f.labels);
+        f.labels = reader.records;
     }
     *out = (struct dataset){.count = f.count,
                             .shape = src->shape,
                             .pixels = pixels,
                             .labels = f.labels,
-                            .label_file = src->images[0],
+                            .label_units = reader.records ? (int)units : 0,
+                            .boxes = src->boxes,
+                            .label_file = reader.records ? src->labels : src->images[0],
                             .class_names = f.classes,
                             .class_count = f.class_count,
                             .skipped = skipped,
@@ -199,10 +267,9 @@ static int load_files(const struct data_source *src, struct dataset *out, char *
 int data_source_load(const struct data_source *src, struct dataset *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
-    if ((src->masks || src->boxes) && data_source_format(src) != DATA_IDX) {
-        snprintf(err, errlen, "%s: %s files hold one label an image; %s need IDX images", src->images[0],
-                 data_format_name(data_source_format(src)),
-                 src->masks ? "masks (task = segment)" : "box files (task = detect)");
+    if ((src->masks || src->boxes) && data_source_format(src) == DATA_CIFAR) {
+        snprintf(err, errlen, "%s: CIFAR files hold one label an image; %s need IDX images or image files",
+                 src->images[0], src->masks ? "masks (task = segment)" : "box files (task = detect)");
         return -1;
     }
     switch (data_source_format(src)) {

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static char *dir;
 
@@ -260,6 +261,199 @@ START_TEST(test_detect_errors)
 }
 END_TEST
 
+/* The first n canvases of PREFIX as image files: folder/images/cNNNN.png
+ * (every third a PGM), folder/masks/cNNNN.png (gray, a class a value) and
+ * folder/labels/cNNNN.txt (the canvas's boxes, Darknet's lines), and a list
+ * file folder.txt of "IMAGE BOXES" lines. */
+static void canvases_as_files(const char *prefix, const char *folder, int n)
+{
+    char path[4096], msg[512], name[64];
+    struct idx_images im, mk;
+    snprintf(path, sizeof path, "%s-images-idx3-ubyte.gz", prefix);
+    ck_assert_int_eq(idx_read_images(in_dir(path), &im, msg, sizeof msg), 0);
+    snprintf(path, sizeof path, "%s-masks-idx3-ubyte.gz", prefix);
+    ck_assert_int_eq(idx_read_images(in_dir(path), &mk, msg, sizeof msg), 0);
+    snprintf(path, sizeof path, "%s-boxes.txt", prefix);
+    char *boxes = read_file(in_dir(path), NULL);
+    const int side = (int)im.rows;
+    float *values = malloc(sizeof(float) * side * side);
+    char *list = malloc((size_t)n * 128 + 1);
+    list[0] = 0;
+    static const char *const parts[] = {"", "/images", "/masks", "/labels"};
+    for (int k = 0; k < 4; k++) {
+        snprintf(path, sizeof path, "%s%s", folder, parts[k]);
+        ck_assert_int_eq(mkdir(in_dir(path), 0777), 0);
+    }
+    for (int i = 0; i < n; i++) {
+        const uint8_t *px = im.pixels + (size_t)i * side * side, *m = mk.pixels + (size_t)i * side * side;
+        snprintf(name, sizeof name, "%s/images/c%04d.%s", folder, i, i % 3 ? "png" : "pgm");
+        if (i % 3) {
+            for (int q = 0; q < side * side; q++)
+                values[q] = px[q] / 255.0f;
+            ck_assert_int_eq(image_write_png(in_dir(name), values, 1, side, side, msg, sizeof msg), 0);
+        } else {
+            char *pgm = malloc(64 + (size_t)side * side);
+            const int head = snprintf(pgm, 64, "P5\n%d %d\n255\n", side, side);
+            memcpy(pgm + head, px, (size_t)side * side);
+            write_bytes_file(in_dir(name), (const unsigned char *)pgm, (size_t)head + side * side);
+            free(pgm);
+        }
+        sprintf(list + strlen(list), "%s %s/labels/c%04d.txt\n", name + strlen(folder) + 1, "..", i);
+        for (int q = 0; q < side * side; q++)
+            values[q] = m[q] / 255.0f;
+        snprintf(name, sizeof name, "%s/masks/c%04d.png", folder, i);
+        ck_assert_int_eq(image_write_png(in_dir(name), values, 1, side, side, msg, sizeof msg), 0);
+        /* this canvas's lines of the set's box file, without the index */
+        char own[4096] = "", head[32];
+        const int hn = snprintf(head, sizeof head, "\n%d ", i);
+        for (const char *p = strstr(boxes, head); p; p = strstr(p + 1, head)) {
+            const char *end = strchr(p + 1, '\n');
+            snprintf(own + strlen(own), sizeof own - strlen(own), "%.*s\n", (int)(end - p - hn), p + hn);
+        }
+        snprintf(name, sizeof name, "%s/labels/c%04d.txt", folder, i);
+        ck_assert_int_eq(write_file(in_dir(name), own), 0);
+    }
+    snprintf(name, sizeof name, "%s/list.txt", folder);
+    /* the list names the images from the folder and the box files from
+     * ../FOLDER/labels: paths are relative to the list */
+    char *fixed = malloc(strlen(list) * 2 + 1), *o = fixed;
+    for (const char *p = list; *p;) {
+        if (strncmp(p, "../labels", 9) == 0) {
+            o += sprintf(o, "../%s/labels", folder);
+            p += 9;
+        } else {
+            *o++ = *p++;
+        }
+    }
+    *o = 0;
+    ck_assert_int_eq(write_file(in_dir(name), fixed), 0);
+    free(fixed);
+    free(list);
+    free(values);
+    free(boxes);
+    idx_images_free(&im);
+    idx_images_free(&mk);
+}
+
+static void same_weights(const char *a_path, const char *b_path)
+{
+    struct ckpt a, b;
+    char msg[512];
+    ck_assert_int_eq(ckpt_read(a_path, &a, msg, sizeof msg), 0);
+    ck_assert_int_eq(ckpt_read(b_path, &b, msg, sizeof msg), 0);
+    ck_assert_int_eq(a.tensor_count, b.tensor_count);
+    for (int t = 0; t < a.tensor_count; t++)
+        ck_assert_msg(memcmp(a.tensors[t].values, b.tensors[t].values, 4 * a.tensors[t].count) == 0,
+                      "%s differs between %s and %s", a.tensors[t].name, a_path, b_path);
+    ckpt_free(&a);
+    ckpt_free(&b);
+}
+
+/* Dense labels beside image files: the same canvases as IDX files, as a
+ * folder of images (PNG and PGM) with a folder of masks or of box files,
+ * and as a list of "IMAGE BOXES" lines, train the same weights, step for
+ * step (shuffled, shifted and flipped alike). A missing label file, a
+ * mask of another size and a colour mask are one line each. */
+START_TEST(test_dense_labels_beside_files)
+{
+    canvases_as_files("train", "tr", 200);
+    canvases_as_files("t10k", "te", 40);
+    char *out, *err;
+    const char *steps = "--set train.epochs= --set train.iterations=15 --set train.log=";
+    /* detection: the first 200 canvases as IDX and a box file, as a
+     * folder, as a list */
+    int rc;
+    struct idx_images im;
+    char msg[512];
+    ck_assert_int_eq(idx_read_images(in_dir("train-images-idx3-ubyte.gz"), &im, msg, sizeof msg), 0);
+    im.count = 200;
+    ck_assert_int_eq(idx_write_images(in_dir("first-images-idx3-ubyte.gz"), &im, 1), 0);
+    idx_images_free(&im);
+    char *all = read_file(in_dir("train-boxes.txt"), NULL);
+    char *cut = strstr(all, "\n200 ");
+    if (cut)
+        cut[1] = 0;
+    ck_assert_int_eq(write_file(in_dir("first-boxes.txt"), all), 0);
+    free(all);
+    rc = run_cnnctl(&out, &err, "train -q '%s' %s --set data.train_images=first-images-idx3-ubyte.gz "
+                    "--set data.train_labels=first-boxes.txt --set data.test_images= --set train.checkpoint=%s",
+                    in_dir("yolo.ini"), steps, in_dir("idx.ckpt"));
+    ck_assert_msg(rc == 0, "%s", err);
+    free(out);
+    free(err);
+    rc = run_cnnctl(&out, &err, "train -q --force '%s' %s --set data.format=folder --set data.shape=1x32x32 "
+                    "--set data.train_images=tr/images --set data.train_labels=tr/labels "
+                    "--set data.test_images=te/images --set data.test_labels=te/labels --set train.checkpoint=%s",
+                    in_dir("yolo.ini"), steps, in_dir("folder.ckpt"));
+    ck_assert_msg(rc == 0, "%s", err);
+    free(out);
+    free(err);
+    same_weights(in_dir("idx.ckpt"), in_dir("folder.ckpt"));
+    rc = run_cnnctl(&out, &err, "train -q --force '%s' %s --set data.format=list --set data.shape=1x32x32 "
+                    "--set data.train_images=tr/list.txt --set data.test_images= --set train.checkpoint=%s",
+                    in_dir("yolo.ini"), steps, in_dir("list.ckpt"));
+    ck_assert_msg(rc == 0, "%s", err);
+    free(out);
+    free(err);
+    same_weights(in_dir("idx.ckpt"), in_dir("list.ckpt"));
+    /* eval of the folder-trained detector on the folder's test images */
+    rc = run_cnnctl(&out, &err, "eval '%s'", in_dir("folder.ckpt"));
+    ck_assert_msg(rc == 0 && strstr(out, "mAP@0.5 ") == out && strstr(out, "count 40"), "%s%s", out, err);
+    free(out);
+    free(err);
+    /* segmentation: IDX masks and a folder of masks */
+    struct idx_images mk;
+    ck_assert_int_eq(idx_read_images(in_dir("train-masks-idx3-ubyte.gz"), &mk, msg, sizeof msg), 0);
+    mk.count = 200;
+    ck_assert_int_eq(idx_write_images(in_dir("first-masks-idx3-ubyte.gz"), &mk, 1), 0);
+    idx_images_free(&mk);
+    ck_assert_int_eq(write_file(in_dir("seg.ini"),
+                                "[data]\ntask = segment\ndir = .\ntrain_images = first-images-idx3-ubyte.gz\n"
+                                "train_labels = first-masks-idx3-ubyte.gz\ntest_images =\n"
+                                "[train]\nbatch = 20\noptimizer = adam\nlr = 0.005\nseed = 3\n"
+                                "[augment]\nflip = 1\nshift = 3\n"
+                                "[c1]\ntype = conv\nfilters = 8\nsize = 3\npad = 1\nactivation = relu\n"
+                                "[s]\ntype = conv\nfilters = 5\nsize = 1\n[loss]\ntype = softmax\n"),
+                     0);
+    rc = run_cnnctl(&out, &err, "train -q '%s' %s --set train.checkpoint=%s", in_dir("seg.ini"), steps,
+                    in_dir("seg-idx.ckpt"));
+    ck_assert_msg(rc == 0, "%s", err);
+    free(out);
+    free(err);
+    rc = run_cnnctl(&out, &err, "train -q '%s' %s --set data.format=folder --set data.shape=1x32x32 "
+                    "--set data.train_images=tr/images --set data.train_labels=tr/masks --set train.checkpoint=%s",
+                    in_dir("seg.ini"), steps, in_dir("seg-folder.ckpt"));
+    ck_assert_msg(rc == 0, "%s", err);
+    free(out);
+    free(err);
+    same_weights(in_dir("seg-idx.ckpt"), in_dir("seg-folder.ckpt"));
+    /* hostile: a missing box file, a mask of another size, a colour mask */
+    remove(in_dir("tr/labels/c0007.txt"));
+    rc = run_cnnctl(&out, &err, "train -q --force '%s' %s --set data.format=folder --set data.shape=1x32x32 "
+                    "--set data.train_images=tr/images --set data.train_labels=tr/labels --set data.test_images= "
+                    "--set train.checkpoint=%s", in_dir("yolo.ini"), steps, in_dir("bad.ckpt"));
+    ck_assert_msg(rc == 2 && strstr(err, "c0007.png: no label file for it in") && strchr(err, '\n') == err + strlen(err) - 1,
+                  "%s", err);
+    free(out);
+    free(err);
+    float small[16 * 16] = {0}, colour[3 * 32 * 32] = {0};
+    ck_assert_int_eq(image_write_png(in_dir("tr/masks/c0004.png"), small, 1, 16, 16, msg, sizeof msg), 0);
+    ck_assert_int_eq(image_write_png(in_dir("tr/masks/c0005.png"), colour, 3, 32, 32, msg, sizeof msg), 0);
+    static const char *const want[] = {"c0004.png: a mask of 16 x 16 for the image", "c0005.png: a mask must be an "
+                                                                                     "8-bit gray PNG"};
+    for (int k = 0; k < 2; k++) {
+        rc = run_cnnctl(&out, &err, "train -q '%s' %s --set data.format=folder --set data.shape=1x32x32 "
+                        "--set data.train_images=tr/images --set data.train_labels=tr/masks --set train.checkpoint=%s",
+                        in_dir("seg.ini"), steps, in_dir("bad.ckpt"));
+        ck_assert_msg(rc == 2 && strstr(err, want[k]) && strchr(err, '\n') == err + strlen(err) - 1, "%s", err);
+        free(out);
+        free(err);
+        /* mend the first: all background */
+        ck_assert_int_eq(image_write_png(in_dir("tr/masks/c0004.png"), colour, 1, 32, 32, msg, sizeof msg), 0);
+    }
+}
+END_TEST
+
 Suite *detect_suite(void)
 {
     Suite *s = suite_create("detect");
@@ -269,6 +463,7 @@ Suite *detect_suite(void)
     tcase_add_test(tc, test_detect_train_eval_predict);
     tcase_add_test(tc, test_detect_resume);
     tcase_add_test(tc, test_detect_errors);
+    tcase_add_test(tc, test_dense_labels_beside_files);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -210,7 +210,7 @@ START_TEST(test_folders_and_lists)
     ck_assert_int_eq(f.labels[2], 1);
     uint8_t *pixels;
     int skipped;
-    ck_assert_int_eq(decode_files(&f, (struct shape){1, 2, 2}, 0, 0, &pixels, &skipped, err, sizeof err), 0);
+    ck_assert_int_eq(decode_files(&f, (struct shape){1, 2, 2}, 0, 0, NULL, &pixels, &skipped, err, sizeof err), 0);
     ck_assert_int_eq(pixels[0], 50);
     ck_assert_int_eq(pixels[4], 100);
     ck_assert_int_eq(pixels[8], 200);
@@ -227,9 +227,9 @@ START_TEST(test_folders_and_lists)
     /* a file that is no image: an error naming it, or left out */
     write_bytes("train/ant/notes.txt", (const unsigned char *)"hello\n", 6);
     ck_assert_int_eq(folder_files(path, NULL, 0, &f, err, sizeof err), 0);
-    ck_assert_int_eq(decode_files(&f, (struct shape){1, 2, 2}, 0, 0, &pixels, &skipped, err, sizeof err), -1);
+    ck_assert_int_eq(decode_files(&f, (struct shape){1, 2, 2}, 0, 0, NULL, &pixels, &skipped, err, sizeof err), -1);
     ck_assert_ptr_nonnull(strstr(err, "notes.txt: not a PNG, JPEG or PGM image"));
-    ck_assert_int_eq(decode_files(&f, (struct shape){3, 2, 2}, 1, 0, &pixels, &skipped, err, sizeof err), 0);
+    ck_assert_int_eq(decode_files(&f, (struct shape){3, 2, 2}, 1, 0, NULL, &pixels, &skipped, err, sizeof err), 0);
     ck_assert_int_eq(skipped, 1);
     ck_assert_int_eq(f.count, 3);
     ck_assert_int_eq(f.labels[2], 1);
