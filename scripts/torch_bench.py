@@ -1,11 +1,14 @@
 #!/usr/bin/python3
-"""torch_bench.py [simple|lenet5|vgg-small|cifar-resnet20 ...] - the
-yardstick for cnnctl's training speed: the same networks as
-configs/simple.ini, configs/lenet5.ini, configs/vgg-small.ini and
-configs/cifar-resnet20.ini in PyTorch (Debian: python3-torch), trained in a
-plain loop on random inputs of the config's shape (1x28x28 at batch 100;
-cifar-resnet20: 3x32x32 at batch 128) with the same optimizer, at 1 and at
-2 threads. Prints, per network, the steady-state images per second at
+"""torch_bench.py [simple|lenet5|vgg-small|cifar-resnet20|fcn|yolo ...] -
+the yardstick for cnnctl's training speed: the same networks as
+configs/simple.ini, configs/lenet5.ini, configs/vgg-small.ini,
+configs/cifar-resnet20.ini, configs/fcn.ini and configs/yolo.ini in PyTorch
+(Debian: python3-torch), trained in a plain loop on random inputs of the
+config's shape (1x28x28 at batch 100; cifar-resnet20: 3x32x32 at batch 128;
+fcn and yolo: 1x64x64 at batch 32) with the same optimizer, at 1 and at 2
+threads. fcn's loss is the per-pixel cross-entropy, as cnnctl's; yolo's is
+a mean squared error over the head's map in place of the YOLO loss (which
+PyTorch does not have; cnnctl's yolo layer is under 3% of its step). Prints, per network, the steady-state images per second at
 each thread count (median of 5 timings after a warm-up) and the best.
 
 PyTorch is measured at its best: glibc's allocator is kept from handing
@@ -92,18 +95,68 @@ def cifar_resnet20():
     return net, torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
 
 
-NETS = {"simple": simple, "lenet5": lenet5, "vgg-small": vgg_small, "cifar-resnet20": cifar_resnet20}
+def conv_relu(cin, cout):
+    return [nn.Conv2d(cin, cout, 3, padding=1), nn.ReLU()]
+
+
+class FCN(nn.Module):
+    """configs/fcn.ini: three stages of two 3x3 convs and a max pool, a 3x3
+    conv at 8 x 8, a score per class there, doubled by transposed
+    convolutions and added to the scores of the 16, 32 and 64 pixel stages."""
+
+    def __init__(self, classes=11):
+        super().__init__()
+        self.s1 = nn.Sequential(*conv_relu(1, 16), *conv_relu(16, 16))
+        self.s2 = nn.Sequential(nn.MaxPool2d(2), *conv_relu(16, 32), *conv_relu(32, 32))
+        self.s3 = nn.Sequential(nn.MaxPool2d(2), *conv_relu(32, 64), *conv_relu(64, 64))
+        self.s4 = nn.Sequential(nn.MaxPool2d(2), *conv_relu(64, 128), nn.Conv2d(128, classes, 1))
+        self.up = nn.ModuleList(nn.ConvTranspose2d(classes, classes, 4, 2, 1) for _ in range(3))
+        self.skip = nn.ModuleList(nn.Conv2d(c, classes, 1) for c in (64, 32, 16))
+
+    def forward(self, x):
+        a = self.s1(x)
+        b = self.s2(a)
+        c = self.s3(b)
+        score = self.s4(c)
+        for up, skip, lower in zip(self.up, self.skip, (c, b, a)):
+            score = up(score) + skip(lower)
+        return score
+
+
+def fcn():
+    net = FCN()
+    return net, torch.optim.Adam(net.parameters(), lr=0.002)
+
+
+def yolo():
+    net = nn.Sequential(*conv_relu(1, 16), *conv_relu(16, 16), nn.MaxPool2d(2), *conv_relu(16, 32),
+                        *conv_relu(32, 32), nn.MaxPool2d(2), *conv_relu(32, 64), *conv_relu(64, 64), nn.MaxPool2d(2),
+                        *conv_relu(64, 128), *conv_relu(128, 128), nn.Conv2d(128, 45, 1))
+    return net, torch.optim.Adam(net.parameters(), lr=0.002)
+
+
+NETS = {"simple": simple, "lenet5": lenet5, "vgg-small": vgg_small, "cifar-resnet20": cifar_resnet20, "fcn": fcn,
+        "yolo": yolo}
 # input shape and batch per network: the configs' own
-SHAPES = {"cifar-resnet20": ((3, 32, 32), 128)}
+SHAPES = {"cifar-resnet20": ((3, 32, 32), 128), "fcn": ((1, 64, 64), 32), "yolo": ((1, 64, 64), 32)}
 
 
-def images_per_second(build, threads, shape=(1, 28, 28), batch=100, seconds=1.0, repeats=5):
+def loss_and_target(name, batch):
+    """The loss and a random target of its kind: a class per image, a class
+    per pixel (fcn), or a map as the head's (yolo, see above)."""
+    if name == "fcn":
+        return nn.CrossEntropyLoss(), torch.randint(0, 11, (batch, 64, 64))
+    if name == "yolo":
+        return nn.MSELoss(), torch.rand(batch, 45, 8, 8)
+    return nn.CrossEntropyLoss(), torch.randint(0, 10, (batch,))
+
+
+def images_per_second(name, threads, shape=(1, 28, 28), batch=100, seconds=1.0, repeats=5):
     torch.set_num_threads(threads)
     torch.manual_seed(1)
-    net, opt = build()
-    loss_fn = nn.CrossEntropyLoss()
+    net, opt = NETS[name]()
+    loss_fn, y = loss_and_target(name, batch)
     x = torch.rand(batch, *shape)
-    y = torch.randint(0, 10, (batch,))
 
     def step():
         opt.zero_grad(set_to_none=True)
@@ -136,8 +189,8 @@ def main():
     print(f"{'network':<14} {'1 thread':>10} {'2 threads':>10} {'best':>10}  batch")
     for name in names:
         shape, batch = SHAPES.get(name, ((1, 28, 28), 100))
-        one = images_per_second(NETS[name], 1, shape, batch)
-        two = images_per_second(NETS[name], 2, shape, batch)
+        one = images_per_second(name, 1, shape, batch)
+        two = images_per_second(name, 2, shape, batch)
         print(f"{name:<14} {one:>10.0f} {two:>10.0f} {max(one, two):>10.0f}  {batch}", flush=True)
 
 
