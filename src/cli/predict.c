@@ -211,7 +211,7 @@ int cmd_predict(int argc, char **argv)
     long top = 3;
     int invert = -1, json = 0, threads = 1, c;
     double threshold = 0.25, nms = 0.45, alpha = 0.5;
-    int detector_options = 0, alpha_given = 0;
+    int detector_options = 0, alpha_given = 0, top_given = 0;
     const char *draw = NULL;
     optind = 1;
     while ((c = getopt_long(argc, argv, "k:injT:N:d:a:t:h", options, NULL)) != -1) {
@@ -219,6 +219,7 @@ int cmd_predict(int argc, char **argv)
         case 'k':
             if (parse_long(optarg, &top) < 0 || top < 1 || top > 65536)
                 return usage_error("predict", "--top: '%s' is not a whole number from 1 to 65536", optarg);
+            top_given = 1;
             break;
         case 'i': invert = 1; break;
         case 'n': invert = 0; break;
@@ -283,9 +284,11 @@ int cmd_predict(int argc, char **argv)
                           : alpha_given && !per_pixel ? "--alpha is for a segmentation net (task = segment)"
                           : draw && !net->boxes && !per_pixel
                               ? "--draw draws a detector's boxes or a segmentation net's classes"
-                              : NULL;
+                          : top_given && net->boxes ? "--top ranks classes; a detector prints its boxes (see --threshold)"
+                                                    : NULL;
     if (refused) {
-        fprintf(stderr, "cnnctl: predict: %s; %s classifies whole images\n", refused, path);
+        fprintf(stderr, "cnnctl: predict: %s; %s is %s\n", refused, path,
+                net->boxes ? "a detector" : per_pixel ? "a segmentation net" : "a classifier");
         goto done;
     }
     if (draw && duplicate_names(argc - optind - 1, argv + optind + 1) < 0)
