@@ -9,6 +9,7 @@
 #include "cli_util.h"
 #include "draw.h"
 #include "eval.h"
+#include "fileio.h"
 #include "metrics.h"
 #include "model.h"
 
@@ -293,6 +294,17 @@ int cmd_predict(int argc, char **argv)
     }
     if (draw && duplicate_names(argc - optind - 1, argv + optind + 1) < 0)
         goto done;
+    /* the folder first: a folder that cannot be made fails before any
+     * output */
+    if (draw) {
+        char probe[8192];
+        snprintf(probe, sizeof probe, "%s/.", draw);
+        if (make_parent_dirs(probe, err, sizeof err) < 0) {
+            fprintf(stderr, "cnnctl: %s\n", err);
+            status = EXIT_RUNTIME;
+            goto done;
+        }
+    }
     const char *what = per_pixel ? "pixels" : net->layers[net->count - 1].ops->probabilities ? "probability" : "score";
     if (top > net->classes)
         top = net->classes;
