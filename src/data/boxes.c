@@ -91,6 +91,17 @@ static int read_lines(const char *path, int count, uint8_t *rec, char *err, size
         snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
         return -1;
     }
+    /* a binary file (an IDX given for the box file, say) is named so,
+     * not taken apart line by line */
+    unsigned char head[512];
+    const size_t got = fread(head, 1, sizeof head, f);
+    rewind(f);
+    if (memchr(head, 0, got) || (got >= 2 && head[0] == 0x1f && head[1] == 0x8b)) {
+        snprintf(err, errlen, "%s: binary data (%s); expected a text box file, a line a box", path,
+                 got >= 2 && head[0] == 0x1f && head[1] == 0x8b ? "a gzip stream" : "a zero byte");
+        fclose(f);
+        return -1;
+    }
     const int records = count < 0 ? 1 : count;
     int *used = calloc((size_t)(records > 0 ? records : 1), sizeof *used);
     if (!used) {

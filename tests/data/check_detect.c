@@ -233,7 +233,7 @@ START_TEST(test_detect_errors)
     static const struct {
         const char *sets, *message;
     } cases[] = {
-        {"--set data.train_labels=train-masks-idx3-ubyte.gz", "too few fields; expected six"},
+        {"--set data.train_labels=train-masks-idx3-ubyte.gz", "binary data (a gzip stream); expected a text box file"},
         {"classifier.ini", "boxes (task = detect), but the network does not end in a yolo layer"},
         {"--set data.task=segment --set data.train_labels=train-masks-idx3-ubyte.gz "
          "--set data.test_labels=t10k-masks-idx3-ubyte.gz",
