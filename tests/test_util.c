@@ -146,6 +146,34 @@ void write_synthetic_cifar(const char *dir, int per_file, uint64_t seed)
     cifar_free(&set);
 }
 
+void write_shapes(const char *images, const char *labels, int thick)
+{
+    struct rng r;
+    rng_seed(&r, 3, RNG_STREAM_TEST);
+    struct idx_images im = {.count = 600, .rows = 12, .cols = 12, .channels = 1, .pixels = calloc(600, 144)};
+    struct idx_labels lb = {600, malloc(600)};
+    const int lo = thick ? 4 : 5, hi = thick ? 7 : 6, edge = thick ? 3 : 2;
+    for (int i = 0; i < 600; i++) {
+        const int k = (int)rng_below(&r, 4), dy = (int)rng_below(&r, 3) - 1, dx = (int)rng_below(&r, 3) - 1;
+        const uint8_t v = (uint8_t)(180 + rng_below(&r, 76));
+        lb.labels[i] = (uint8_t)k;
+        uint8_t *px = im.pixels + (size_t)i * 144;
+        for (int y = 2; y < 10; y++)
+            for (int x = 2; x < 10; x++) {
+                const int on = k == 0   ? y >= lo && y <= hi
+                               : k == 1 ? x >= lo && x <= hi
+                               : k == 2 ? (y >= 5 && y <= 6) || (x >= 5 && x <= 6)
+                                        : y <= edge || y >= 11 - edge || x <= edge || x >= 11 - edge;
+                if (on)
+                    px[(y + dy) * 12 + x + dx] = v;
+            }
+    }
+    ck_assert_int_eq(idx_write_images(images, &im, 1), 0);
+    ck_assert_int_eq(idx_write_labels(labels, &lb, 1), 0);
+    free(im.pixels);
+    free(lb.labels);
+}
+
 void write_synthetic_idx(const char *dir, const char *prefix, int count, int rows, int cols, int classes,
                          uint64_t seed)
 {

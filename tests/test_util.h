@@ -61,6 +61,13 @@ char *log_without_timing(const char *path);
 
 /* A small synthetic classification problem written as IDX files in dir:
  * class k is a bright bar whose position encodes k, plus noise. */
+/* 600 12 x 12 "digits" of 4 shapes that no position or scale confuses (a
+ * horizontal bar, a vertical one, a cross, a square's outline), each moved
+ * by up to a pixel and of a random brightness, as IDX images and labels
+ * (for `cnnctl compose`); thick: bars and outline 4 pixels thick (else 2
+ * and 1), so that their boxes are no slivers that a pixel's error takes
+ * below an IoU of 0.5. */
+void write_shapes(const char *images, const char *labels, int thick);
 void write_synthetic_idx(const char *dir, const char *prefix, int count, int rows, int cols, int classes,
                          uint64_t seed);
 /* CIFAR-10-shaped stand-in data in dir: data_batch_1.bin ... _5.bin and

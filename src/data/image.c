@@ -56,19 +56,27 @@ static int take_bytes(struct image *img, const uint8_t *bytes, int height, int w
     return 0;
 }
 
+/* A PNG's header read, its size checked before anything is allocated. */
+static int begin_png(const char *path, FILE *f, png_image *png, char *err, size_t errlen)
+{
+    memset(png, 0, sizeof *png);
+    png->version = PNG_IMAGE_VERSION;
+    if (!png_image_begin_read_from_stdio(png, f)) {
+        snprintf(err, errlen, "%s: not a readable PNG: %s", path, png->message);
+        return -1;
+    }
+    if (size_refused(path, "PNG", png->width, png->height, err, errlen)) {
+        png_image_free(png);
+        return -1;
+    }
+    return 0;
+}
+
 static int read_png(const char *path, FILE *f, int channels, struct image *img, char *err, size_t errlen)
 {
     png_image png;
-    memset(&png, 0, sizeof png);
-    png.version = PNG_IMAGE_VERSION;
-    if (!png_image_begin_read_from_stdio(&png, f)) {
-        snprintf(err, errlen, "%s: not a readable PNG: %s", path, png.message);
+    if (begin_png(path, f, &png, err, errlen) < 0)
         return -1;
-    }
-    if (size_refused(path, "PNG", png.width, png.height, err, errlen)) {
-        png_image_free(&png);
-        return -1;
-    }
     /* 8-bit gray (by luma) or RGB over a white background; libpng applies the gamma */
     png.format = channels == 3 ? PNG_FORMAT_RGB : PNG_FORMAT_GRAY;
     const size_t count = (size_t)png.width * png.height * channels;
@@ -282,16 +290,8 @@ int image_read(const char *path, int channels, struct image *img, char *err, siz
 static int read_png_mask(const char *path, FILE *f, struct mask *m, char *err, size_t errlen)
 {
     png_image png;
-    memset(&png, 0, sizeof png);
-    png.version = PNG_IMAGE_VERSION;
-    if (!png_image_begin_read_from_stdio(&png, f)) {
-        snprintf(err, errlen, "%s: not a readable PNG: %s", path, png.message);
+    if (begin_png(path, f, &png, err, errlen) < 0)
         return -1;
-    }
-    if (size_refused(path, "PNG", png.width, png.height, err, errlen)) {
-        png_image_free(&png);
-        return -1;
-    }
     if (png.format != PNG_FORMAT_GRAY) {
         snprintf(err, errlen, "%s: a mask must be an 8-bit gray PNG, a class a pixel value (this one is %s)", path,
                  png.format & PNG_FORMAT_FLAG_COLORMAP ? "palette-coloured"

@@ -19,41 +19,11 @@ static char *dir;
 
 #define in_dir(name) test_path(dir, name)
 
-/* 600 12 x 12 "digits" of 4 shapes that no position or scale confuses (a
- * horizontal bar, a vertical one, a cross, a square's outline), each
- * moved by up to a pixel and of a random brightness */
-static void write_shapes(void)
-{
-    struct rng r;
-    rng_seed(&r, 3, RNG_STREAM_TEST);
-    struct idx_images im = {.count = 600, .rows = 12, .cols = 12, .channels = 1, .pixels = calloc(600, 144)};
-    struct idx_labels lb = {600, malloc(600)};
-    for (int i = 0; i < 600; i++) {
-        const int k = (int)rng_below(&r, 4), dy = (int)rng_below(&r, 3) - 1, dx = (int)rng_below(&r, 3) - 1;
-        const uint8_t v = (uint8_t)(180 + rng_below(&r, 76));
-        lb.labels[i] = (uint8_t)k;
-        uint8_t *px = im.pixels + (size_t)i * 144;
-        for (int y = 2; y < 10; y++)
-            for (int x = 2; x < 10; x++) {
-                const int on = k == 0   ? y >= 5 && y <= 6
-                               : k == 1 ? x >= 5 && x <= 6
-                               : k == 2 ? (y >= 5 && y <= 6) || (x >= 5 && x <= 6)
-                                        : y == 2 || y == 9 || x == 2 || x == 9;
-                if (on)
-                    px[(y + dy) * 12 + x + dx] = v;
-            }
-    }
-    ck_assert_int_eq(idx_write_images(in_dir("shapes-images-idx3-ubyte.gz"), &im, 1), 0);
-    ck_assert_int_eq(idx_write_labels(in_dir("shapes-labels-idx1-ubyte.gz"), &lb, 1), 0);
-    free(im.pixels);
-    free(lb.labels);
-}
-
 static void setup(void)
 {
     dir = make_temp_dir();
     /* canvases of 24 x 24 with 1 or 2 shapes */
-    write_shapes();
+    write_shapes(in_dir("shapes-images-idx3-ubyte.gz"), in_dir("shapes-labels-idx1-ubyte.gz"), 0);
     char *out, *err;
     const char *common = "--size 24 --objects 1-2 --scale 0.8-1.2 --clutter 0";
     int rc = run_cnnctl(&out, &err, "compose -i '%s' -l '%s' -o '%s' --count 600 %s --digits 0-399 --seed 1",

@@ -42,6 +42,18 @@ static void gradcheck(const char *text, struct shape input, int n, int threads)
     config_free(&cfg);
 }
 
+/* gradcheck at a training step's pass: every layer within the tolerance */
+static void every_layer_agrees(struct net *net, int n, const uint8_t *labels)
+{
+    const struct net_pass pass = {5, 7, 0, 0};
+    struct gradcheck_layer *result = calloc(net->count, sizeof *result);
+    ck_assert_double_ge(gradcheck_run(net, n, labels, &pass, CHECKS_PER_TENSOR, result), 0.0);
+    for (int li = 0; li < net->count; li++)
+        ck_assert_msg(result[li].worst <= GRADCHECK_TOLERANCE, "[%s] %s: error %.3g", net->layers[li].name,
+                      result[li].where, result[li].worst);
+    free(result);
+}
+
 #define HEAD "[fc]\ntype = affine\noutputs = 5\n[loss]\ntype = softmax\n"
 
 static const struct {
@@ -189,13 +201,7 @@ START_TEST(test_gradient_per_pixel_softmax)
     uint8_t labels[3 * 48];
     for (int i = 0; i < n * 48; i++)
         labels[i] = i % 7 == 0 ? 255 : (uint8_t)rng_below(&r, 3);
-    const struct net_pass pass = {5, 7, 0, 0};
-    struct gradcheck_layer *result = calloc(net.count, sizeof *result);
-    ck_assert_double_ge(gradcheck_run(&net, n, labels, &pass, CHECKS_PER_TENSOR, result), 0.0);
-    for (int li = 0; li < net.count; li++)
-        ck_assert_msg(result[li].worst <= GRADCHECK_TOLERANCE, "[%s] %s: error %.3g", net.layers[li].name,
-                      result[li].where, result[li].worst);
-    free(result);
+    every_layer_agrees(&net, n, labels);
     /* the loss: the mean over each image's pixels, the ignored ones 0 */
     int correct;
     const double loss = net_forward(&net, n, labels, &correct, NULL);
@@ -265,13 +271,7 @@ START_TEST(test_gradient_yolo)
     static const int count[3] = {3, 3, 0};
     uint8_t labels[3 * BOX_LABEL_BYTES];
     box_records(labels, n, boxes, count);
-    const struct net_pass pass = {5, 7, 0, 0};
-    struct gradcheck_layer *result = calloc(net.count, sizeof *result);
-    ck_assert_double_ge(gradcheck_run(&net, n, labels, &pass, CHECKS_PER_TENSOR, result), 0.0);
-    for (int li = 0; li < net.count; li++)
-        ck_assert_msg(result[li].worst <= GRADCHECK_TOLERANCE, "[%s] %s: error %.3g", net.layers[li].name,
-                      result[li].where, result[li].worst);
-    free(result);
+    every_layer_agrees(&net, n, labels);
     net_free(&net);
     config_free(&cfg);
 }
