@@ -1,6 +1,7 @@
 /* test_util.c - helpers shared by the Check suites. */
 #include "test_util.h"
 #include "cifar.h"
+#include "ckpt.h"
 #include "idx.h"
 
 #include <stdarg.h>
@@ -172,6 +173,69 @@ void write_shapes(const char *images, const char *labels, int thick)
     ck_assert_int_eq(idx_write_labels(labels, &lb, 1), 0);
     free(im.pixels);
     free(lb.labels);
+}
+
+void compose_shape_canvases(const char *dir, int thick, int train, int test, int side, const char *objects)
+{
+    char images[4200], labels[4200], prefix[4200];
+    snprintf(images, sizeof images, "%s/shapes-images-idx3-ubyte.gz", dir);
+    snprintf(labels, sizeof labels, "%s/shapes-labels-idx1-ubyte.gz", dir);
+    write_shapes(images, labels, thick);
+    for (int k = 0; k < 2; k++) {
+        char *out, *err;
+        snprintf(prefix, sizeof prefix, "%s/%s", dir, k ? "t10k" : "train");
+        int rc = run_cnnctl(&out, &err, "compose -i '%s' -l '%s' -o '%s' --count %d --size %d --objects %s "
+                            "--scale 0.8-1.2 --clutter 0 --digits %s --seed %d",
+                            images, labels, prefix, k ? test : train, side, objects, k ? "400-599" : "0-399", 1 + k);
+        ck_assert_msg(rc == 0, "%s", err);
+        free(out);
+        free(err);
+    }
+}
+
+double json_number(const char *json, const char *key)
+{
+    char pattern[64];
+    snprintf(pattern, sizeof pattern, "\"%s\": ", key);
+    const char *p = strstr(json, pattern);
+    ck_assert_msg(p != NULL, "%s not in %s", key, json);
+    return strtod(p + strlen(pattern), NULL);
+}
+
+void assert_same_weights(const char *a_path, const char *b_path)
+{
+    struct ckpt a, b;
+    char msg[512];
+    ck_assert_int_eq(ckpt_read(a_path, &a, msg, sizeof msg), 0);
+    ck_assert_int_eq(ckpt_read(b_path, &b, msg, sizeof msg), 0);
+    ck_assert_int_eq(a.tensor_count, b.tensor_count);
+    for (int t = 0; t < a.tensor_count; t++)
+        ck_assert_msg(memcmp(a.tensors[t].values, b.tensors[t].values, 4 * a.tensors[t].count) == 0,
+                      "%s differs between %s and %s", a.tensors[t].name, a_path, b_path);
+    ckpt_free(&a);
+    ckpt_free(&b);
+}
+
+void assert_resume_matches_straight(const char *dir, const char *config)
+{
+    char *out, *err, model[4200], straight[4200];
+    snprintf(model, sizeof model, "%s/run/model.ckpt", dir);
+    snprintf(straight, sizeof straight, "%s/straight.ckpt", dir);
+    int rc = run_cnnctl(&out, &err, "train -q '%s' --set train.epochs= --set train.iterations=20 "
+                        "--set train.schedule=constant", config);
+    ck_assert_msg(rc == 0, "%s", err);
+    free(out);
+    free(err);
+    rc = run_cnnctl(&out, &err, "train -q --resume '%s' --set train.iterations=40", model);
+    ck_assert_msg(rc == 0, "%s", err);
+    free(out);
+    free(err);
+    rc = run_cnnctl(&out, &err, "train -q '%s' --set train.epochs= --set train.iterations=40 "
+                    "--set train.schedule=constant --set train.checkpoint='%s' --set train.log=", config, straight);
+    ck_assert_msg(rc == 0, "%s", err);
+    free(out);
+    free(err);
+    assert_same_weights(model, straight);
 }
 
 void write_synthetic_idx(const char *dir, const char *prefix, int count, int rows, int cols, int classes,

@@ -68,6 +68,19 @@ char *log_without_timing(const char *path);
  * and 1), so that their boxes are no slivers that a pixel's error takes
  * below an IoU of 0.5. */
 void write_shapes(const char *images, const char *labels, int thick);
+/* In dir: the shape digits (write_shapes, thick or not) and `cnnctl
+ * compose` canvases of side x side with OBJECTS ("1-3") of them,
+ * train-* from digits 0-399 and t10k-* from 400-599: images, masks and
+ * boxes. */
+void compose_shape_canvases(const char *dir, int thick, int train, int test, int side, const char *objects);
+/* The number after "KEY": in a JSON text (an assertion fails without it). */
+double json_number(const char *json, const char *key);
+/* Both checkpoints hold the same tensors, bit for bit. */
+void assert_same_weights(const char *a, const char *b);
+/* A run of CONFIG (its checkpoint at run/model.ckpt under dir) of 20 steps
+ * resumed to 40, and 40 straight into dir/straight.ckpt, end with the same
+ * weights. */
+void assert_resume_matches_straight(const char *dir, const char *config);
 void write_synthetic_idx(const char *dir, const char *prefix, int count, int rows, int cols, int classes,
                          uint64_t seed);
 /* CIFAR-10-shaped stand-in data in dir: data_batch_1.bin ... _5.bin and

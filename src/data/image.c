@@ -258,17 +258,29 @@ static int read_pgm(const char *path, FILE *f, int binary, int channels, int raw
     return 0;
 }
 
-int image_read(const char *path, int channels, struct image *img, char *err, size_t errlen)
+/* path opened, its first 8 bytes in magic (*got of them), the file
+ * rewound; NULL with err when it cannot be opened. */
+static FILE *open_image(const char *path, unsigned char magic[8], size_t *got, char *err, size_t errlen)
 {
-    memset(img, 0, sizeof *img);
     FILE *f = fopen(path, "rb");
     if (!f) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return -1;
+        return NULL;
     }
-    unsigned char magic[8] = {0};
-    size_t got = fread(magic, 1, sizeof magic, f);
+    memset(magic, 0, 8);
+    *got = fread(magic, 1, 8, f);
     rewind(f);
+    return f;
+}
+
+int image_read(const char *path, int channels, struct image *img, char *err, size_t errlen)
+{
+    memset(img, 0, sizeof *img);
+    unsigned char magic[8];
+    size_t got;
+    FILE *f = open_image(path, magic, &got, err, errlen);
+    if (!f)
+        return -1;
     int rc;
     if (got == 8 && png_sig_cmp(magic, 0, 8) == 0) {
         rc = read_png(path, f, channels, img, err, errlen);
@@ -321,14 +333,11 @@ static int read_png_mask(const char *path, FILE *f, struct mask *m, char *err, s
 int image_read_mask(const char *path, struct mask *m, char *err, size_t errlen)
 {
     memset(m, 0, sizeof *m);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+    unsigned char magic[8];
+    size_t got;
+    FILE *f = open_image(path, magic, &got, err, errlen);
+    if (!f)
         return -1;
-    }
-    unsigned char magic[8] = {0};
-    size_t got = fread(magic, 1, sizeof magic, f);
-    rewind(f);
     int rc = -1;
     if (got == 8 && png_sig_cmp(magic, 0, 8) == 0) {
         rc = read_png_mask(path, f, m, err, errlen);

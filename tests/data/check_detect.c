@@ -26,20 +26,7 @@ static void setup(void)
 {
     dir = make_temp_dir();
     /* canvases of 32 x 32 with 1 to 3 shapes */
-    write_shapes(in_dir("shapes-images-idx3-ubyte.gz"), in_dir("shapes-labels-idx1-ubyte.gz"), 1);
-    char *out, *err;
-    const char *common = "--size 32 --objects 1-3 --scale 0.8-1.2 --clutter 0";
-    int rc = run_cnnctl(&out, &err, "compose -i '%s' -l '%s' -o '%s' --count 2000 %s --digits 0-399 --seed 1",
-                        in_dir("shapes-images-idx3-ubyte.gz"), in_dir("shapes-labels-idx1-ubyte.gz"), in_dir("train"),
-                        common);
-    ck_assert_msg(rc == 0, "%s", err);
-    free(out);
-    free(err);
-    rc = run_cnnctl(&out, &err, "compose -i '%s' -l '%s' -o '%s' --count 200 %s --digits 400-599 --seed 2",
-                    in_dir("shapes-images-idx3-ubyte.gz"), in_dir("shapes-labels-idx1-ubyte.gz"), in_dir("t10k"), common);
-    ck_assert_msg(rc == 0, "%s", err);
-    free(out);
-    free(err);
+    compose_shape_canvases(dir, 1, 2000, 200, 32, "1-3");
     char text[4096];
     snprintf(text, sizeof text,
              "[data]\ntask = detect\ndir = .\nclasses = hbar, vbar, cross, square\n"
@@ -70,15 +57,6 @@ static void teardown(void)
 {
     remove_tree(dir);
     free(dir);
-}
-
-static double json_number(const char *json, const char *key)
-{
-    char pattern[64];
-    snprintf(pattern, sizeof pattern, "\"%s\": ", key);
-    const char *p = strstr(json, pattern);
-    ck_assert_msg(p != NULL, "%s not in %s", key, json);
-    return strtod(p + strlen(pattern), NULL);
 }
 
 /* Test canvas i as a PGM file. */
@@ -166,32 +144,7 @@ END_TEST
  * 40 straight, end with the same weights. */
 START_TEST(test_detect_resume)
 {
-    char *out, *err;
-    int rc = run_cnnctl(&out, &err, "train -q '%s' --set train.epochs= --set train.iterations=20 "
-                        "--set train.schedule=constant", in_dir("yolo.ini"));
-    ck_assert_msg(rc == 0, "%s", err);
-    free(out);
-    free(err);
-    rc = run_cnnctl(&out, &err, "train -q --resume '%s' --set train.iterations=40", in_dir("run/model.ckpt"));
-    ck_assert_msg(rc == 0, "%s", err);
-    free(out);
-    free(err);
-    rc = run_cnnctl(&out, &err, "train -q '%s' --set train.epochs= --set train.iterations=40 "
-                    "--set train.schedule=constant --set train.checkpoint=%s --set train.log=", in_dir("yolo.ini"),
-                    in_dir("straight.ckpt"));
-    ck_assert_msg(rc == 0, "%s", err);
-    free(out);
-    free(err);
-    struct ckpt a, b;
-    char msg[512];
-    ck_assert_int_eq(ckpt_read(in_dir("run/model.ckpt"), &a, msg, sizeof msg), 0);
-    ck_assert_int_eq(ckpt_read(in_dir("straight.ckpt"), &b, msg, sizeof msg), 0);
-    ck_assert_int_eq(a.tensor_count, b.tensor_count);
-    for (int t = 0; t < a.tensor_count; t++)
-        ck_assert_msg(memcmp(a.tensors[t].values, b.tensors[t].values, 4 * a.tensors[t].count) == 0, "%s differs",
-                      a.tensors[t].name);
-    ckpt_free(&a);
-    ckpt_free(&b);
+    assert_resume_matches_straight(dir, in_dir("yolo.ini"));
 }
 END_TEST
 
@@ -303,20 +256,6 @@ static void canvases_as_files(const char *prefix, const char *folder, int n)
     idx_images_free(&mk);
 }
 
-static void same_weights(const char *a_path, const char *b_path)
-{
-    struct ckpt a, b;
-    char msg[512];
-    ck_assert_int_eq(ckpt_read(a_path, &a, msg, sizeof msg), 0);
-    ck_assert_int_eq(ckpt_read(b_path, &b, msg, sizeof msg), 0);
-    ck_assert_int_eq(a.tensor_count, b.tensor_count);
-    for (int t = 0; t < a.tensor_count; t++)
-        ck_assert_msg(memcmp(a.tensors[t].values, b.tensors[t].values, 4 * a.tensors[t].count) == 0,
-                      "%s differs between %s and %s", a.tensors[t].name, a_path, b_path);
-    ckpt_free(&a);
-    ckpt_free(&b);
-}
-
 /* Dense labels beside image files: the same canvases as IDX files, as a
  * folder of images (PNG and PGM) with a folder of masks or of box files,
  * and as a list of "IMAGE BOXES" lines, train the same weights, step for
@@ -356,14 +295,14 @@ START_TEST(test_dense_labels_beside_files)
     ck_assert_msg(rc == 0, "%s", err);
     free(out);
     free(err);
-    same_weights(in_dir("idx.ckpt"), in_dir("folder.ckpt"));
+    assert_same_weights(in_dir("idx.ckpt"), in_dir("folder.ckpt"));
     rc = run_cnnctl(&out, &err, "train -q --force '%s' %s --set data.format=list --set data.shape=1x32x32 "
                     "--set data.train_images=tr/list.txt --set data.test_images= --set train.checkpoint=%s",
                     in_dir("yolo.ini"), steps, in_dir("list.ckpt"));
     ck_assert_msg(rc == 0, "%s", err);
     free(out);
     free(err);
-    same_weights(in_dir("idx.ckpt"), in_dir("list.ckpt"));
+    assert_same_weights(in_dir("idx.ckpt"), in_dir("list.ckpt"));
     /* eval of the folder-trained detector on the folder's test images */
     rc = run_cnnctl(&out, &err, "eval '%s'", in_dir("folder.ckpt"));
     ck_assert_msg(rc == 0 && strstr(out, "mAP@0.5 ") == out && strstr(out, "count 40"), "%s%s", out, err);
@@ -394,7 +333,7 @@ START_TEST(test_dense_labels_beside_files)
     ck_assert_msg(rc == 0, "%s", err);
     free(out);
     free(err);
-    same_weights(in_dir("seg-idx.ckpt"), in_dir("seg-folder.ckpt"));
+    assert_same_weights(in_dir("seg-idx.ckpt"), in_dir("seg-folder.ckpt"));
     /* hostile: a missing box file, a mask of another size, a colour mask */
     remove(in_dir("tr/labels/c0007.txt"));
     rc = run_cnnctl(&out, &err, "train -q --force '%s' %s --set data.format=folder --set data.shape=1x32x32 "

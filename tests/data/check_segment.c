@@ -23,20 +23,7 @@ static void setup(void)
 {
     dir = make_temp_dir();
     /* canvases of 24 x 24 with 1 or 2 shapes */
-    write_shapes(in_dir("shapes-images-idx3-ubyte.gz"), in_dir("shapes-labels-idx1-ubyte.gz"), 0);
-    char *out, *err;
-    const char *common = "--size 24 --objects 1-2 --scale 0.8-1.2 --clutter 0";
-    int rc = run_cnnctl(&out, &err, "compose -i '%s' -l '%s' -o '%s' --count 600 %s --digits 0-399 --seed 1",
-                        in_dir("shapes-images-idx3-ubyte.gz"), in_dir("shapes-labels-idx1-ubyte.gz"), in_dir("train"),
-                        common);
-    ck_assert_msg(rc == 0, "%s", err);
-    free(out);
-    free(err);
-    rc = run_cnnctl(&out, &err, "compose -i '%s' -l '%s' -o '%s' --count 150 %s --digits 400-599 --seed 2",
-                    in_dir("shapes-images-idx3-ubyte.gz"), in_dir("shapes-labels-idx1-ubyte.gz"), in_dir("t10k"), common);
-    ck_assert_msg(rc == 0, "%s", err);
-    free(out);
-    free(err);
+    compose_shape_canvases(dir, 0, 600, 150, 24, "1-2");
     char text[4096];
     snprintf(text, sizeof text,
              "[data]\ntask = segment\ndir = .\ntrain_labels = train-masks-idx3-ubyte.gz\n"
@@ -60,15 +47,6 @@ static void teardown(void)
 {
     remove_tree(dir);
     free(dir);
-}
-
-static double json_number(const char *json, const char *key)
-{
-    char pattern[64];
-    snprintf(pattern, sizeof pattern, "\"%s\": ", key);
-    const char *p = strstr(json, pattern);
-    ck_assert_msg(p != NULL, "%s not in %s", key, json);
-    return strtod(p + strlen(pattern), NULL);
 }
 
 START_TEST(test_segment_train_eval)
@@ -138,32 +116,7 @@ END_TEST
  * 40 straight, end with the same weights. */
 START_TEST(test_segment_resume)
 {
-    char *out, *err;
-    int rc = run_cnnctl(&out, &err, "train -q '%s' --set train.epochs= --set train.iterations=20 "
-                        "--set train.schedule=constant", in_dir("fcn.ini"));
-    ck_assert_msg(rc == 0, "%s", err);
-    free(out);
-    free(err);
-    rc = run_cnnctl(&out, &err, "train -q --resume '%s' --set train.iterations=40", in_dir("run/model.ckpt"));
-    ck_assert_msg(rc == 0, "%s", err);
-    free(out);
-    free(err);
-    rc = run_cnnctl(&out, &err, "train -q '%s' --set train.epochs= --set train.iterations=40 "
-                    "--set train.schedule=constant --set train.checkpoint=%s --set train.log=", in_dir("fcn.ini"),
-                    in_dir("straight.ckpt"));
-    ck_assert_msg(rc == 0, "%s", err);
-    free(out);
-    free(err);
-    struct ckpt a, b;
-    char msg[512];
-    ck_assert_int_eq(ckpt_read(in_dir("run/model.ckpt"), &a, msg, sizeof msg), 0);
-    ck_assert_int_eq(ckpt_read(in_dir("straight.ckpt"), &b, msg, sizeof msg), 0);
-    ck_assert_int_eq(a.tensor_count, b.tensor_count);
-    for (int t = 0; t < a.tensor_count; t++)
-        ck_assert_msg(memcmp(a.tensors[t].values, b.tensors[t].values, 4 * a.tensors[t].count) == 0, "%s differs",
-                      a.tensors[t].name);
-    ckpt_free(&a);
-    ckpt_free(&b);
+    assert_resume_matches_straight(dir, in_dir("fcn.ini"));
 }
 END_TEST
 
