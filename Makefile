@@ -8,8 +8,12 @@ CC      ?= cc
 PKG_CONFIG ?= pkg-config
 
 CFLAGS  ?= -O2 -g
-DEPS_CFLAGS := $(shell $(PKG_CONFIG) --cflags inih zlib libpng libjpeg)
-DEPS_LIBS   := $(shell $(PKG_CONFIG) --libs inih zlib libpng libjpeg)
+DEPS_CFLAGS := $(shell $(PKG_CONFIG) --cflags inih zlib libpng libjpeg libprotobuf-c)
+DEPS_LIBS   := $(shell $(PKG_CONFIG) --libs inih zlib libpng libjpeg libprotobuf-c)
+# ONNX export: onnx.proto as Debian's libonnx-dev ships it, compiled by
+# protoc-c (protobuf-c-compiler) into build/gen at build time
+ONNX_PROTO ?= /usr/include/onnx/onnx.proto
+PROTOC_C ?= protoc-c
 CHECK_CFLAGS := $(shell $(PKG_CONFIG) --cflags check)
 CHECK_LIBS   := $(shell $(PKG_CONFIG) --libs check)
 
@@ -50,7 +54,8 @@ LIBS := $(DEPS_LIBS) -lm
 SRC_DIRS := $(sort $(dir $(wildcard src/*/*.c src/*/*.h)))
 INCLUDES := $(patsubst %/,-I%,$(SRC_DIRS))
 SRC := $(wildcard src/*/*.c)
-OBJ := $(SRC:src/%.c=$(B)/%.o)
+OBJ := $(SRC:src/%.c=$(B)/%.o) $(B)/gen/onnx.pb-c.o
+INCLUDES += -I$(B)/gen
 TEST_SRC := $(filter-out tests/fuzz/%,$(wildcard tests/*.c tests/*/*.c))
 TEST_OBJ := $(TEST_SRC:tests/%.c=$(B)/tests/%.o)
 
@@ -97,6 +102,15 @@ endif
 $(BIN): $(B)/main.o $(OBJ) $(FLAVOR_STAMP)
 	$(CC) $(BASE_LDFLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBS)
 
+$(B)/gen/onnx.pb-c.c $(B)/gen/onnx.pb-c.h: $(ONNX_PROTO)
+	@mkdir -p $(B)/gen
+	$(PROTOC_C) --c_out=$(B)/gen -I$(dir $(ONNX_PROTO)) $(ONNX_PROTO)
+
+$(B)/gen/onnx.pb-c.o: $(B)/gen/onnx.pb-c.c
+	$(CC) $(BASE_CFLAGS) $(DEPS_CFLAGS) -I$(B)/gen $(CFLAGS) -w -c -o $@ $<
+
+$(B)/export/onnx_graph.o: $(B)/gen/onnx.pb-c.h
+
 $(B)/%.o: src/%.c | $(B)/tests
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) $(DEPS_CFLAGS) $(INCLUDES) $(KERNEL_FLAGS) $(CFLAGS) -c -o $@ $<
@@ -140,7 +154,13 @@ FUZZ_SECONDS ?= 60
 FUZZ_CC ?= clang
 FUZZ_SAN := address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS := -g -O1 -std=c11 -D_XOPEN_SOURCE=700 -fsanitize=fuzzer-no-link,$(FUZZ_SAN) $(INCLUDES) $(DEPS_CFLAGS)
-FUZZ_OBJ := $(SRC:src/%.c=build/fuzz/%.o)
+FUZZ_OBJ := $(SRC:src/%.c=build/fuzz/%.o) build/fuzz/gen/onnx.pb-c.o
+
+build/fuzz/gen/onnx.pb-c.o: build/gen/onnx.pb-c.c
+	mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -w -c -o $@ $<
+
+build/fuzz/export/onnx_graph.o: build/gen/onnx.pb-c.h
 
 build/fuzz/kernels/gemm_kernel_avx512.o: KERNEL_FLAGS := -mavx512f -mfma -mavx2
 build/fuzz/kernels/gemm_kernel_avx2.o:   KERNEL_FLAGS := -mavx2 -mfma

@@ -23,7 +23,7 @@ _cnnctl() {
     local cur prev verb config i
     cur=${COMP_WORDS[COMP_CWORD]}
     prev=${COMP_WORDS[COMP_CWORD - 1]}
-    local verbs="train eval summary gradcheck bench predict viz filter plot compose"
+    local verbs="train eval summary gradcheck bench predict viz filter plot compose export"
     if [ "$COMP_CWORD" -eq 1 ]; then
         COMPREPLY=($(compgen -W "$verbs --help --version" -- "$cur"))
         return
@@ -40,6 +40,7 @@ _cnnctl() {
     viz) opts="--layer --output --input --maps --invert --no-invert --help" ;;
     filter) opts="--kernel --kernel-file --output --scale --help" ;;
     plot) opts="--output --title --size --help" ;;
+    export) opts="--output --batch --help" ;;
     compose) opts="--images --labels --output --count --size --objects --scale --clutter --threshold --digits --seed" \
         opts="$opts --help" ;;
     *) return ;;

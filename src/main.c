@@ -26,6 +26,7 @@ static const struct verb {
     {"viz", "viz CHECKPOINT --layer NAME -o OUT.png", "draw a layer's filters, maps", cmd_viz, 0},
     {"plot", "plot LOG.csv... -o OUT.png", "loss and accuracy curves of runs", cmd_plot, 0},
     {"compose", "compose --images F --labels F -o P", "draw digits on canvases: masks and boxes to learn", cmd_compose, 0},
+    {"export", "export CHECKPOINT -o FILE", "write a trained network as an ONNX model", cmd_export, 0},
 };
 
 static void usage(FILE *f)

@@ -17,6 +17,7 @@ int main(void)
     srunner_add_suite(sr, colour_suite());
     srunner_add_suite(sr, segment_suite());
     srunner_add_suite(sr, detect_suite());
+    srunner_add_suite(sr, export_suite());
     srunner_add_suite(sr, ckpt_suite());
     srunner_add_suite(sr, cli_suite());
     srunner_add_suite(sr, tools_suite());

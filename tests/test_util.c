@@ -99,14 +99,21 @@ int run_cnnctl(char **out, char **err, const char *fmt, ...)
 {
     const char *bin = getenv("CNNCTL");
     ck_assert_msg(bin != NULL, "CNNCTL must name the cnnctl binary (make check sets it)");
-    char args[8192], cmd[12288], out_path[256], err_path[256];
+    char args[8192], cmd[12288];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(args, sizeof args, fmt, ap);
     va_end(ap);
+    snprintf(cmd, sizeof cmd, "'%s' %s", bin, args);
+    return run_shell(out, err, cmd);
+}
+
+int run_shell(char **out, char **err, const char *command)
+{
+    char cmd[20480], out_path[256], err_path[256];
     snprintf(out_path, sizeof out_path, "/tmp/cnnctl-run-%ld.out", (long)getpid());
     snprintf(err_path, sizeof err_path, "/tmp/cnnctl-run-%ld.err", (long)getpid());
-    snprintf(cmd, sizeof cmd, "'%s' %s >%s 2>%s", bin, args, out_path, err_path);
+    snprintf(cmd, sizeof cmd, "%s >%s 2>%s", command, out_path, err_path);
     int status = system(cmd);
     char *o = read_file(out_path, NULL), *e = read_file(err_path, NULL);
     unlink(out_path);

@@ -22,6 +22,7 @@ Suite *source_suite(void);
 Suite *colour_suite(void);
 Suite *segment_suite(void);
 Suite *detect_suite(void);
+Suite *export_suite(void);
 Suite *ckpt_suite(void);
 Suite *cli_suite(void);
 Suite *tools_suite(void);
@@ -54,6 +55,8 @@ void fill_uniform(float *v, long n, struct rng *r, float lo, float hi);
 /* Runs "$CNNCTL ARGS" through the shell with stdout and stderr captured in
  * *out and *err (caller frees); returns the exit status. */
 int run_cnnctl(char **out, char **err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* A shell command, as run_cnnctl runs cnnctl: its exit status. */
+int run_shell(char **out, char **err, const char *command);
 
 /* A log CSV without its seconds and images_per_s columns: the only bytes
  * allowed to differ between two runs of the same config. Caller frees. */

@@ -16,7 +16,8 @@ int cmd_summary(int argc, char **argv);
 int cmd_gradcheck(int argc, char **argv);
 int cmd_predict(int argc, char **argv);   /* predict.c */
 int cmd_filter(int argc, char **argv);
-int cmd_compose(int argc, char **argv);    /* filter.c */
+int cmd_compose(int argc, char **argv);
+int cmd_export(int argc, char **argv);     /* export.c */    /* filter.c */
 int cmd_viz(int argc, char **argv);       /* viz.c */
 int cmd_plot(int argc, char **argv);      /* plot.c */
 

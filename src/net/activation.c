@@ -4,6 +4,7 @@
  * trained net mispredict every other element (measured for ReLU: 2.7 ms
  * instead of about 0.2 for SimpleConvNet's 1.7 million activations). */
 #include "activation.h"
+#include "onnx_graph.h"
 #include "parallel.h"
 
 #include <math.h>
@@ -183,4 +184,21 @@ int activation_adopt(struct activation *own, const struct activation *a)
         return -1;
     *own = *a;
     return 0;
+}
+
+const char *activation_onnx_target(const struct activation *a, struct onnx_graph *g, const char *layer)
+{
+    return a->kind == ACT_NONE ? layer : onnx_name(g, layer, "pre");
+}
+
+int activation_onnx(const struct activation *a, struct onnx_graph *g, const char *layer)
+{
+    static const char *const ops[] = {"Identity", "Relu", "LeakyRelu", "Sigmoid", "Tanh"};
+    if (a->kind == ACT_NONE)
+        return 0;
+    const char *in = onnx_name(g, layer, "pre");
+    struct onnx_node *n = in ? onnx_node(g, ops[a->kind], layer, 1, &in) : NULL;
+    if (!n)
+        return -1;
+    return a->kind == ACT_LEAKY ? onnx_attr_float(g, n, "alpha", a->slope) : 0;
 }

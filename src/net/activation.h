@@ -43,6 +43,13 @@ void activation_add_bias(const struct activation *a, float *y, long count, float
  * into it): 0, or -1 if it has one already. */
 int activation_adopt(struct activation *own, const struct activation *a);
 
+struct onnx_graph;
+/* ONNX export: the name a layer's own op writes (the layer's name, or
+ * NAME/pre when an activation follows it), and the activation's node from
+ * that to the layer's name (none: nothing). 0 or -1 (out of memory). */
+const char *activation_onnx_target(const struct activation *a, struct onnx_graph *g, const char *layer);
+int activation_onnx(const struct activation *a, struct onnx_graph *g, const char *layer);
+
 /* dx = dy * f'(y) (or dx += ... when accumulate); dx and dy may be the same array. */
 void activation_backward(const struct activation *a, const float *y, const float *dy, float *dx, long count,
                          int accumulate, int threads);

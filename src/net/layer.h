@@ -93,6 +93,7 @@ struct activation;
 struct maxpool_geometry;
 struct cpu_target;
 struct det_box;
+struct onnx_graph;
 
 struct layer {
     const struct layer_ops *ops;
@@ -171,6 +172,11 @@ struct layer_ops {
     void (*choose)(struct layer *l, const struct gemm_ctx *gemm);
     int probabilities;     /* a loss layer whose output is class probabilities (softmax) */
     int boxes;             /* a loss layer over boxes (yolo): its labels are box records (boxes.h) */
+    /* Optional: this layer as ONNX nodes (`cnnctl export`, onnx_graph.h)
+     * reading the tensors inputs[0..input_count) and writing one named
+     * l->name, unfused (the net built with NET_KEEP_OUTPUTS). 0, or -1
+     * with err. A type without it cannot be exported. */
+    int (*onnx)(const struct layer *l, struct onnx_graph *g, const char *const *inputs, char *err, size_t errlen);
     /* Optional, loss layers: the classes, where they are not out.c */
     int (*class_count)(const struct layer *l);
     /* Optional, box losses: image n's boxes (centre and size as fractions

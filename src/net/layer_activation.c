@@ -2,7 +2,9 @@
  * own: y = f(x) elementwise, any shape; the functions are in activation.c. */
 #include "activation.h"
 #include "layer.h"
+#include "onnx_graph.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 static int activation_layer_parse(struct layer *l, struct config *cfg, struct config_section *s)
@@ -50,11 +52,25 @@ static const struct activation *activation_layer_activation(const struct layer *
     return l->conf;
 }
 
+/* the activation's node, reading the input and writing the layer's name */
+static int activation_layer_onnx(const struct layer *l, struct onnx_graph *g, const char *const *inputs, char *err,
+                                 size_t errlen)
+{
+    static const char *const ops[] = {"Identity", "Relu", "LeakyRelu", "Sigmoid", "Tanh"};
+    const struct activation *a = l->conf;
+    struct onnx_node *n = onnx_node(g, ops[a->kind], l->name, 1, inputs);
+    if (!n || (a->kind == ACT_LEAKY && onnx_attr_float(g, n, "alpha", a->slope) < 0)) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
 #define ACTIVATION_LAYER(NAME)                                                                       \
     const struct layer_ops layer_##NAME = {                                                          \
         .type = #NAME, .parse = activation_layer_parse, .shape = activation_layer_shape,            \
         .forward = activation_layer_forward, .backward = activation_layer_backward,                 \
-        .activation = activation_layer_activation,                                                   \
+        .activation = activation_layer_activation, .onnx = activation_layer_onnx,                   \
     }
 
 ACTIVATION_LAYER(relu);

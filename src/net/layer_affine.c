@@ -9,7 +9,9 @@
  * on the threaded GEMM, which splits C by columns or rows: deterministic. */
 #include "activation.h"
 #include "layer.h"
+#include "onnx_graph.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 struct affine_conf {
@@ -119,8 +121,41 @@ static int affine_fuse_activation(struct layer *l, const struct activation *a)
     return activation_adopt(&((struct affine_conf *)l->conf)->act, a);
 }
 
+/* Flatten, Gemm, then the activation. The weight goes out as O x D with
+ * transB (PyTorch's Linear's layout, the one OpenCV reads); ours is D x O. */
+static int affine_onnx(const struct layer *l, struct onnx_graph *g, const char *const *inputs, char *err,
+                       size_t errlen)
+{
+    const struct affine_conf *c = l->conf;
+    const struct param *w = &l->params[0];
+    const long D = w->dims[0], O = w->dims[1], wd[2] = {O, D}, bd[1] = {c->outputs};
+    float *wt = malloc(sizeof(float) * D * O);
+    if (!wt) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (long d = 0; d < D; d++)
+        for (long o = 0; o < O; o++)
+            wt[o * D + d] = w->data[d * O + o];
+    const char *flat = onnx_name(g, l->name, "flat"), *weight = onnx_name(g, l->name, "weight");
+    const char *bias = c->bias ? onnx_name(g, l->name, "bias") : NULL;
+    struct onnx_node *f = flat ? onnx_node(g, "Flatten", flat, 1, inputs) : NULL;
+    const char *in[3] = {flat, weight, bias};
+    struct onnx_node *n = NULL;
+    if (f && onnx_attr_int(g, f, "axis", 1) == 0 && weight && onnx_floats(g, weight, 2, wd, wt) == 0 &&
+        (!c->bias || (bias && onnx_floats(g, bias, 1, bd, l->params[1].data) == 0)))
+        n = onnx_node(g, "Gemm", activation_onnx_target(&c->act, g, l->name), c->bias ? 3 : 2, in);
+    free(wt);
+    if (!n || onnx_attr_int(g, n, "transB", 1) < 0 || activation_onnx(&c->act, g, l->name) < 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
 const struct layer_ops layer_affine = {
     .type = "affine", .parse = affine_parse, .shape = affine_shape, .forward = affine_forward,
     .backward = affine_backward, .gemms = affine_gemms, .batch_gradients = affine_parameter_gradients,
     .fuse_activation = affine_fuse_activation,
+    .onnx = affine_onnx,
 };

@@ -22,6 +22,7 @@
  * derivative is applied to dy, in place, before the sums. */
 #include "activation.h"
 #include "layer.h"
+#include "onnx_graph.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -204,7 +205,29 @@ static int batchnorm_fuse_activation(struct layer *l, const struct activation *a
     return activation_adopt(&((struct batchnorm_conf *)l->conf)->act, a);
 }
 
+/* BatchNormalization with the running statistics, then the activation */
+static int batchnorm_onnx(const struct layer *l, struct onnx_graph *g, const char *const *inputs, char *err,
+                          size_t errlen)
+{
+    const struct batchnorm_conf *c = l->conf;
+    static const char *const what[4] = {"gamma", "beta", "running_mean", "running_var"};
+    const char *in[5] = {inputs[0]};
+    const long dims[1] = {c->channels};
+    for (int k = 0; k < 4; k++)
+        if (!(in[1 + k] = onnx_name(g, l->name, what[k])) || onnx_floats(g, in[1 + k], 1, dims, l->params[k].data) < 0) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+    struct onnx_node *n = onnx_node(g, "BatchNormalization", activation_onnx_target(&c->act, g, l->name), 5, in);
+    if (!n || onnx_attr_float(g, n, "epsilon", c->eps) < 0 || activation_onnx(&c->act, g, l->name) < 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
 const struct layer_ops layer_batchnorm = {
     .type = "batchnorm", .parse = batchnorm_parse, .shape = batchnorm_shape, .forward = batchnorm_forward,
     .backward = batchnorm_backward, .fuse_activation = batchnorm_fuse_activation,
+    .onnx = batchnorm_onnx,
 };

@@ -6,6 +6,7 @@
  * input gives only its size and gets no gradient) or `size`; DY, DX is
  * `offset` (default 0, 0). dx is dy inside the window, 0 outside. */
 #include "layer.h"
+#include "onnx_graph.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,7 +92,24 @@ static void crop_backward(struct layer *l, const struct layer_run *run)
     }
 }
 
+/* Slice of the last two axes (a second input gave only its size) */
+static int crop_onnx(const struct layer *l, struct onnx_graph *g, const char *const *inputs, char *err, size_t errlen)
+{
+    const struct crop_conf *c = l->conf;
+    const long dims[1] = {2}, starts[2] = {c->dy, c->dx}, ends[2] = {c->dy + c->oh, c->dx + c->ow}, axes[2] = {2, 3};
+    const char *in[4] = {inputs[0], onnx_name(g, l->name, "starts"), onnx_name(g, l->name, "ends"),
+                         onnx_name(g, l->name, "axes")};
+    if (!in[1] || !in[2] || !in[3] || onnx_int64s(g, in[1], 1, dims, starts) < 0 ||
+        onnx_int64s(g, in[2], 1, dims, ends) < 0 || onnx_int64s(g, in[3], 1, dims, axes) < 0 ||
+        !onnx_node(g, "Slice", l->name, 4, in)) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
 const struct layer_ops layer_crop = {
     .type = "crop", .min_inputs = 1, .max_inputs = 2, .parse = crop_parse, .shape = crop_shape,
     .forward = crop_forward, .backward = crop_backward,
+    .onnx = crop_onnx,
 };

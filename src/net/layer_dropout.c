@@ -9,8 +9,10 @@
  * function of (seed, layer, s, i) only, so it does not depend on the thread
  * count and a resumed run draws the same masks. */
 #include "layer.h"
+#include "onnx_graph.h"
 #include "rng.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -86,7 +88,19 @@ static void dropout_backward(struct layer *l, const struct layer_run *run)
     }
 }
 
+/* inference: dropout passes its input on */
+static int dropout_onnx(const struct layer *l, struct onnx_graph *g, const char *const *inputs, char *err,
+                        size_t errlen)
+{
+    if (!onnx_node(g, "Identity", l->name, 1, inputs)) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
 const struct layer_ops layer_dropout = {
     .type = "dropout", .parse = dropout_parse, .shape = dropout_shape, .forward = dropout_forward,
     .backward = dropout_backward,
+    .onnx = dropout_onnx,
 };

@@ -7,7 +7,9 @@
  * A prediction is right when argmax x is the label. (softmax, the usual
  * loss for classification, is in layer_softmax.c.) */
 #include "layer.h"
+#include "onnx_graph.h"
 
+#include <stdio.h>
 #include <math.h>
 #include <string.h>
 
@@ -85,12 +87,23 @@ static void l1_backward(struct layer *l, const struct layer_run *run)
     regression_backward(l, run, 0);
 }
 
+/* the scores as they are, flattened */
+static int loss_onnx(const struct layer *l, struct onnx_graph *g, const char *const *inputs, char *err, size_t errlen)
+{
+    struct onnx_node *f = onnx_node(g, "Flatten", l->name, 1, inputs);
+    if (!f || onnx_attr_int(g, f, "axis", 1) < 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
 const struct layer_ops layer_l2 = {
     .type = "l2", .is_loss = 1, .shape = loss_shape, .forward = loss_forward,
-    .backward = l2_backward, .loss = l2_loss,
+    .backward = l2_backward, .loss = l2_loss, .onnx = loss_onnx,
 };
 
 const struct layer_ops layer_l1 = {
     .type = "l1", .is_loss = 1, .shape = loss_shape, .forward = loss_forward,
-    .backward = l1_backward, .loss = l1_loss,
+    .backward = l1_backward, .loss = l1_loss, .onnx = loss_onnx,
 };

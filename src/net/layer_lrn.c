@@ -8,6 +8,9 @@
  * Defaults are AlexNet's: n = 5, alpha = 1e-4, beta = 0.75, k = 2. s is kept
  * in the layer's state for backward. */
 #include "layer.h"
+#include "onnx_graph.h"
+
+#include <stdio.h>
 
 #include <math.h>
 #include <stdlib.h>
@@ -106,6 +109,20 @@ static void lrn_backward(struct layer *l, const struct layer_run *run)
     }
 }
 
+/* LRN: ONNX's formula is ours (bias k, alpha over the size; the window
+ * centred, as our odd sizes are) */
+static int lrn_onnx(const struct layer *l, struct onnx_graph *g, const char *const *inputs, char *err, size_t errlen)
+{
+    const struct lrn_conf *c = l->conf;    struct onnx_node *n = onnx_node(g, "LRN", l->name, 1, inputs);
+    if (!n || onnx_attr_int(g, n, "size", c->size) < 0 || onnx_attr_float(g, n, "alpha", c->alpha) < 0 ||
+        onnx_attr_float(g, n, "beta", c->beta) < 0 || onnx_attr_float(g, n, "bias", c->k) < 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
 const struct layer_ops layer_lrn = {
     .type = "lrn", .parse = lrn_parse, .shape = lrn_shape, .forward = lrn_forward, .backward = lrn_backward,
+    .onnx = lrn_onnx,
 };

@@ -12,6 +12,7 @@
  *           dx0[c] = dy[c] * x1[c],  dx1[c] = sum over H, W of dy[c] * x0[c] */
 #include "activation.h"
 #include "layer.h"
+#include "onnx_graph.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -216,17 +217,57 @@ static void scale_backward(struct layer *l, const struct layer_run *run)
         }
 }
 
+/* add: Sum of the inputs, then the activation */
+static int add_onnx(const struct layer *l, struct onnx_graph *g, const char *const *inputs, char *err, size_t errlen)
+{
+    const struct add_conf *c = l->conf;
+    const struct activation none = {ACT_NONE, 0.0f}, *act = c ? &c->act : &none;
+    if (!onnx_node(g, "Sum", activation_onnx_target(act, g, l->name), l->input_count, inputs) ||
+        activation_onnx(act, g, l->name) < 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+/* concat: along the channels */
+static int concat_onnx(const struct layer *l, struct onnx_graph *g, const char *const *inputs, char *err,
+                       size_t errlen)
+{
+    struct onnx_node *n = onnx_node(g, "Concat", l->name, l->input_count, inputs);
+    if (!n || onnx_attr_int(g, n, "axis", 1) < 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+/* scale: the maps times the weights made N x C x 1 x 1 */
+static int scale_onnx(const struct layer *l, struct onnx_graph *g, const char *const *inputs, char *err,
+                      size_t errlen)
+{
+    const long dims[1] = {4}, shape[4] = {0, l->in[0].c, 1, 1};
+    const char *shape_name = onnx_name(g, l->name, "shape"), *weights = onnx_name(g, l->name, "weights");
+    const char *reshape_in[2] = {inputs[1], shape_name}, *mul_in[2] = {inputs[0], weights};
+    if (!shape_name || !weights || onnx_int64s(g, shape_name, 1, dims, shape) < 0 ||
+        !onnx_node(g, "Reshape", weights, 2, reshape_in) || !onnx_node(g, "Mul", l->name, 2, mul_in)) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
 const struct layer_ops layer_add = {
     .type = "add", .fuse_activation = add_fuse_activation, .min_inputs = 2, .max_inputs = LAYER_MAX_INPUTS, .shape = add_shape,
-    .forward = add_forward, .backward = add_backward,
+    .forward = add_forward, .backward = add_backward, .onnx = add_onnx,
 };
 
 const struct layer_ops layer_concat = {
     .type = "concat", .min_inputs = 2, .max_inputs = LAYER_MAX_INPUTS,
-    .shape = concat_shape, .forward = concat_forward, .backward = concat_backward,
+    .shape = concat_shape, .forward = concat_forward, .backward = concat_backward, .onnx = concat_onnx,
 };
 
 const struct layer_ops layer_scale = {
     .type = "scale", .min_inputs = 2, .max_inputs = 2, .shape = scale_shape,
-    .forward = scale_forward, .backward = scale_backward,
+    .forward = scale_forward, .backward = scale_backward, .onnx = scale_onnx,
 };

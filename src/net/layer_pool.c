@@ -7,11 +7,13 @@
  * im2col formulation of the seed notes. Backward routes dy to the arg-max,
  * or spreads it evenly over the window. */
 #include "layer.h"
+#include "onnx_graph.h"
 #include "im2col.h"
 #include "cpu_target.h"
 #include "pool.h"
 
 #include <float.h>
+#include <stdio.h>
 #include <math.h>
 #include "parallel.h"
 
@@ -361,14 +363,31 @@ static void pool_backward(struct layer *l, const struct layer_run *run)
     }
 }
 
+/* MaxPool or AveragePool; cnnctl's average divides by the whole window,
+ * padding included, and rounds the output size down either way */
+static int pool_onnx(const struct layer *l, struct onnx_graph *g, const char *const *inputs, char *err, size_t errlen)
+{
+    const struct pool_conf *c = l->conf;
+    struct onnx_node *n = onnx_node(g, c->is_max ? "MaxPool" : "AveragePool", l->name, 1, inputs);
+    const long kernel[2] = {c->kh, c->kw}, strides[2] = {c->sh, c->sw}, pads[4] = {c->ph, c->pw, c->ph, c->pw};
+    if (!n || onnx_attr_ints(g, n, "kernel_shape", 2, kernel) < 0 || onnx_attr_ints(g, n, "strides", 2, strides) < 0 ||
+        onnx_attr_ints(g, n, "pads", 4, pads) < 0 ||
+        (!c->is_max && onnx_attr_int(g, n, "count_include_pad", 1) < 0)) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
 const struct layer_ops layer_maxpool = {
     .type = "maxpool", .parse = maxpool_parse, .shape = pool_shape, .forward = pool_forward,
     .backward = pool_backward, .pool_geometry = maxpool_geometry,
+    .onnx = pool_onnx,
 };
 
 const struct layer_ops layer_avgpool = {
     .type = "avgpool", .parse = avgpool_parse, .shape = pool_shape, .forward = pool_forward,
-    .backward = pool_backward,
+    .backward = pool_backward, .onnx = pool_onnx,
 };
 
 /* globalavgpool: one number per feature map, its mean.
@@ -420,7 +439,17 @@ static void global_backward(struct layer *l, const struct layer_run *run)
     }
 }
 
+static int global_onnx(const struct layer *l, struct onnx_graph *g, const char *const *inputs, char *err,
+                       size_t errlen)
+{
+    if (!onnx_node(g, "GlobalAveragePool", l->name, 1, inputs)) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
 const struct layer_ops layer_globalavgpool = {
     .type = "globalavgpool", .parse = global_parse, .shape = global_shape, .forward = global_forward,
-    .backward = global_backward,
+    .backward = global_backward, .onnx = global_onnx,
 };

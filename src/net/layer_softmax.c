@@ -11,10 +11,12 @@
  * labelled run->ignore_label counting 0 (no loss, no gradient), so dx =
  * (p - onehot) / (N H W); correct counts pixels. */
 #include "layer.h"
+#include "onnx_graph.h"
 
 #include "parallel.h"
 
 #include <float.h>
+#include <stdio.h>
 #include <math.h>
 #include <string.h>
 
@@ -177,7 +179,28 @@ static void softmax_backward(struct layer *l, const struct layer_run *run)
     }
 }
 
+/* Softmax over axis 1: of the flattened input, or per pixel of a C x H x W
+ * map (opset 13's Softmax works on the one axis) */
+static int softmax_onnx(const struct layer *l, struct onnx_graph *g, const char *const *inputs, char *err,
+                        size_t errlen)
+{
+    const char *in = inputs[0];
+    if (!per_pixel(l)) {
+        in = onnx_name(g, l->name, "flat");
+        struct onnx_node *f = in ? onnx_node(g, "Flatten", in, 1, inputs) : NULL;
+        if (!f || onnx_attr_int(g, f, "axis", 1) < 0)
+            in = NULL;
+    }
+    struct onnx_node *n = in ? onnx_node(g, "Softmax", l->name, 1, &in) : NULL;
+    if (!n || onnx_attr_int(g, n, "axis", 1) < 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
 const struct layer_ops layer_softmax = {
     .type = "softmax", .is_loss = 1, .probabilities = 1, .shape = softmax_shape, .forward = softmax_forward,
     .backward = softmax_backward, .loss = softmax_loss,
+    .onnx = softmax_onnx,
 };

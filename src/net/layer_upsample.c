@@ -12,6 +12,7 @@
  *              with the same weights (a map's sums in one fixed order)
  * Maps are independent: each thread takes whole maps. */
 #include "layer.h"
+#include "onnx_graph.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -151,7 +152,29 @@ static void upsample_backward(struct layer *l, const struct layer_run *run)
     }
 }
 
+/* Resize by the scales: nearest reads floor(o / S) (asymmetric, floor);
+ * bilinear reads (o + 1/2) / S - 1/2 (half_pixel), as here */
+static int upsample_onnx(const struct layer *l, struct onnx_graph *g, const char *const *inputs, char *err,
+                         size_t errlen)
+{
+    const struct upsample_conf *c = l->conf;
+    const float scales[4] = {1.0f, 1.0f, (float)c->sh, (float)c->sw};
+    const long dims[1] = {4};
+    const char *name = onnx_name(g, l->name, "scales");
+    const char *in[3] = {inputs[0], "", name};
+    struct onnx_node *n = name && onnx_floats(g, name, 1, dims, scales) == 0 ? onnx_node(g, "Resize", l->name, 3, in)
+                                                                                : NULL;
+    if (!n || onnx_attr_string(g, n, "mode", c->bilinear ? "linear" : "nearest") < 0 ||
+        onnx_attr_string(g, n, "coordinate_transformation_mode", c->bilinear ? "half_pixel" : "asymmetric") < 0 ||
+        (!c->bilinear && onnx_attr_string(g, n, "nearest_mode", "floor") < 0)) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
 const struct layer_ops layer_upsample = {
     .type = "upsample", .parse = upsample_parse, .shape = upsample_shape, .forward = upsample_forward,
     .backward = upsample_backward,
+    .onnx = upsample_onnx,
 };

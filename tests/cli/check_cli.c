@@ -188,8 +188,8 @@ START_TEST(test_man_pages)
     char *man = read_file("man/cnnctl.1", NULL);
     ck_assert_ptr_nonnull(man);
     const char *verbs[] = {"train", "eval", "summary", "gradcheck", "bench", "predict", "viz", "filter", "plot",
-                           "compose"};
-    for (int i = 0; i < 10; i++) {
+                           "compose", "export"};
+    for (int i = 0; i < 11; i++) {
         char entry[64];
         snprintf(entry, sizeof entry, "\n.TP\n.B %s ", verbs[i]);
         ck_assert_msg(strstr(man, entry) != NULL, "cnnctl(1) has no VERBS entry for %s", verbs[i]);

@@ -96,7 +96,7 @@ static void add_output(struct argv_builder *b, const char *option)
 static void build(struct argv_builder *b, const char *bin)
 {
     static const char *const verbs[] = {"train", "train", "eval", "summary", "gradcheck", "predict", "filter", "viz",
-                                        "plot", "bench", "compose", "nosuch", "--help", "--version"};
+                                        "plot", "bench", "compose", "export", "nosuch", "--help", "--version"};
     memset(b, 0, sizeof *b);
     add(b, bin);
     const char *verb = PICK(verbs);
@@ -198,6 +198,13 @@ static void build(struct argv_builder *b, const char *bin)
                 add(b, PICK(compose_options));
                 add(b, PICK(compose_values));
             }
+        } else if (!strcmp(verb, "export")) {
+            if (k <= 3) {
+                add_output(b, "-o");
+            } else {
+                add(b, "--batch");
+                add(b, PICK(numbers));
+            }
         } else if (!strcmp(verb, "plot")) {
             if (k <= 2) {
                 add_output(b, "-o");
@@ -215,7 +222,7 @@ static void build(struct argv_builder *b, const char *bin)
     for (int i = 0; i < operands; i++) {
         if (!strcmp(verb, "train") || !strcmp(verb, "summary") || !strcmp(verb, "gradcheck"))
             add(b, PICK(configs));
-        else if (!strcmp(verb, "eval") || !strcmp(verb, "viz"))
+        else if (!strcmp(verb, "eval") || !strcmp(verb, "viz") || !strcmp(verb, "export"))
             add(b, PICK(checkpoints));
         else if (!strcmp(verb, "predict")) {
             add(b, PICK(checkpoints));
