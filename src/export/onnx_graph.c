@@ -48,6 +48,10 @@ static void *take(struct onnx_graph *g, size_t n)
 
 static char *text(struct onnx_graph *g, const char *s)
 {
+    if (!s) {
+        g->failed = 1;
+        return NULL;
+    }
     char *p = take(g, strlen(s) + 1);
     if (p)
         memcpy(p, s, strlen(s) + 1);
@@ -100,6 +104,12 @@ void onnx_graph_free(struct onnx_graph *g)
 struct onnx_node *onnx_node(struct onnx_graph *g, const char *op, const char *output, int count,
                             const char *const *inputs)
 {
+    /* a name that could not be made (out of memory) makes no node */
+    for (int i = 0; i < count; i++)
+        if (!inputs[i])
+            return NULL;
+    if (!output)
+        return NULL;
     struct onnx_node *n = take(g, sizeof *n);
     char **in = take(g, sizeof *in * (count ? count : 1)), **out = take(g, sizeof *out);
     if (!n || !in || !out)
@@ -184,8 +194,8 @@ int onnx_attr_string(struct onnx_graph *g, struct onnx_node *n, const char *name
 
 static Onnx__TensorProto *tensor(struct onnx_graph *g, const char *name, int rank, const long *dims, int type)
 {
-    Onnx__TensorProto *t = take(g, sizeof *t);
-    int64_t *d = take(g, sizeof *d * (rank ? rank : 1));
+    Onnx__TensorProto *t = name ? take(g, sizeof *t) : NULL;
+    int64_t *d = t ? take(g, sizeof *d * (rank ? rank : 1)) : NULL;
     if (!t || !d)
         return NULL;
     onnx__tensor_proto__init(t);
