@@ -209,6 +209,31 @@ double json_number(const char *json, const char *key)
     return strtod(p + strlen(pattern), NULL);
 }
 
+void write_stand_in_data(const char *data, int test_count)
+{
+    ck_assert_int_eq(mkdir(data, 0777), 0);
+    write_synthetic_idx(data, "train", 120, 28, 28, 10, 1);
+    write_synthetic_idx(data, "t10k", test_count, 28, 28, 10, 2);
+    write_synthetic_cifar(data, 24, 3);
+    for (int k = 0; k < 2; k++) {
+        char *out, *err;
+        int rc = run_cnnctl(&out, &err, "compose -i '%s/train-images-idx3-ubyte.gz' -l '%s/train-labels-idx1-ubyte.gz' "
+                            "-o '%s/canvas-%s' --count %d --size 64 --seed %d", data, data, data,
+                            k ? "t10k" : "train", k ? 20 : 60, k + 1);
+        ck_assert_msg(rc == 0, "%s", err);
+        free(out);
+        free(err);
+    }
+}
+
+int glob_shipped_configs(glob_t *g)
+{
+    const char *configs = getenv("CNNCTL_CONFIGS");
+    char pattern[4200];
+    snprintf(pattern, sizeof pattern, "%s/*.ini", configs ? configs : "configs");
+    return glob(pattern, 0, NULL, g);
+}
+
 void assert_same_weights(const char *a_path, const char *b_path)
 {
     struct ckpt a, b;

@@ -3,6 +3,7 @@
 #define CNNCTL_TEST_UTIL_H
 
 #include <check.h>
+#include <glob.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -78,6 +79,12 @@ void write_shapes(const char *images, const char *labels, int thick);
 void compose_shape_canvases(const char *dir, int thick, int train, int test, int side, const char *objects);
 /* The number after "KEY": in a JSON text (an assertion fails without it). */
 double json_number(const char *json, const char *key);
+/* Stand-in data for every shipped config in folder data (made): 28x28
+ * grey IDX of 10 classes (train 120, t10k test_count), CIFAR-10-shaped
+ * files, and canvases of the grey ones under datasets/canvas.sh's names. */
+void write_stand_in_data(const char *data, int test_count);
+/* The shipped configs, CNNCTL_CONFIGS/\*.ini (glob's return). */
+int glob_shipped_configs(glob_t *g);
 /* Both checkpoints hold the same tensors, bit for bit. */
 void assert_same_weights(const char *a, const char *b);
 /* A run of CONFIG (its checkpoint at run/model.ckpt under dir) of 20 steps

@@ -311,6 +311,24 @@ int onnx_output(struct onnx_graph *g, const char *name, int rank, const long *di
     return 0;
 }
 
+int onnx_param(struct onnx_graph *g, const char *layer, const struct param *p, const char **name)
+{
+    long dims[4];
+    for (int i = 0; i < p->rank; i++)
+        dims[i] = p->dims[i];
+    *name = onnx_name(g, layer, p->name);
+    return *name ? onnx_floats(g, *name, p->rank, dims, p->data) : -1;
+}
+
+int onnx_window(struct onnx_graph *g, struct onnx_node *n, int kh, int kw, int sh, int sw, int ph, int pw)
+{
+    const long kernel[2] = {kh, kw}, strides[2] = {sh, sw}, pads[4] = {ph, pw, ph, pw};
+    return n && onnx_attr_ints(g, n, "kernel_shape", 2, kernel) == 0 && onnx_attr_ints(g, n, "strides", 2, strides) == 0 &&
+                   onnx_attr_ints(g, n, "pads", 4, pads) == 0
+               ? 0
+               : -1;
+}
+
 const char *onnx_name(struct onnx_graph *g, const char *layer, const char *what)
 {
     char buf[256];

@@ -42,6 +42,12 @@ int onnx_int64s(struct onnx_graph *g, const char *name, int rank, const long *di
 int onnx_input(struct onnx_graph *g, const char *name, long batch, struct shape s);
 int onnx_output(struct onnx_graph *g, const char *name, int rank, const long *dims);
 
+/* A layer's parameter as a weight named "LAYER/NAME", its name in *name. */
+int onnx_param(struct onnx_graph *g, const char *layer, const struct param *p, const char **name);
+/* A window's attributes: kernel_shape KH KW, strides SH SW, pads PH PW PH PW
+ * (OpenCV needs kernel_shape written out, though ONNX can infer it). */
+int onnx_window(struct onnx_graph *g, struct onnx_node *n, int kh, int kw, int sh, int sw, int ph, int pw);
+
 /* A fresh tensor name: "LAYER/what". The graph owns the string. */
 const char *onnx_name(struct onnx_graph *g, const char *layer, const char *what);
 

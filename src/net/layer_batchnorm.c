@@ -210,11 +210,10 @@ static int batchnorm_onnx(const struct layer *l, struct onnx_graph *g, const cha
                           size_t errlen)
 {
     const struct batchnorm_conf *c = l->conf;
-    static const char *const what[4] = {"gamma", "beta", "running_mean", "running_var"};
+    /* gamma, beta, running_mean, running_var: BatchNormalization's order */
     const char *in[5] = {inputs[0]};
-    const long dims[1] = {c->channels};
     for (int k = 0; k < 4; k++)
-        if (!(in[1 + k] = onnx_name(g, l->name, what[k])) || onnx_floats(g, in[1 + k], 1, dims, l->params[k].data) < 0) {
+        if (onnx_param(g, l->name, &l->params[k], &in[1 + k]) < 0) {
             snprintf(err, errlen, "out of memory");
             return -1;
         }

@@ -214,18 +214,14 @@ static int deconv_onnx(const struct layer *l, struct onnx_graph *g, const char *
                        size_t errlen)
 {
     const struct deconv_conf *c = l->conf;
-    const struct param *w = &l->params[0];
-    const long wd[4] = {w->dims[0], w->dims[1], w->dims[2], w->dims[3]}, bd[1] = {c->filters};
-    const char *weight = onnx_name(g, l->name, "weight"), *bias = c->bias ? onnx_name(g, l->name, "bias") : NULL;
-    const char *in[3] = {inputs[0], weight, bias};
+    const char *in[3] = {inputs[0], NULL, NULL};
     struct onnx_node *n = NULL;
-    if (weight && onnx_floats(g, weight, 4, wd, w->data) == 0 &&
-        (!c->bias || (bias && onnx_floats(g, bias, 1, bd, l->params[1].data) == 0)))
+    if (onnx_param(g, l->name, &l->params[0], &in[1]) == 0 &&
+        (!c->bias || onnx_param(g, l->name, &l->params[1], &in[2]) == 0))
         n = onnx_node(g, "ConvTranspose", activation_onnx_target(&c->act, g, l->name), c->bias ? 3 : 2, in);
-    const long kernel[2] = {c->kh, c->kw}, strides[2] = {c->sh, c->sw}, pads[4] = {c->ph, c->pw, c->ph, c->pw};
     const long output_padding[2] = {c->oph, c->opw};
-    if (!n || onnx_attr_ints(g, n, "kernel_shape", 2, kernel) < 0 || onnx_attr_ints(g, n, "strides", 2, strides) < 0 ||
-        onnx_attr_ints(g, n, "pads", 4, pads) < 0 || onnx_attr_ints(g, n, "output_padding", 2, output_padding) < 0 ||
+    if (onnx_window(g, n, c->kh, c->kw, c->sh, c->sw, c->ph, c->pw) < 0 ||
+        onnx_attr_ints(g, n, "output_padding", 2, output_padding) < 0 ||
         activation_onnx(&c->act, g, l->name) < 0) {
         snprintf(err, errlen, "out of memory");
         return -1;

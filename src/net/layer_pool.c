@@ -369,9 +369,7 @@ static int pool_onnx(const struct layer *l, struct onnx_graph *g, const char *co
 {
     const struct pool_conf *c = l->conf;
     struct onnx_node *n = onnx_node(g, c->is_max ? "MaxPool" : "AveragePool", l->name, 1, inputs);
-    const long kernel[2] = {c->kh, c->kw}, strides[2] = {c->sh, c->sw}, pads[4] = {c->ph, c->pw, c->ph, c->pw};
-    if (!n || onnx_attr_ints(g, n, "kernel_shape", 2, kernel) < 0 || onnx_attr_ints(g, n, "strides", 2, strides) < 0 ||
-        onnx_attr_ints(g, n, "pads", 4, pads) < 0 ||
+    if (onnx_window(g, n, c->kh, c->kw, c->sh, c->sw, c->ph, c->pw) < 0 ||
         (!c->is_max && onnx_attr_int(g, n, "count_include_pad", 1) < 0)) {
         snprintf(err, errlen, "out of memory");
         return -1;

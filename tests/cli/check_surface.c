@@ -17,27 +17,13 @@
 
 static char *dir;
 
-/* Fashion-MNIST-shaped stand-in data (28x28, 10 classes) in dir/data,
- * CIFAR-10-shaped for the cifar configs, canvases of the first for fcn. */
+/* stand-in data for every config in dir/data */
 static void setup(void)
 {
     dir = make_temp_dir();
     char data[4200];
     snprintf(data, sizeof data, "%s/data", dir);
-    ck_assert_int_eq(mkdir(data, 0777), 0);
-    write_synthetic_idx(data, "train", 120, 28, 28, 10, 1);
-    write_synthetic_idx(data, "t10k", 40, 28, 28, 10, 2);
-    write_synthetic_cifar(data, 24, 3);
-    /* canvases of them for fcn (datasets/canvas.sh's names) */
-    char *out, *err;
-    for (int k = 0; k < 2; k++) {
-        int rc = run_cnnctl(&out, &err, "compose -i '%s/train-images-idx3-ubyte.gz' -l '%s/train-labels-idx1-ubyte.gz' "
-                            "-o '%s/canvas-%s' --count %d --size 64 --seed %d", data, data, data,
-                            k ? "t10k" : "train", k ? 20 : 60, k + 1);
-        ck_assert_msg(rc == 0, "%s", err);
-        free(out);
-        free(err);
-    }
+    write_stand_in_data(data, 40);
 }
 
 static void teardown(void)
@@ -409,13 +395,6 @@ static const char *const schedule_choices[] = {
     "--set data.test_images= --set data.validation=20",
 };
 
-static int shipped_configs(glob_t *g)
-{
-    const char *configs = getenv("CNNCTL_CONFIGS");
-    char pattern[4200];
-    snprintf(pattern, sizeof pattern, "%s/*.ini", configs ? configs : "configs");
-    return glob(pattern, 0, NULL, g);
-}
 
 /* Shipped config number _i with PROPERTY_COMBOS (default 2) seeded
  * combinations; one test per config, so that each has its own time limit
@@ -423,7 +402,7 @@ static int shipped_configs(glob_t *g)
 START_TEST(test_property_every_config)
 {
     glob_t g;
-    ck_assert_int_eq(shipped_configs(&g), 0);
+    ck_assert_int_eq(glob_shipped_configs(&g), 0);
     ck_assert_uint_gt(g.gl_pathc, (size_t)_i);
     const char *combos_env = getenv("PROPERTY_COMBOS");
     int combos = combos_env ? atoi(combos_env) : 2;
@@ -524,7 +503,7 @@ Suite *surface_suite(void)
     tcase_add_checked_fixture(every, setup, teardown);
     glob_t g;
     /* no configs found: one iteration, which fails and says so */
-    int configs = shipped_configs(&g) == 0 ? (int)g.gl_pathc : 1;
+    int configs = glob_shipped_configs(&g) == 0 ? (int)g.gl_pathc : 1;
     globfree(&g);
     tcase_add_loop_test(every, test_property_every_config, 0, configs);
     suite_add_tcase(s, every);

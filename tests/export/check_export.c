@@ -24,19 +24,7 @@ static void setup(void)
     dir = make_temp_dir();
     char data[4200];
     snprintf(data, sizeof data, "%s/data", dir);
-    ck_assert_int_eq(mkdir(data, 0777), 0);
-    write_synthetic_idx(data, "train", 120, 28, 28, 10, 1);
-    write_synthetic_idx(data, "t10k", 1000, 28, 28, 10, 2);
-    write_synthetic_cifar(data, 24, 3);
-    char *out, *err;
-    for (int k = 0; k < 2; k++) {
-        int rc = run_cnnctl(&out, &err, "compose -i '%s/train-images-idx3-ubyte.gz' -l '%s/train-labels-idx1-ubyte.gz' "
-                            "-o '%s/canvas-%s' --count 40 --size 64 --seed %d", data, data, data,
-                            k ? "t10k" : "train", k + 1);
-        ck_assert_msg(rc == 0, "%s", err);
-        free(out);
-        free(err);
-    }
+    write_stand_in_data(data, 1000);
 }
 
 static void teardown(void)
@@ -45,13 +33,6 @@ static void teardown(void)
     free(dir);
 }
 
-static int shipped_configs(glob_t *g)
-{
-    const char *configs = getenv("CNNCTL_CONFIGS");
-    char pattern[4200];
-    snprintf(pattern, sizeof pattern, "%s/*.ini", configs ? configs : "configs");
-    return glob(pattern, 0, NULL, g);
-}
 
 /* onnx_agree.py on a model: 0 agreed, 3 a package missing (said on
  * stderr), else a failure */
@@ -74,7 +55,7 @@ static int agree(const char *config, const char *ckpt, const char *model, const 
 START_TEST(test_export_every_config)
 {
     glob_t g;
-    ck_assert_int_eq(shipped_configs(&g), 0);
+    ck_assert_int_eq(glob_shipped_configs(&g), 0);
     ck_assert_uint_gt(g.gl_pathc, (size_t)_i);
     const char *config = g.gl_pathv[_i], *base = strrchr(config, '/') + 1;
     char data[4200], images[4300], labels[4300];
@@ -178,7 +159,7 @@ Suite *export_suite(void)
     tcase_set_timeout(tc, 600);
     tcase_add_checked_fixture(tc, setup, teardown);
     glob_t g;
-    int configs = shipped_configs(&g) == 0 ? (int)g.gl_pathc : 1;
+    int configs = glob_shipped_configs(&g) == 0 ? (int)g.gl_pathc : 1;
     globfree(&g);
     tcase_add_loop_test(tc, test_export_every_config, 0, configs);
     tcase_add_test(tc, test_export_refusals);
