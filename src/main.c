@@ -21,7 +21,7 @@ static const struct verb {
     {"summary", "summary CONFIG", "print the layers, output shapes, parameters and FLOPs", cmd_summary, 0},
     {"gradcheck", "gradcheck CONFIG", "compare every gradient with central differences", cmd_gradcheck, 0},
     {"bench", "bench [CONFIG...]", "measure the GEMM and training speed on this machine", cmd_bench, 0},
-    {"predict", "predict CHECKPOINT IMAGE...", "classify PNG or PGM images", cmd_predict, 0},
+    {"predict", "predict CHECKPOINT IMAGE...", "classify images, or find boxes or classes per pixel", cmd_predict, 0},
     {"filter", "filter --kernel NAME IMAGE -o OUT.png", "apply a fixed convolution kernel", cmd_filter, 0},
     {"viz", "viz CHECKPOINT --layer NAME -o OUT.png", "draw a layer's filters, maps", cmd_viz, 0},
     {"plot", "plot LOG.csv... -o OUT.png", "loss and accuracy curves of runs", cmd_plot, 0},
